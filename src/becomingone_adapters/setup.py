@@ -19,6 +19,23 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
+            'float64_to_phase = becomingone_adapters.nodes.standard_inputs_node:float64_main',
+            ('float64_array_to_phase = '
+             'becomingone_adapters.nodes.standard_inputs_node:float64_array_main'),
+            ('temperature_to_phase = '
+             'becomingone_adapters.nodes.standard_inputs_node:temperature_main'),
+            ('fluid_pressure_to_phase = '
+             'becomingone_adapters.nodes.standard_inputs_node:fluid_pressure_main'),
+            'imu_to_phase = becomingone_adapters.nodes.standard_inputs_node:imu_main',
+            'image_to_phase = becomingone_adapters.nodes.standard_inputs_node:image_main',
+            'text_to_phase = becomingone_adapters.nodes.standard_inputs_node:text_main',
+            'microphone_to_phase = becomingone_adapters.nodes.microphone_node:main',
+            'camera_to_phase = becomingone_adapters.nodes.camera_node:main',
+            'thermal_to_phase = becomingone_adapters.nodes.thermal_node:main',
+            'speaker_output = becomingone_adapters.nodes.speaker_node:main',
+            'display_output = becomingone_adapters.nodes.display_node:main',
+            'motor_output = becomingone_adapters.nodes.motor_node:main',
+            'http_output = becomingone_adapters.nodes.http_node:main',
         ],
     },
 )

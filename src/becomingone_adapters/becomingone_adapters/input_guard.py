@@ -1,0 +1,69 @@
+"""
+Checks every input adapter applies before encoding: stamps that make sense, and a rate cap.
+
+Drivers and simulators do send stamps that are negative, far in the future or going backwards,
+and a misbehaving publisher can flood a topic; each of these is refused with a named reason
+(see :class:`becomingone_adapters.encoding.InputRejected`) so it is counted in /diagnostics.
+"""
+
+import math
+
+from becomingone_adapters.encoding import InputRejected
+
+
+class StampGuard:
+    """Accepts stamps that are positive, not too far ahead of now, and not going backwards."""
+
+    def __init__(self, max_future_skew_s=1.0, allow_backwards=False):
+        if not max_future_skew_s > 0:
+            raise ValueError('max_future_skew_s must be > 0')
+        self.max_future_skew_s = float(max_future_skew_s)
+        self.allow_backwards = allow_backwards
+        self.last_stamp_s = None
+
+    def check(self, stamp_s, now_s):
+        """
+        Return the stamp to use for an input stamped ``stamp_s`` and received at ``now_s``.
+
+        A zero stamp means "unstamped" (some drivers never fill it): the receive time is used.
+        """
+        if not math.isfinite(stamp_s):
+            raise InputRejected('non_finite', 'stamp is not finite')
+        if stamp_s < 0.0:
+            raise InputRejected('negative_stamp', f'stamp {stamp_s:.3f} s')
+        if stamp_s == 0.0:
+            stamp_s = now_s
+        if stamp_s > now_s + self.max_future_skew_s:
+            raise InputRejected('future_stamp',
+                                f'stamp {stamp_s - now_s:.3f} s ahead of the clock')
+        if (not self.allow_backwards and self.last_stamp_s is not None
+                and stamp_s < self.last_stamp_s):
+            raise InputRejected('stamp_backwards',
+                                f'stamp {self.last_stamp_s - stamp_s:.6f} s before the last one')
+        return stamp_s
+
+    def accept(self, stamp_s):
+        """Record ``stamp_s`` as the newest stamp published."""
+        self.last_stamp_s = stamp_s
+
+
+class RateLimiter:
+    """A token bucket: at most ``rate_hz`` on average, bursts up to ``burst`` inputs."""
+
+    def __init__(self, rate_hz, burst=None):
+        if not rate_hz > 0:
+            raise ValueError('rate_hz must be > 0')
+        self.rate_hz = float(rate_hz)
+        self.burst = float(burst if burst is not None else max(1.0, rate_hz / 10.0))
+        self._tokens = self.burst
+        self._last_s = None
+
+    def admit(self, now_s):
+        """Take one token or raise :class:`InputRejected` ('rate_limited')."""
+        if self._last_s is not None:
+            self._tokens = min(self.burst,
+                               self._tokens + max(0.0, now_s - self._last_s) * self.rate_hz)
+        self._last_s = now_s
+        if self._tokens < 1.0:
+            raise InputRejected('rate_limited', f'over {self.rate_hz:g} Hz')
+        self._tokens -= 1.0

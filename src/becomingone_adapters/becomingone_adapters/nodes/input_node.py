@@ -1,0 +1,92 @@
+"""The part every input adapter node shares: guards, counted rejections, Phase out, health."""
+
+from becomingone_adapters.encoding import InputRejected
+from becomingone_adapters.input_guard import RateLimiter, StampGuard
+from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
+from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.parameters import declare
+from becomingone_msgs.msg import Phase
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+
+
+def stamp_seconds(stamp):
+    """builtin_interfaces/Time -> float seconds (sec is signed, so this can be negative)."""
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+class PhaseInputNode(Node):
+    """A node that turns some input into ``becomingone_msgs/Phase`` on ``phase``."""
+
+    def __init__(self, name, frame_id, max_rate_hz=200.0):
+        super().__init__(name)
+        self.frame_id = declare(self, 'frame_id', frame_id,
+                                'header.frame_id of the published phase: names the source')
+        rate = declare(self, 'max_rate_hz', max_rate_hz,
+                       'inputs accepted per second at most; more are shed and counted as '
+                       'rate_limited in /diagnostics', minimum=0.01, maximum=1e6)
+        skew = declare(self, 'max_future_skew_s', 1.0,
+                       'inputs stamped further than this ahead of the clock are refused (s)',
+                       minimum=1e-3, maximum=3600.0)
+        self.guard = StampGuard(skew)
+        self.limiter = RateLimiter(rate)
+        self.rejections = RejectionCounter('inputs')
+        self.output_rate = RateMonitor(what='phase samples out')
+        self.encoders = []
+        self.published = 0
+        self.publisher = self.create_publisher(Phase, 'phase', qos_profile_sensor_data)
+        self.diagnostics = DiagnosticsPublisher(self)
+        self.diagnostics.add('input', self.rejections.status)
+        self.diagnostics.add('output', lambda: self.output_rate.status(self.now_s()))
+        self.diagnostics.add('range', self._range_status)
+
+    def now_s(self):
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def accept(self, stamp_s, encode):
+        """
+        Admit one input stamped ``stamp_s`` (0 = unstamped) and publish ``encode()``.
+
+        Any :class:`InputRejected` is counted and logged (throttled); nothing else is caught,
+        so a programming error still shows.
+        """
+        now = self.now_s()
+        try:
+            self.limiter.admit(now)
+            stamp = self.guard.check(stamp_s, now)
+            values = encode()
+        except InputRejected as rejected:
+            self.reject(rejected)
+            return False
+        self.publish_phase(stamp, values)
+        return True
+
+    def reject(self, rejected):
+        self.rejections.reject(rejected.reason)
+        self.get_logger().warning(f'input rejected: {rejected}', throttle_duration_sec=5.0)
+
+    def publish_phase(self, stamp_s, values, offsets=None):
+        """Publish ``values`` (N x C complex) stamped ``stamp_s``, offsets in s for N > 1."""
+        values = np.asarray(values, dtype=complex)
+        message = Phase()
+        message.header.stamp.sec = int(stamp_s // 1)
+        message.header.stamp.nanosec = min(999999999, int(round((stamp_s % 1) * 1e9)))
+        message.header.frame_id = self.frame_id
+        message.channels = values.shape[1]
+        if values.shape[0] > 1:
+            message.stamps_offset = [float(x) for x in offsets]
+        flat = values.reshape(-1)
+        message.real = flat.real.tolist()
+        message.imag = flat.imag.tolist()
+        self.publisher.publish(message)
+        self.guard.accept(stamp_s + (float(offsets[-1]) if values.shape[0] > 1 else 0.0))
+        self.published += values.shape[0]
+        self.output_rate.tick(self.now_s(), values.shape[0])
+
+    def _range_status(self):
+        clipped = {f'clipped_{e.name}': float(e.clipped) for e in self.encoders}
+        total = sum(clipped.values())
+        if total:
+            return Status(WARN, f'{int(total)} values clipped to their declared range', clipped)
+        return Status(OK, 'all values within their declared ranges', clipped)

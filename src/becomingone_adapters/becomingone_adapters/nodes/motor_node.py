@@ -1,0 +1,101 @@
+"""
+Motors: ``cmd_vel`` (geometry_msgs/Twist) from the cell's phase, only while collapsed.
+
+Zero velocity is published at once on release, when the sync state goes stale (watchdog) and
+on e-stop. The e-stop (std_msgs/Bool, latched, default ``/becomingone/estop`` for the whole
+mesh) overrides everything until cleared by ``~/reset_estop`` (std_srvs/Trigger) or a message
+on ``estop_reset`` (std_msgs/Empty), and only once the e-stop input is False again.
+"""
+
+from becomingone_adapters.motion import EStopLatch, MotionLimiter, seed_twist
+from becomingone_adapters.nodes.output_node import GatedOutputNode
+from becomingone_core.health import ERROR, OK, Status
+from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.runner import main_for
+from geometry_msgs.msg import Twist
+from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+from std_msgs.msg import Bool, Empty
+from std_srvs.srv import Trigger
+
+LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
+                     durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class MotorOutput(GatedOutputNode):
+
+    def __init__(self):
+        super().__init__('motor_output', watchdog_s=0.5)
+        self.limiter = MotionLimiter(
+            declare(self, 'max_linear', 0.2, 'maximum |linear.x| (m/s)', minimum=1e-3,
+                    maximum=10.0),
+            declare(self, 'max_angular', 0.5, 'maximum |angular.z| (rad/s)', minimum=1e-3,
+                    maximum=20.0),
+            declare(self, 'max_linear_accel', 0.5, 'maximum change of linear.x (m/s^2)',
+                    minimum=1e-3, maximum=100.0),
+            declare(self, 'max_angular_accel', 1.0, 'maximum change of angular.z (rad/s^2)',
+                    minimum=1e-3, maximum=200.0))
+        rate = declare(self, 'rate_hz', 20.0, 'command rate while collapsed (Hz)',
+                       minimum=1.0, maximum=1000.0)
+        estop_topic = declare(self, 'estop_topic', '/becomingone/estop',
+                              'std_msgs/Bool e-stop (latched QoS); True stops until reset')
+        self.estop = EStopLatch()
+        self.moving = False
+        self.last_tick_s = self.now_s()
+        self.publisher = self.create_publisher(Twist, 'cmd_vel', 10)
+        self.create_subscription(Bool, estop_topic, self._on_estop, LATCHED)
+        self.create_subscription(Empty, 'estop_reset', lambda _: self._reset(), 10)
+        self.create_service(Trigger, '~/reset_estop', self._on_reset_service)
+        self.diagnostics.add('estop', self._estop_status)
+        self.create_timer(1.0 / rate, self._tick)
+
+    def on_sync(self, message):
+        if self.moving and not self.gate.is_open(self.now_s()):
+            self._stop('released')
+
+    def _on_estop(self, message):
+        self.estop.on_input(message.data)
+        if message.data:
+            self._stop('e-stop')
+
+    def _reset(self):
+        ok, why = self.estop.reset()
+        if ok:
+            self.get_logger().info(f'e-stop reset: {why}')
+        else:
+            self.get_logger().warning(f'e-stop reset refused: {why}')
+        return ok, why
+
+    def _on_reset_service(self, request, response):
+        response.success, response.message = self._reset()
+        return response
+
+    def _tick(self):
+        now = self.now_s()
+        dt, self.last_tick_s = now - self.last_tick_s, now
+        if self.estop.latched or not self.gate.is_open(now):
+            if self.moving:
+                self._stop('e-stop' if self.estop.latched else self.gate.reason(now))
+            return
+        self.moving = True
+        self._publish(*self.limiter.step(seed_twist(self.gate.t_sync), dt))
+
+    def _stop(self, why):
+        self.moving = False
+        self._publish(*self.limiter.stop())
+        self.get_logger().info(f'stopped: {why}', throttle_duration_sec=1.0)
+
+    def _publish(self, linear, angular):
+        twist = Twist()
+        twist.linear.x = linear
+        twist.angular.z = angular
+        self.publisher.publish(twist)
+
+    def _estop_status(self):
+        values = {'latched': float(self.estop.latched),
+                  'input_asserted': float(self.estop.input_asserted)}
+        if self.estop.latched:
+            return Status(ERROR, 'e-stop latched: motion off until reset', values)
+        return Status(OK, 'e-stop clear', values)
+
+
+main = main_for(MotorOutput)
