@@ -61,6 +61,9 @@ class AnalyticPhase:
 
     def _emit(self, middle):
         joined = np.concatenate(self._blocks)
+        # The phase does not depend on scale: normalising first keeps huge samples finite.
+        peak = np.max(np.abs(joined))
+        joined = joined / peak if peak > 0 else joined
         analytic = hilbert(joined - joined.mean())
         begin = sum(b.size for b in self._blocks[:middle])
         end = begin + self._blocks[middle].size
