@@ -134,11 +134,20 @@ def write_wav(path, samples, sample_rate):
         out.writeframes((pcm * 32767.0).astype('<i2').tobytes())
 
 
-def open_sounddevice():
+def open_stream(kind, **options):
     """
-    Import sounddevice, or raise ImportError/OSError with why (e.g. no PortAudio library).
+    Open and start a sounddevice ``InputStream`` or ``OutputStream`` (``kind``).
 
-    Imported lazily: the module fails to import on machines without libportaudio.
+    sounddevice is imported here, lazily: it fails to import on machines without libportaudio.
+    Every failure (no library, no device, a bad device name) is raised as OSError saying why.
     """
-    import sounddevice
-    return sounddevice
+    try:
+        import sounddevice
+    except (ImportError, OSError) as error:
+        raise OSError(f'sounddevice unavailable: {error}') from error
+    try:
+        stream = getattr(sounddevice, kind)(**options)
+        stream.start()
+    except (sounddevice.PortAudioError, ValueError) as error:
+        raise OSError(f'no usable sound device: {error}') from error
+    return stream

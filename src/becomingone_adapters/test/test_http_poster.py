@@ -9,8 +9,8 @@ import pytest
 
 
 def _poster(url, **options):
-    defaults = dict(timeout_s=0.5, retries=2, backoff_base_s=0.05, backoff_max_s=0.2,
-                    queue_size=5)
+    defaults = {'timeout_s': 0.5, 'retries': 2, 'backoff_base_s': 0.05, 'backoff_max_s': 0.2,
+                'queue_size': 5}
     return HttpPoster(url, **{**defaults, **options})
 
 

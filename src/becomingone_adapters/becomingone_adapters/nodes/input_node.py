@@ -7,6 +7,7 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import declare
 from becomingone_msgs.msg import Phase
 import numpy as np
+from rclpy.event_handler import SubscriptionEventCallbacks
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
@@ -40,6 +41,24 @@ class PhaseInputNode(Node):
         self.diagnostics.add('input', self.rejections.status)
         self.diagnostics.add('output', lambda: self.output_rate.status(self.now_s()))
         self.diagnostics.add('range', self._range_status)
+        self.lost = 0
+        self.diagnostics.add('transport', self._transport_status)
+
+    def subscribe(self, message_type, topic, callback):
+        """Subscribe with sensor-data QoS, counting messages DDS reports lost before us."""
+        return self.create_subscription(
+            message_type, topic, callback, qos_profile_sensor_data,
+            event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost))
+
+    def _on_lost(self, info):
+        self.lost = info.total_count
+
+    def _transport_status(self):
+        values = {'messages_lost': float(self.lost)}
+        if self.lost:
+            return Status(WARN, f'{self.lost} messages lost in transport (publisher faster '
+                          'than this node)', values)
+        return Status(OK, 'no messages lost in transport', values)
 
     def now_s(self):
         return self.get_clock().now().nanoseconds * 1e-9

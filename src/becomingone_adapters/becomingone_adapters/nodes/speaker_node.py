@@ -6,7 +6,7 @@ Plays through sounddevice when a device exists (``sink:=device``); otherwise (or
 (std_msgs/Float32MultiArray, mono samples in [-1, 1]) for any other player. Silent while released.
 """
 
-from becomingone_adapters.audio import open_sounddevice, write_wav
+from becomingone_adapters.audio import open_stream, write_wav
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_adapters.tone import seed_frequency, ToneSynth
 from becomingone_core.nodes.parameters import declare
@@ -36,16 +36,14 @@ class SpeakerOutput(GatedOutputNode):
                         minimum=1e-3, maximum=5.0)
         self.synth = ToneSynth(self.sample_rate, glide, volume)
         self.recorded = []
+        self.skipped = 0
         self.stream = None
         if sink == 'device':
             try:
-                sounddevice = open_sounddevice()
-                self.stream = sounddevice.OutputStream(
-                    samplerate=self.sample_rate, channels=1, dtype='float32')
-                self.stream.start()
-            except (ImportError, OSError) as error:
-                self.get_logger().warning(
-                    f'no sound device ({error}); writing {self.wav_path} instead')
+                self.stream = open_stream('OutputStream', samplerate=self.sample_rate,
+                                          channels=1, dtype='float32')
+            except OSError as error:
+                self.get_logger().warning(f'{error}; writing {self.wav_path} instead')
         self.write_file = self.stream is None and sink != 'topic'
         self.publisher = self.create_publisher(Float32MultiArray, 'audio', 10)
         self.create_timer(self.block_frames / self.sample_rate, self._render)
@@ -57,7 +55,11 @@ class SpeakerOutput(GatedOutputNode):
         block = self.synth.render(self.block_frames, frequency,
                                   self.gate.coherence if is_open else 0.0)
         if self.stream is not None:
-            self.stream.write(block.astype(np.float32).reshape(-1, 1))
+            # Never block the executor on the sound card: skip a block it has no room for.
+            if self.stream.write_available >= block.size:
+                self.stream.write(block.astype(np.float32).reshape(-1, 1))
+            else:
+                self.skipped += 1
         if self.write_file:
             self.recorded.append(block)
         message = Float32MultiArray()

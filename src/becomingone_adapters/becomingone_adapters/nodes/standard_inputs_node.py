@@ -10,7 +10,6 @@ from becomingone_adapters.encoding import InputRejected, RangeEncoder
 from becomingone_adapters.nodes.input_node import PhaseInputNode, stamp_seconds
 from becomingone_core.nodes.parameters import declare, require
 from becomingone_core.nodes.runner import main_for
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import FluidPressure, Image, Imu, Temperature
 from std_msgs.msg import Float64, Float64MultiArray, String
 
@@ -32,7 +31,7 @@ class Float64ToPhase(PhaseInputNode):
     def __init__(self):
         super().__init__('float64_to_phase', 'float64')
         self.encoder = _range(self, 'value', 0.0, 1.0, 'units of the input')
-        self.create_subscription(Float64, 'value', self._on_value, qos_profile_sensor_data)
+        self.subscribe(Float64, 'value', self._on_value)
 
     def _on_value(self, message):
         self.accept(0.0, lambda: scalars.encode_scalar(message.data, self.encoder))
@@ -50,8 +49,7 @@ class Float64ArrayToPhase(PhaseInputNode):
         self.max_channels = declare(self, 'max_channels', 256,
                                     'longer arrays are refused as too_large',
                                     minimum=1, maximum=4096)
-        self.create_subscription(Float64MultiArray, 'values', self._on_values,
-                                 qos_profile_sensor_data)
+        self.subscribe(Float64MultiArray, 'values', self._on_values)
 
     def _on_values(self, message):
         self.accept(0.0, lambda: scalars.encode_vector(
@@ -64,8 +62,7 @@ class TemperatureToPhase(PhaseInputNode):
     def __init__(self):
         super().__init__('temperature_to_phase', 'temperature', max_rate_hz=100.0)
         self.encoder = _range(self, 'temperature', -20.0, 100.0, 'degrees Celsius')
-        self.create_subscription(Temperature, 'temperature', self._on_message,
-                                 qos_profile_sensor_data)
+        self.subscribe(Temperature, 'temperature', self._on_message)
 
     def _on_message(self, message):
         self.accept(stamp_seconds(message.header.stamp),
@@ -78,8 +75,7 @@ class FluidPressureToPhase(PhaseInputNode):
     def __init__(self):
         super().__init__('fluid_pressure_to_phase', 'fluid_pressure', max_rate_hz=100.0)
         self.encoder = _range(self, 'pressure', 80000.0, 110000.0, 'Pa')
-        self.create_subscription(FluidPressure, 'fluid_pressure', self._on_message,
-                                 qos_profile_sensor_data)
+        self.subscribe(FluidPressure, 'fluid_pressure', self._on_message)
 
     def _on_message(self, message):
         self.accept(stamp_seconds(message.header.stamp),
@@ -93,7 +89,7 @@ class ImuToPhase(PhaseInputNode):
         super().__init__('imu_to_phase', 'imu', max_rate_hz=1000.0)
         self.gyro = _range(self, 'angular_velocity', -5.0, 5.0, 'rad/s')
         self.accel = _range(self, 'linear_acceleration', -20.0, 20.0, 'm/s^2')
-        self.create_subscription(Imu, 'imu', self._on_message, qos_profile_sensor_data)
+        self.subscribe(Imu, 'imu', self._on_message)
 
     def _on_message(self, message):
         w, a = message.angular_velocity, message.linear_acceleration
@@ -111,7 +107,7 @@ class ImageToPhase(PhaseInputNode):
         self.max_bytes = declare(self, 'max_image_bytes', 32 << 20,
                                  'larger images are refused as too_large (bytes)',
                                  minimum=1, maximum=1 << 31)
-        self.create_subscription(Image, 'image_raw', self._on_image, qos_profile_sensor_data)
+        self.subscribe(Image, 'image_raw', self._on_image)
 
     def _on_image(self, message):
         self.accept(stamp_seconds(message.header.stamp), lambda: image.encode_luma(
@@ -146,7 +142,7 @@ class TextToPhase(PhaseInputNode):
                     f'no local sentence-embedding model {model!r} ({error}); using mode=hash')
                 mode = 'hash'
         self.mode = mode
-        self.create_subscription(String, 'text', self._on_text, qos_profile_sensor_data)
+        self.subscribe(String, 'text', self._on_text)
 
     def _on_text(self, message):
         self.accept(0.0, lambda: self._encode(message.data))
