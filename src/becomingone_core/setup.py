@@ -20,6 +20,7 @@ setup(
     entry_points={
         'console_scripts': [
             'becomingone_demo = becomingone_core.nodes.demo:main',
+            'sim_source = becomingone_core.nodes.sim_source_node:main',
         ],
     },
 )
