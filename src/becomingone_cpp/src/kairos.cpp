@@ -142,7 +142,7 @@ struct ResonanceBank::Impl
   mutable std::uint64_t v_overrun = 0;
 
   // Block scratch.
-  mutable std::vector<double> b_tn, b_ure, b_uim, b_beta, b_alpha, b_oma, b_wre, b_wim,
+  mutable std::vector<double> b_act, b_tn, b_ure, b_uim, b_beta, b_alpha, b_oma, b_wre, b_wim,
     b_norm2, b_vnre, b_vnim;
 
   detail::KernelFn kernel;
@@ -194,7 +194,7 @@ struct ResonanceBank::Impl
     }
     vre.assign(alloc * C, 0.0);
     vim.assign(alloc * C, 0.0);
-    for (auto * v : {&b_tn, &b_beta, &b_alpha, &b_oma, &b_wre, &b_wim, &b_norm2}) {
+    for (auto * v : {&b_act, &b_tn, &b_beta, &b_alpha, &b_oma, &b_wre, &b_wim, &b_norm2}) {
       v->assign(kBlock, 0.0);
     }
     for (auto * v : {&b_ure, &b_uim, &b_vnre, &b_vnim}) {
@@ -362,6 +362,9 @@ struct ResonanceBank::Impl
       }
       P *= b_alpha[j];
     }
+    for (int j = 0; j < kBlock; ++j) {
+      b_act[j] = j < nb ? 1.0 : 0.0;
+    }
     for (int j = nb; j < kBlock; ++j) {
       b_tn[j] = b_tn[nb - 1];
       b_beta[j] = 0.0;
@@ -382,6 +385,7 @@ struct ResonanceBank::Impl
     a.ure = b_ure.data();
     a.uim = b_uim.data();
     a.beta = b_beta.data();
+    a.active = b_act.data();
     a.block_decay = P;
     a.block_e0 = de0;
     a.alpha = b_alpha.data();

@@ -9,7 +9,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "kairos_kernel.hpp"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KAIROS_X86_DISPATCH 1
+#endif
 
 namespace becomingone
 {
@@ -17,28 +24,63 @@ namespace kairos
 {
 namespace detail
 {
+
+// The baseline build of the kernel (SSE2 on x86-64, NEON on aarch64).
+namespace k_default
+{
+#include "kairos_kernel_body.inc"
+}  // namespace k_default
+
+#ifdef KAIROS_X86_DISPATCH
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), \
+  apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#endif
+namespace k_avx512
+{
+#include "kairos_kernel_body.inc"
+}  // namespace k_avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+namespace k_avx2
+{
+#include "kairos_kernel_body.inc"
+}  // namespace k_avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif  // KAIROS_X86_DISPATCH
+
 namespace
 {
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define KAIROS_X86_DISPATCH 1
-__attribute__((target("avx512f,avx2,fma")))
-void kernel_avx512(const BlockArgs & a, LagState & st)
-{
-  block_kernel(a, st);
-}
-
-__attribute__((target("avx2,fma")))
-void kernel_avx2(const BlockArgs & a, LagState & st)
-{
-  block_kernel(a, st);
-}
-#endif
-
 void kernel_default(const BlockArgs & a, LagState & st)
 {
-  block_kernel(a, st);
+  k_default::block_kernel(a, st);
 }
+
+#ifdef KAIROS_X86_DISPATCH
+void kernel_avx512(const BlockArgs & a, LagState & st)
+{
+  k_avx512::block_kernel(a, st);
+}
+
+void kernel_avx2(const BlockArgs & a, LagState & st)
+{
+  k_avx2::block_kernel(a, st);
+}
+#endif
 
 const char * default_name()
 {
@@ -64,7 +106,8 @@ Selection choose()
   const bool narrow_avx2 = want && std::strcmp(want, "avx2") == 0;
 #ifdef KAIROS_X86_DISPATCH
   __builtin_cpu_init();
-  const bool has_avx512 = __builtin_cpu_supports("avx512f");
+  const bool has_avx512 = __builtin_cpu_supports("avx512f") &&
+    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (!narrow_default && !narrow_avx2 && has_avx512 && has_avx2) {
     return {&kernel_avx512, "avx512f"};
