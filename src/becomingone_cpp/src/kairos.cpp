@@ -147,6 +147,8 @@ struct ResonanceBank::Impl
 
   detail::KernelFn kernel;
   mutable std::mutex mu;
+  // Cache of the last dt -> (alpha, 1 - alpha); not state (a pure function).
+  double last_dt = -1.0, last_alpha = 0.0, last_oma = 0.0;
 
   Impl(std::vector<double> lags_in, double window_in, double omega_in, int channels,
     double max_rate_in)
@@ -299,16 +301,28 @@ struct ResonanceBank::Impl
     const std::int64_t i = n_last + 1;
     ensure_room(i);
     const std::int64_t p = i - base;
-    const double x = dt / window;
-    const double a = std::exp(-x);
-    const double om = -std::expm1(-x);
-    const double th = reduced_phase(omega, t, t0);
+    // alpha and 1 - alpha (the latter via expm1, accurate for dt << W);
+    // a repeated dt (uniform sampling) reuses them: same input, same value.
+    if (dt != last_dt) {
+      last_dt = dt;
+      const double x = dt / window;
+      last_alpha = std::exp(-x);
+      last_oma = -std::expm1(-x);
+    }
+    const double a = last_alpha;
+    const double om = last_oma;
     ts[p] = t;
     inv_dt[p] = inv;
     alpha[p] = a;
     oma[p] = om;
-    wre[p] = om * std::cos(th);
-    wim[p] = om * std::sin(th);
+    if (omega == 0.0) {
+      wre[p] = om;
+      wim[p] = 0.0;
+    } else {
+      const double th = reduced_phase(omega, t, t0);
+      wre[p] = om * std::cos(th);
+      wim[p] = om * std::sin(th);
+    }
     norm2[p] = n2;
     const std::int64_t vs = vstride();
     for (int c = 0; c < C; ++c) {
