@@ -19,9 +19,9 @@ def transducer_config(scale, role, **overrides):
     """Return the :class:`TransducerConfig` of ``role`` in the preset ``scale``."""
     chosen = preset(scale)
     settings = chosen.transducer(role)
-    values = dict(lags=tuple(settings.lags()), window_s=settings.window_s,
-                  sample_rate_hz=settings.sample_rate_hz,
-                  source_timeout_s=chosen.source_timeout_s)
+    values = {'lags': tuple(settings.lags()), 'window_s': settings.window_s,
+              'sample_rate_hz': settings.sample_rate_hz,
+              'source_timeout_s': chosen.source_timeout_s}
     values.update(overrides)
     return TransducerConfig(**values)
 

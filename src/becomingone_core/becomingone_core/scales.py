@@ -55,9 +55,11 @@ class ScalePreset:
 
 PRESETS = {
     # The demo and the tests: seconds, so collapse/release shows within a 20 s run at 100 Hz.
+    # The Emissary integrates at 12.5 Hz: 8 samples per bin at 100 Hz keep 10 dB noise small
+    # after differencing; its lags reach 1 s so any period from 0.16 s to 1 s finds a multiple.
     'demo': ScalePreset(
-        'demo and tests: Emissary 80-500 ms, Master 1-2 s, seconds-long windows',
-        emissary=TransducerPreset(0.08, 0.5, 22, 'linear', 1.0, 25.0),
+        'demo and tests: Emissary 0.16-1 s, Master 1-2 s, seconds-long windows',
+        emissary=TransducerPreset(0.16, 1.0, 43, 'linear', 1.0, 12.5),
         master=TransducerPreset(1.0, 2.0, 11, 'linear', 2.0, 10.0)),
     # Raspberry Pi Zero: the cell spans 10 ms - 1 s.
     'micro': ScalePreset(

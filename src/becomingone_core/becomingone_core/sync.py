@@ -1,5 +1,5 @@
 """
-The sync layer: do the Master and the Emissary agree strongly enough to collapse? (no rclpy)
+The sync layer decides whether Master and Emissary agree enough to collapse (no rclpy).
 
 With the transducers' normalised summaries T_m and T_e (|T| <= 1):
 

@@ -25,6 +25,9 @@ leaves to its caller:
   γ close to +1: their summaries align in phase, and T_sync = (T_m + T_e) / 2 keeps its length.
   (``peak_coherence`` takes the largest |γ_k|², which does not align phases; ``nearest`` reports
   the lag closest to a chosen τ.) White noise has Re γ_k ≈ 0 for lags of two bins or more.
+  A lag takes part only once it has integrated for a full window after its history reached back
+  τ_k (:meth:`Transducer.ready`): a freshly started γ_k is normalised by its own few samples and
+  says nothing yet.
 """
 
 from collections import Counter
@@ -105,7 +108,7 @@ class TransducerConfig:
 
     @property
     def bank_rate_hz(self):
-        """The highest rate the bank will see: bounds its history."""
+        """Return the highest rate the bank will see (it bounds the history)."""
         return self.sample_rate_hz if self.sample_rate_hz > 0 else self.max_input_rate_hz
 
 
@@ -134,7 +137,7 @@ class ResonanceState:
 
 @dataclass
 class PushResult:
-    """What one :meth:`Transducer.push` did: samples accepted, rejected (by reason), bins pushed."""
+    """What one :meth:`Transducer.push` did: samples accepted and rejected, bins pushed."""
 
     accepted: int = 0
     rejected: int = 0
@@ -179,6 +182,7 @@ class Transducer:
         self._held = np.zeros(config.channels, complex)
         self._offset = np.zeros(config.channels, complex)
         self._rejoining = set()
+        self._first_t = math.inf
         self._newest_t = -math.inf
 
     # ----------------------------------------------------------------------------- input
@@ -248,10 +252,21 @@ class Transducer:
     def rejected(self):
         return sum(self.rejections.values()) + int(self.bank.rejected)
 
+    def ready(self):
+        """
+        Return which lags have integrated for a full window (bool[K]).
+
+        A lag's first few products are normalised by their own energy, so |γ_k| starts near 1
+        whatever the input; only after a window's worth of samples does γ_k mean anything.
+        """
+        integrated = self._newest_t - self._first_t
+        return integrated >= self.lags + self.config.window_s
+
     def state(self):
-        """Return the bank's current :class:`ResonanceState`."""
+        """Return the bank's current :class:`ResonanceState` (lags not yet ready count as 0)."""
         gamma = np.asarray(self.bank.resonance(), complex)
-        index, summary = summarise(gamma, self.lags, self.config.summary,
+        ready = self.ready()
+        index, summary = summarise(np.where(ready, gamma, 0), self.lags, self.config.summary,
                                    self.config.summary_tau_s)
         return ResonanceState(
             lags=self.lags, gamma=gamma, coherence=np.asarray(self.bank.coherence(), float),
@@ -352,6 +367,8 @@ class Transducer:
         if t <= self._newest_t or not self.bank.push(t, self._held):
             self.rejections['bank'] += 1
             return 0
+        if self.cycles == 0:
+            self._first_t = t
         self._newest_t = t
         self.cycles += 1
         return 1
