@@ -54,8 +54,8 @@ def test_total_collapsed_time_includes_the_ongoing_collapse():
     assert sync.total_collapsed_s(12.5) == pytest.approx(2.5)
 
 
-@pytest.mark.parametrize('kwargs', [dict(threshold=0.0), dict(threshold=0.5, hysteresis=0.5),
-                                    dict(realign_threshold=0.0)])
+@pytest.mark.parametrize('kwargs', [{'threshold': 0.0}, {'threshold': 0.5, 'hysteresis': 0.5},
+                                    {'realign_threshold': 0.0}])
 def test_bad_settings(kwargs):
     with pytest.raises(ValueError):
         SyncLayer(**kwargs)

@@ -6,8 +6,8 @@ import pytest
 
 
 def _config(**overrides):
-    values = dict(lags=tuple(make_lags(0.1, 1.0, 10)), window_s=1.0, sample_rate_hz=20.0,
-                  source_timeout_s=1.0)
+    values = {'lags': tuple(make_lags(0.1, 1.0, 10)), 'window_s': 1.0, 'sample_rate_hz': 20.0,
+              'source_timeout_s': 1.0}
     values.update(overrides)
     return TransducerConfig(**values)
 

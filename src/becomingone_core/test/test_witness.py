@@ -90,7 +90,7 @@ def test_four_layers():
     made += records
     assert records[0].value('samples') == 5 and records[1].value('samples') == 2
     assert records[0].value('coherence_change') == pytest.approx(0.3)
-    sync = dict(coherence=0.8, realign_requested=False, delta_phase=0.1, threshold=0.5)
+    sync = {'coherence': 0.8, 'realign_requested': False, 'delta_phase': 0.1, 'threshold': 0.5}
     assert witness.observe_sync(1, 0.3, collapsed=False, **sync) == []
     made += witness.observe_sync(2, 0.4, collapsed=True, **sync)
     assert [r.event for r in made[-1:]] == ['collapse']
@@ -108,7 +108,7 @@ def test_micro_and_meso_past_the_budget_are_dropped_and_counted_but_macro_never(
     witness = Witness('witness', {}, now_s=0.0, max_records_per_s=10.0)
     made = sum(len(_resonance(witness, 0.0, samples=n + 1)) for n in range(20))
     assert made == 10 and witness.dropped == 30
-    sync = dict(coherence=0.8, realign_requested=False, delta_phase=0.1, threshold=0.5)
+    sync = {'coherence': 0.8, 'realign_requested': False, 'delta_phase': 0.1, 'threshold': 0.5}
     assert len(witness.observe_sync(1, 0.0, collapsed=True, **sync)) == 1
     assert witness.health(0.0, 2)[0].value('dropped') == 30
 
