@@ -30,10 +30,10 @@ leaves to its caller:
   says nothing yet.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 import math
 
+from becomingone_core.health import RejectionCounter
 import numpy as np
 
 SUMMARY_RULES = ('peak_real', 'peak_coherence', 'nearest')
@@ -169,7 +169,7 @@ class Transducer:
             from becomingone_cpp import ResonanceBank as bank_factory
         self.bank = bank_factory(self.lags.tolist(), config.window_s, config.omega,
                                  config.channels, config.bank_rate_hz)
-        self.rejections = Counter()
+        self.rejections = RejectionCounter('samples')
         self.accepted = 0
         self.cycles = 0
         self._sources = {}
@@ -215,7 +215,7 @@ class Transducer:
         for n in range(t.size):
             reason = self._check(state, t[n], phase[n])
             if reason:
-                self.rejections[reason] += 1
+                self.rejections.counts[reason] += 1
                 result.rejected += 1
                 result.reason = reason
                 continue
@@ -250,7 +250,7 @@ class Transducer:
 
     @property
     def rejected(self):
-        return sum(self.rejections.values()) + int(self.bank.rejected)
+        return self.rejections.total + int(self.bank.rejected)
 
     def ready(self):
         """
@@ -276,7 +276,7 @@ class Transducer:
 
     # ----------------------------------------------------------------------------- internals
     def _reject(self, reason, count):
-        self.rejections[reason] += count
+        self.rejections.counts[reason] += count
         return PushResult(rejected=count, reason=reason)
 
     def _add_source(self, name, width, now_s):
@@ -365,7 +365,7 @@ class Transducer:
         self._held = np.where(have, means - self._offset, self._held)
         t = accumulator.t_sum / accumulator.t_count
         if t <= self._newest_t or not self.bank.push(t, self._held):
-            self.rejections['bank'] += 1
+            self.rejections.counts['bank'] += 1
             return 0
         if self.cycles == 0:
             self._first_t = t

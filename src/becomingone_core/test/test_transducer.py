@@ -79,7 +79,7 @@ def test_bad_samples_are_counted_not_raised():
     phase[1] = np.nan
     result = transducer.push('s', t, phase, 0.0)
     assert result.accepted == 3 and result.rejected == 2
-    assert transducer.rejections == {'non_finite': 1, 'time_backwards': 1}
+    assert transducer.rejections.counts == {'non_finite': 1, 'time_backwards': 1}
     assert transducer.push('s', [0.04], np.ones((1, 2)), 0.0).reason == 'shape'
     assert transducer.push('s', [], np.ones((0, 1)), 0.0).reason == 'shape'
     transducer.reject('size_mismatch', 5)
@@ -91,7 +91,7 @@ def test_flood_is_rejected_beyond_the_rate_budget():
     transducer = Transducer(_config(sample_rate_hz=0.0, max_input_rate_hz=100.0))
     t = np.arange(0, 3, 0.001)  # 3000 samples arriving at once: one second of burst is allowed
     result = transducer.push('s', t, _sine(t), now_s=0.0)
-    assert result.accepted == 100 and transducer.rejections['flood'] == 2900
+    assert result.accepted == 100 and transducer.rejections.counts['flood'] == 2900
 
 
 def _feed(transducer, sources, start_s, stop_s, chunk_s=0.1):
@@ -115,7 +115,7 @@ def test_source_timeout_stops_contribution_and_rejoins_without_a_jump():
     _feed(transducer, {'a': _sine, 'b': lambda t: -_sine(t)}, 4.0, 8.0)
     assert transducer.active_sources == ['a', 'b']
     # Only the (re)joining source's first samples, for times already integrated, were late.
-    assert set(transducer.rejections) == {'late'} and transducer.rejected <= 12
+    assert set(transducer.rejections.counts) == {'late'} and transducer.rejected <= 12
     assert before.real > 0.85 and transducer.state().summary.real > 0.99
 
 
