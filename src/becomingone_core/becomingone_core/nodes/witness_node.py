@@ -47,7 +47,7 @@ class WitnessNode(Node):
                          'dropped and counted (macro and meta never are).',
                          minimum=1.0, maximum=100000.0)
         meta_period = declare(self, 'meta_period_s', 1.0,
-                              'Period of the witness\'s own health records (s).',
+                              "Period of the witness's own health records (s).",
                               minimum=0.01, maximum=3600.0)
         self.log_path = declare(self, 'log_path', '',
                                 'Append every record to this JSON Lines file (empty: none). '
