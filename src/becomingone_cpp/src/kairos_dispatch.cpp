@@ -28,7 +28,7 @@ namespace detail
 // The baseline build of the kernel (SSE2 on x86-64, NEON on aarch64).
 namespace k_default
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_default
 
 #ifdef KAIROS_X86_DISPATCH
@@ -41,7 +41,7 @@ namespace k_default
 #endif
 namespace k_avx512
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -53,7 +53,7 @@ namespace k_avx512
 #endif
 namespace k_avx2
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_avx2
 #if defined(__clang__)
 #pragma clang attribute pop
