@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+package_name = 'becomingone_adapters'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='BecomingONE developers',
+    maintainer_email='becomingone@example.com',
+    description='Sensor and device adapters in, actuator and API outputs out, for BecomingONE.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+        ],
+    },
+)

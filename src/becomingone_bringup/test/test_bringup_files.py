@@ -1,0 +1,26 @@
+"""Bringup files are well formed: launch files compile, parameter files follow ROS 2's layout."""
+
+import pathlib
+
+import pytest
+import yaml
+
+PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+LAUNCH_FILES = sorted((PACKAGE / 'launch').glob('*.launch.py'))
+PARAM_FILES = sorted((PACKAGE / 'params').rglob('*.yaml'))
+
+
+@pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
+def test_launch_file_compiles_and_defines_a_description(path):
+    source = path.read_text()
+    compile(source, str(path), 'exec')
+    assert 'def generate_launch_description' in source
+
+
+@pytest.mark.parametrize('path', PARAM_FILES, ids=lambda p: p.name)
+def test_parameter_file_puts_every_node_under_ros__parameters(path):
+    document = yaml.safe_load(path.read_text())
+    assert isinstance(document, dict) and document, f'{path} is empty'
+    for node_name, section in document.items():
+        assert isinstance(section, dict) and 'ros__parameters' in section, \
+            f'{path}: {node_name} has no ros__parameters'

@@ -1,0 +1,1 @@
+"""Thin ROS 2 nodes: convert messages to plain values, call the pure modules, publish results."""

@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+package_name = 'becomingone_core'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='BecomingONE developers',
+    maintainer_email='becomingone@example.com',
+    description='BecomingONE logic (pure Python) and the ROS 2 nodes that run it.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'becomingone_demo = becomingone_core.nodes.demo:main',
+            'sim_source = becomingone_core.nodes.sim_source_node:main',
+        ],
+    },
+)
