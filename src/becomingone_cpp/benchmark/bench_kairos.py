@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark of the KAIROS resonance bank: C++ batch path vs a numpy loop.
+"""
+Benchmark of the KAIROS resonance bank: C++ batch path vs a numpy loop.
 
 Prints lag-updates per second (samples x lags / wall time) for
 
@@ -19,10 +20,9 @@ import argparse
 import math
 import time
 
-import numpy as np
-
 import becomingone_cpp
 from becomingone_cpp import ResonanceBank
+import numpy as np
 
 RATE = 1024.0  # Hz, a dyadic step so uniform stamps are exact
 WINDOW = 2.0
@@ -76,7 +76,7 @@ def numpy_loop(t, phase, lags, window, omega, warm):
         n2 = float(np.vdot(v, v).real)
         T[k] = alpha * T[k] + oma * rot * (lagged.conj() @ v)
         E0[k] = alpha * E0[k] + oma * n2
-        Et[k] = alpha * Et[k] + oma * np.einsum("kc,kc->k", lagged, lagged.conj()).real
+        Et[k] = alpha * Et[k] + oma * np.einsum('kc,kc->k', lagged, lagged.conj()).real
     elapsed = time.perf_counter() - start
     return (n - warm) * lags.size / elapsed
 
@@ -98,8 +98,8 @@ def push_cost_us(k, calls):
     """Microseconds per Python-level push() call (C=1), scalar and array phase."""
     t, phase = make_stream(calls, 1, irregular=False)
     out = {}
-    for label, values in (("complex", [complex(p) for p in phase[:, 0]]),
-                          ("ndarray(1,)", list(phase))):
+    for label, values in (('complex', [complex(p) for p in phase[:, 0]]),
+                          ('ndarray(1,)', list(phase))):
         bank = ResonanceBank(make_lags(k), WINDOW, omega=1.0)
         push = bank.push
         tl = t.tolist()
@@ -112,19 +112,19 @@ def push_cost_us(k, calls):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter measurements")
+    parser.add_argument('--quick', action='store_true', help='shorter measurements')
     args = parser.parse_args()
     scale = 0.25 if args.quick else 1.0
     omega = 2 * np.pi * 7.0
     warm = int(0.6 * RATE)  # history covers the longest lag (0.5 s)
 
-    print(f"becomingone_cpp KAIROS benchmark  (SIMD path: {becomingone_cpp.simd_path()})")
-    print("lag-updates/s = samples x lags / wall time; C++ = ResonanceBank.push_block; "
-          "numpy = one Python iteration per sample, numpy across lags")
+    print(f'becomingone_cpp KAIROS benchmark  (SIMD path: {becomingone_cpp.simd_path()})')
+    print('lag-updates/s = samples x lags / wall time; C++ = ResonanceBank.push_block; '
+          'numpy = one Python iteration per sample, numpy across lags')
     header = (f"{'C':>3} {'K':>5} | {'C++ uniform':>12} {'C++ irregular':>14} | "
               f"{'numpy loop':>11} | {'ratio unif.':>11} {'ratio irr.':>10}")
     print(header)
-    print("-" * len(header))
+    print('-' * len(header))
     cases = [(1, 64, 200_000, 2_000), (16, 64, 40_000, 1_500), (1, 4096, 30_000, 200)]
     for channels, k, n_cpp, n_np in cases:
         n_cpp = max(int(n_cpp * scale), 2 * warm)
@@ -136,14 +136,14 @@ def main():
         irr = cpp_block(t_i, p_i, lags, WINDOW, omega, warm, repeats=2)
         t_n, p_n = make_stream(warm + n_np, channels, irregular=False)
         npl = numpy_loop(t_n, p_n, lags, WINDOW, omega, warm)
-        print(f"{channels:>3} {k:>5} | {uni:12.3g} {irr:14.3g} | {npl:11.3g} | "
-              f"{uni / npl:10.0f}x {irr / npl:9.0f}x", flush=True)
+        print(f'{channels:>3} {k:>5} | {uni:12.3g} {irr:14.3g} | {npl:11.3g} | '
+              f'{uni / npl:10.0f}x {irr / npl:9.0f}x', flush=True)
     print()
     for k in (1, 64):
         cost = push_cost_us(k, int(100_000 * scale))
-        parts = ", ".join(f"{label}: {us:.2f} us" for label, us in cost.items())
-        print(f"one push() call from Python, C=1, K={k}: {parts}")
+        parts = ', '.join(f'{label}: {us:.2f} us' for label, us in cost.items())
+        print(f'one push() call from Python, C=1, K={k}: {parts}')
 
 
-if __name__ == "__main__":
+if __name__ == '__main__':
     main()

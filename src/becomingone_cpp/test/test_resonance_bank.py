@@ -5,20 +5,18 @@ import math
 import pickle
 import threading
 
-import numpy as np
-import pytest
-
 import becomingone_cpp
 from becomingone_cpp import ResonanceBank
+import numpy as np
+import pytest
 
 
 def _stream(n, channels=1, seed=0, irregular=True):
     rng = np.random.default_rng(seed)
     steps = (1.0 / 256) * (rng.uniform(0.4, 1.6, n) if irregular else np.ones(n))
     t = 5.0 + np.cumsum(steps)
-    phase = np.exp(1j * 2 * np.pi * 2.0 * t)[:, None] + np.cumsum(
-        0.05 * (rng.standard_normal((n, channels)) + 1j * rng.standard_normal((n, channels))), axis=0
-    )
+    noise = rng.standard_normal((n, channels)) + 1j * rng.standard_normal((n, channels))
+    phase = np.exp(1j * 2 * np.pi * 2.0 * t)[:, None] + np.cumsum(0.05 * noise, axis=0)
     return t, phase
 
 
@@ -28,24 +26,24 @@ def _same_state(a, b):
 
 
 def test_simd_path_is_reported():
-    assert becomingone_cpp.simd_path() in {"avx512f", "avx2", "default", "neon", "scalar"}
+    assert becomingone_cpp.simd_path() in {'avx512f', 'avx2', 'default', 'neon', 'scalar'}
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    'kwargs',
     [
-        dict(lags=[], window=1.0),
-        dict(lags=[0.1, -0.1], window=1.0),
-        dict(lags=[float("nan")], window=1.0),
-        dict(lags=[[0.1, 0.2]], window=1.0),
-        dict(lags=[0.1], window=0.0),
-        dict(lags=[0.1], window=-2.0),
-        dict(lags=[0.1], window=float("inf")),
-        dict(lags=[0.1], window=1.0, channels=0),
-        dict(lags=[0.1], window=1.0, channels=-3),
-        dict(lags=[0.1], window=1.0, max_rate=0.0),
-        dict(lags=[0.1], window=1.0, omega=float("nan")),
-        dict(lags=[1e9], window=1.0),
+        {'lags': [], 'window': 1.0},
+        {'lags': [0.1, -0.1], 'window': 1.0},
+        {'lags': [float('nan')], 'window': 1.0},
+        {'lags': [[0.1, 0.2]], 'window': 1.0},
+        {'lags': [0.1], 'window': 0.0},
+        {'lags': [0.1], 'window': -2.0},
+        {'lags': [0.1], 'window': float('inf')},
+        {'lags': [0.1], 'window': 1.0, 'channels': 0},
+        {'lags': [0.1], 'window': 1.0, 'channels': -3},
+        {'lags': [0.1], 'window': 1.0, 'max_rate': 0.0},
+        {'lags': [0.1], 'window': 1.0, 'omega': float('nan')},
+        {'lags': [1e9], 'window': 1.0},
     ],
 )
 def test_constructor_rejects_bad_arguments(kwargs):
@@ -73,8 +71,8 @@ def test_rejection_rules_count_and_do_not_apply():
     before = bank.to_bytes()
     assert not bank.push(0.01, [1.0, 1.0])  # t not increasing
     assert not bank.push(0.005, [1.0, 1.0])  # t going back
-    assert not bank.push(float("nan"), [1.0, 1.0])
-    assert not bank.push(float("inf"), [1.0, 1.0])
+    assert not bank.push(float('nan'), [1.0, 1.0])
+    assert not bank.push(float('inf'), [1.0, 1.0])
     assert not bank.push(0.02, [complex(np.nan, 0.0), 1.0])
     assert not bank.push(0.02, [1.0, complex(0.0, np.inf)])
     assert not bank.push(0.01 + 1e-300, [1e308, 0.0])  # velocity overflows
@@ -120,10 +118,11 @@ def test_scalar_and_1d_forms_for_one_channel():
     _same_state(a, c)
     # real-valued phases are accepted (as complex with zero imaginary part)
     d = ResonanceBank([0.0], 1.0)
-    assert d.push(0.0, 1.0) and d.push(0.1, 2) and d.push_block(np.array([0.2, 0.3]), np.array([3.0, 5.0])) == 2
+    assert d.push(0.0, 1.0) and d.push(0.1, 2)
+    assert d.push_block(np.array([0.2, 0.3]), np.array([3.0, 5.0])) == 2
 
 
-@pytest.mark.parametrize("channels,irregular", [(1, True), (1, False), (4, True), (16, False)])
+@pytest.mark.parametrize('channels,irregular', [(1, True), (1, False), (4, True), (16, False)])
 def test_push_block_is_bit_identical_to_pushes(channels, irregular):
     t, phase = _stream(1000, channels, seed=channels, irregular=irregular)
     phase[123, 0] = np.nan  # a rejected sample inside a block
@@ -150,7 +149,8 @@ def test_to_bytes_round_trip_continues_bit_identically():
     assert isinstance(data, bytes)
     restored = ResonanceBank.from_bytes(data)
     assert restored.to_bytes() == data
-    assert (restored.samples, restored.rejected, restored.channels) == (bank.samples, bank.rejected, 3)
+    assert restored.samples == bank.samples and restored.rejected == bank.rejected
+    assert restored.channels == 3
     _same_state(bank, restored)
     bank.push_block(t[777:], phase[777:])
     for tn, pn in zip(t[777:], phase[777:]):
@@ -161,7 +161,7 @@ def test_to_bytes_round_trip_continues_bit_identically():
     _same_state(bank, clone)
 
 
-@pytest.mark.parametrize("data", [b"", b"garbage", b"KAIROSBK" + b"\0" * 40])
+@pytest.mark.parametrize('data', [b'', b'garbage', b'KAIROSBK' + b'\0' * 40])
 def test_from_bytes_rejects_garbage(data):
     with pytest.raises(ValueError):
         ResonanceBank.from_bytes(data)
@@ -175,7 +175,7 @@ def test_from_bytes_rejects_truncated_state():
         with pytest.raises(ValueError):
             ResonanceBank.from_bytes(data[:-cut])
     with pytest.raises(ValueError):
-        ResonanceBank.from_bytes(data + b"\0")
+        ResonanceBank.from_bytes(data + b'\0')
 
 
 def test_reset_returns_to_a_fresh_bank():
@@ -191,7 +191,7 @@ def test_reset_returns_to_a_fresh_bank():
     _same_state(fresh, used)
 
 
-@pytest.mark.parametrize("irregular", [False, True])
+@pytest.mark.parametrize('irregular', [False, True])
 def test_complex_exponential_gives_full_coherence_and_phase_omega_tau(irregular):
     big_omega = 2 * np.pi * 3.0
     n = 5000
@@ -251,8 +251,9 @@ def test_theta_stays_exact_after_days():
     bank.push(0.0, 0.0)
     bank.push(days, 1.0)  # one update: T = |v|^2 e^{i theta}, alpha = 0
     ctx = decimal.Context(prec=60)
-    two_pi = decimal.Decimal("6.28318530717958647692528676655900576839433879875021")
-    exact = float(ctx.remainder(ctx.multiply(decimal.Decimal(omega), decimal.Decimal(days)), two_pi))
+    two_pi = decimal.Decimal('6.28318530717958647692528676655900576839433879875021')
+    product = ctx.multiply(decimal.Decimal(omega), decimal.Decimal(days))
+    exact = float(ctx.remainder(product, two_pi))
     got = np.angle(bank.raw()[0][0])
     assert abs(math.remainder(got - exact, 2 * math.pi)) < 1e-12
 
