@@ -1,13 +1,22 @@
 """
-Audio blocks to phase: the analytic signal's unit phasor, decimated to a rate the cell takes.
+Audio blocks to phase: how steadily the analytic signal turns, on a slow reference rotation.
 
-Raw amplitude says how loud a sound is, not when it repeats. The analytic signal
-x + i H{x} (scipy.signal.hilbert) turns a tone of frequency f into exp(i 2 pi f t): its phase
-velocity is constant, so a steady tone is perfectly coherent while noise has a random phase
-velocity. The phasor is normalised to unit magnitude (loudness is not coherence) and decimated
-to ``output_rate`` (aliasing keeps a steady tone's phase step constant, which is all the kernel
-needs). Blocks are transformed with one block of context on each side and emitted one block
-late, so block edges do not bend the phase.
+Raw amplitude says how loud a sound is, not whether it is steady. The analytic signal
+a = x + i H{x} (scipy.signal.hilbert) has an unwrapped phase phi(t) that grows at the pitch:
+exactly linearly for a steady tone, as a random walk for noise. The adapter follows the mean
+pitch f (smoothed over ``pitch_tau_s``), keeps the residual phase psi = (phi - 2 pi f t) / D
+(D = ``divider``), and publishes
+
+    z(t) = exp(i (2 pi f_ref t + psi(t)))
+
+sampled at ``output_rate``. A steady tone keeps psi constant, so z turns at exactly f_ref
+(``reference_hz``): coherent at any integration rate of the cell. Noise makes psi diffuse (its
+variance grows by about fs pi^2 / (3 D^2) rad^2 per second), so the phase velocity the cell
+correlates is random. Publishing the audio-rate phasor itself would not do: a cell integrating
+at 10 Hz averages a 440 Hz rotation to almost nothing; and i.i.d. pitch jitter would be averaged
+away by the same bins, which is why the residual is integrated rather than sampled. Blocks are
+transformed with one block of context on each side and emitted one block late, so block edges
+do not bend the phase.
 """
 
 import wave
@@ -16,22 +25,35 @@ from becomingone_adapters.encoding import InputRejected
 import numpy as np
 from scipy.signal import hilbert
 
-
 _SILENCE = 1e-12
 
 
 class AnalyticPhase:
-    """Streams mono audio blocks in, unit-phasor blocks (at ``output_rate``) out."""
+    """Streams mono audio blocks in, steadiness-on-reference phasors (``output_rate``) out."""
 
-    def __init__(self, sample_rate, output_rate=500.0):
+    def __init__(self, sample_rate, output_rate=200.0, reference_hz=2.0, divider=16.0,
+                 pitch_tau_s=0.5):
         if not sample_rate > 0 or not 0 < output_rate <= sample_rate:
             raise ValueError('need sample_rate > 0 and 0 < output_rate <= sample_rate')
+        if not divider >= 1 or not pitch_tau_s > 0:
+            raise ValueError('need divider >= 1 and pitch_tau_s > 0')
         self.sample_rate = float(sample_rate)
         self.step = max(1, int(round(sample_rate / output_rate)))
         self.output_rate = self.sample_rate / self.step
+        self.reference_hz = float(reference_hz)
+        self.divider = float(divider)
+        self.pitch_tau_s = float(pitch_tau_s)
+        self.mean_step = None  # mean phase step per sample (rad): the pitch
+        self._residual = 0.0
         self._blocks = []
         self._start_index = 0
-        self._emitted = 0
+
+    @property
+    def pitch_hz(self):
+        """Return the followed mean pitch (Hz), NaN before the first block."""
+        if self.mean_step is None:
+            return float('nan')
+        return self.mean_step * self.sample_rate / (2.0 * np.pi)
 
     def push(self, samples):
         """
@@ -65,19 +87,29 @@ class AnalyticPhase:
         peak = np.max(np.abs(joined))
         joined = joined / peak if peak > 0 else joined
         analytic = hilbert(joined - joined.mean())
+        magnitude = np.abs(analytic)
+        unit = np.where(magnitude > _SILENCE, analytic / np.maximum(magnitude, _SILENCE), 1.0)
         begin = sum(b.size for b in self._blocks[:middle])
         end = begin + self._blocks[middle].size
+        # Phase step into each sample of this block (the first sample ever has none).
+        previous = unit[begin - 1:end - 1] if begin else np.concatenate([unit[:1], unit[:end - 1]])
+        steps = np.angle(unit[begin:end] * np.conj(previous))
+        block_mean = float(np.angle(np.mean(np.exp(1j * steps))))
+        if self.mean_step is None:
+            self.mean_step = block_mean
+        else:
+            alpha = min(1.0, steps.size / (self.pitch_tau_s * self.sample_rate))
+            self.mean_step += alpha * (block_mean - self.mean_step)
+        residual = self._residual + np.cumsum(steps - self.mean_step) / self.divider
+        self._residual = float(residual[-1] % (2.0 * np.pi))
         # Keep the decimation grid continuous across blocks.
-        first = self._start_index + begin
-        offset = (-first) % self.step
-        indices = np.arange(begin + offset, end, self.step)
-        if indices.size == 0:
+        offset = (-(self._start_index + begin)) % self.step
+        local = np.arange(offset, end - begin, self.step)
+        if local.size == 0:
             return None
-        values = analytic[indices]
-        magnitude = np.abs(values)
-        values = np.where(magnitude > _SILENCE, values / np.maximum(magnitude, _SILENCE), 1.0)
-        self._emitted += indices.size
-        return (self._start_index + indices[0]) / self.sample_rate, values
+        times = (self._start_index + begin + local) / self.sample_rate
+        values = np.exp(1j * (2.0 * np.pi * self.reference_hz * times + residual[local]))
+        return float(times[0]), values
 
 
 class WavSource:

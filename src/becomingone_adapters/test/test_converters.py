@@ -132,23 +132,38 @@ def test_embedding_projection_is_deterministic_and_continuous():
 
 
 def _stream(signal, sample_rate, block=1024):
-    phase = audio.AnalyticPhase(sample_rate, 500.0)
+    phase = audio.AnalyticPhase(sample_rate, 200.0)
     blocks = [phase.push(signal[i:i + block]) for i in range(0, signal.size, block)]
     blocks.append(phase.flush())
     blocks = [b for b in blocks if b is not None]
     times = np.concatenate([t + np.arange(z.size) / phase.output_rate for t, z in blocks])
-    return times, np.concatenate([z for _, z in blocks])
+    return times, np.concatenate([z for _, z in blocks]), phase
 
 
-def test_tone_gives_steady_phase_steps_and_noise_does_not():
+def binned_steadiness(z, per_bin=20):
+    """Return |mean phase step| of ``z`` averaged in bins, as a cell integrating at 10 Hz would."""
+    bins = z[:z.size // per_bin * per_bin].reshape(-1, per_bin).mean(axis=1)
+    steps = bins[1:] * np.conj(bins[:-1])
+    return abs(np.mean(steps / np.maximum(np.abs(steps), 1e-12)))
+
+
+def test_tone_turns_steadily_at_the_reference_and_noise_diffuses():
     rate = 16000
-    t = np.arange(2 * rate) / rate
-    times, tone = _stream(0.3 * np.sin(2 * np.pi * 440 * t), rate)
-    _, noise = _stream(np.random.default_rng(0).standard_normal(t.size), rate)
-    assert np.allclose(np.diff(times), 1 / 500.0)  # continuous time base across blocks
+    t = np.arange(3 * rate) / rate
+    rng = np.random.default_rng(0)
+    times, tone, tracker = _stream(0.3 * np.sin(2 * np.pi * 440 * t), rate)
+    assert tracker.pitch_hz == pytest.approx(440.0, abs=2.0)
+    _, noisy_tone, _ = _stream(0.5 * np.sin(2 * np.pi * 440 * t) + 0.1 * rng.standard_normal(
+        t.size), rate)
+    _, noise, _ = _stream(rng.standard_normal(t.size), rate)
+    assert np.allclose(np.diff(times), 1 / 200.0)  # continuous time base across blocks
     assert np.allclose(np.abs(tone), 1.0)
-    steadiness = [abs(np.mean(z[1:] * np.conj(z[:-1]))) for z in (tone, noise)]
-    assert steadiness[0] > 0.99 and steadiness[1] < 0.3
+    # A steady tone turns at reference_hz (2 Hz), once the pitch is followed (a second).
+    steps = np.angle(tone[1:] * np.conj(tone[:-1]))
+    assert np.allclose(steps[200:], 2 * np.pi * 2.0 / 200.0, atol=1e-3)  # after pitch_tau_s
+    assert binned_steadiness(tone) > 0.99
+    assert binned_steadiness(noisy_tone) > 0.95
+    assert binned_steadiness(noise) < 0.3
 
 
 def test_wav_round_trip_and_pcm_widths(tmp_path):

@@ -69,8 +69,9 @@ def _phasors(messages):
 
 
 def _steadiness(z):
-    """|mean of the phase step phasor|: 1 for a constant phase velocity, ~0 for noise."""
-    return abs(np.mean(z[1:] * np.conj(z[:-1])))
+    """Return |mean unit phase-step phasor|: 1 for a constant phase velocity, ~0 for noise."""
+    steps = z[1:] * np.conj(z[:-1])
+    return abs(np.mean(steps / np.maximum(np.abs(steps), 1e-12)))
 
 
 @pytest.mark.parametrize('kind', ['tone', 'noise'])
@@ -83,21 +84,22 @@ def test_microphone_replays_a_wav_file_as_analytic_phase(adapter, tmp_path, kind
     # source=device on a machine without PortAudio falls back to the file, and says so. Looping
     # keeps blocks coming however late discovery lets the probe join.
     mic = adapter('microphone_to_phase', '-p', f'file_path:={tmp_path / kind}.wav',
-                  '-p', 'output_rate_hz:=500.0', '-p', 'block_frames:=1600', '-p', 'loop:=true')
-    assert mic.probe.spin_until(lambda: len(mic.phases) >= 10, 60), mic.node.output()
+                  '-p', 'output_rate_hz:=200.0', '-p', 'block_frames:=1600', '-p', 'loop:=true')
+    assert mic.probe.spin_until(lambda: len(mic.phases) >= 25, 60), mic.node.output()
     first = mic.phases[0]
     assert first.header.frame_id == 'microphone' and first.channels == 1
-    assert len(first.real) == 50  # 1600 frames at 16 kHz, decimated to 500 Hz
-    assert np.allclose(np.diff(first.stamps_offset), 1 / 500.0)
+    assert len(first.real) == 20  # 1600 frames at 16 kHz, decimated to 200 Hz
+    assert np.allclose(np.diff(first.stamps_offset), 1 / 200.0)
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in mic.phases]
     assert all(b > a for a, b in zip(stamps, stamps[1:]))
-    blocks = [_phasors([m]) for m in mic.phases]
+    blocks = [_phasors([m]) for m in mic.phases[5:]]  # after the pitch has been followed
     assert all(np.allclose(np.abs(z), 1.0) for z in blocks)
-    steadiness = np.mean([_steadiness(z) for z in blocks])
+    # Each message is one 0.1 s bin, as a cell integrating at 10 Hz sees it.
+    steadiness = _steadiness(np.array([z.mean() for z in blocks]))
     if kind == 'tone':
         assert steadiness > 0.95
     else:
-        assert steadiness < 0.4
+        assert steadiness < 0.5
 
 
 def test_bad_temperatures_are_counted_per_reason_and_good_ones_still_pass(adapter):

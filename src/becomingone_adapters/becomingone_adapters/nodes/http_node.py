@@ -20,8 +20,9 @@ class HttpOutput(GatedOutputNode):
         url = declare(self, 'url', '', 'endpoint receiving the JSON records (http/https)')
         require(url.startswith(('http://', 'https://')), 'url',
                 f'must be an http:// or https:// URL, got {url!r}')
-        self.node_name = declare(self, 'node_name', self.get_namespace().strip('/') or
-                                 self.get_name(), 'the "node" field of every record')
+        self.node_name = declare(self, 'node_name', '', 'the "node" field of every record '
+                                 '(empty: the namespace, else the node name)')
+        self.node_name = self.node_name or self.get_namespace().strip('/') or self.get_name()
         token_file = declare(self, 'token_file', '', 'file holding a bearer token (optional)')
         token_env = declare(self, 'token_env', '',
                             'environment variable holding a bearer token (optional)')

@@ -31,9 +31,18 @@ class MicrophoneToPhase(PhaseInputNode):
                                    maximum=384000)
         self.block_frames = declare(self, 'block_frames', 1024,
                                     'audio frames per block', minimum=16, maximum=1 << 20)
-        self.output_rate_hz = declare(self, 'output_rate_hz', 500.0,
+        self.output_rate_hz = declare(self, 'output_rate_hz', 200.0,
                                       'phase samples per second published (decimated)',
                                       minimum=1.0, maximum=48000.0)
+        self.reference_hz = declare(self, 'reference_hz', 2.0,
+                                    'rotation of the phase while the sound is steady (Hz)',
+                                    minimum=0.0, maximum=1000.0)
+        self.divider = declare(self, 'divider', 16.0,
+                               'residual pitch phase divided by this: larger tolerates more '
+                               'noise before the phase diffuses', minimum=1.0, maximum=1e4)
+        self.pitch_tau_s = declare(self, 'pitch_tau_s', 0.5,
+                                   'time constant of the followed mean pitch (s)',
+                                   minimum=1e-3, maximum=60.0)
         self.wav = None
         self.stream = None
         self.overruns = 0
@@ -54,7 +63,10 @@ class MicrophoneToPhase(PhaseInputNode):
             except (OSError, EOFError, ValueError) as error:
                 raise ParameterError(f"parameter 'file_path': {error}") from error
             self.sample_rate = self.wav.sample_rate
-        self.analytic = AnalyticPhase(self.sample_rate, self.output_rate_hz)
+        require(self.output_rate_hz <= self.sample_rate, 'output_rate_hz',
+                f'must not exceed the audio sample rate ({self.sample_rate} Hz)')
+        self.analytic = AnalyticPhase(self.sample_rate, self.output_rate_hz, self.reference_hz,
+                                      self.divider, self.pitch_tau_s)
         self.origin_s = self.now_s()
         self.finished = False
         self.diagnostics.add('audio', self._audio_status)
@@ -112,6 +124,7 @@ class MicrophoneToPhase(PhaseInputNode):
     def _audio_status(self):
         values = {'sample_rate_hz': float(self.sample_rate),
                   'output_rate_hz': self.analytic.output_rate,
+                  'pitch_hz': self.analytic.pitch_hz,
                   'overruns': float(self.overruns)}
         if self.overruns:
             return Status(WARN, f'{self.overruns} audio blocks dropped (node too slow)', values)
