@@ -1,0 +1,113 @@
+"""
+BecomingONE adapters for one cell: any mix of inputs (phase out) and outputs (sync/state in).
+
+    ros2 launch becomingone_bringup adapters.launch.py namespace:=cell1 \
+        image:=true image_topic:=/camera/image_raw imu:=true imu_topic:=/imu/data motor:=true
+
+One ``true``/``false`` argument per adapter (all off by default), the input topic of each
+standard-topic adapter (remapped, so any driver's topic works as it is), and the few settings
+that differ per deployment. Everything else comes from ``params_file``. Inputs publish on the
+cell's ``phase`` under ``namespace``; outputs read its ``sync/state``.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.substitutions import FindPackageShare
+
+# adapter argument -> (executable, the topic it subscribes and its default, what it is)
+INPUTS = {
+    'float64': ('float64_to_phase', 'value', 'std_msgs/Float64'),
+    'float64_array': ('float64_array_to_phase', 'values', 'std_msgs/Float64MultiArray'),
+    'temperature': ('temperature_to_phase', 'temperature', 'sensor_msgs/Temperature'),
+    'fluid_pressure': ('fluid_pressure_to_phase', 'fluid_pressure', 'sensor_msgs/FluidPressure'),
+    'imu': ('imu_to_phase', 'imu', 'sensor_msgs/Imu'),
+    'image': ('image_to_phase', 'image_raw', 'sensor_msgs/Image'),
+    'text': ('text_to_phase', 'text', 'std_msgs/String (text or LLM tokens)'),
+}
+DRIVERS = {
+    'microphone': ('microphone_to_phase', 'microphone (sounddevice) or WAV replay'),
+    'camera': ('camera_to_phase', 'camera (OpenCV) or video replay'),
+    'thermal': ('thermal_to_phase', 'Linux thermal/hwmon temperature or CSV replay'),
+}
+OUTPUTS = {
+    'speaker': ('speaker_output', 'tone on a speaker (or WAV), gated by collapse'),
+    'display': ('display_output', 'std_msgs/ColorRGBA on color, gated by collapse'),
+    'motor': ('motor_output', 'geometry_msgs/Twist on cmd_vel, gated, with watchdog and e-stop'),
+    'http': ('http_output', 'JSON POSTs to an HTTP API, gated by collapse'),
+}
+
+
+def _switch(name, what):
+    return DeclareLaunchArgument(name, default_value='false', choices=['true', 'false'],
+                                 description=f'Start the {what} adapter.')
+
+
+def generate_launch_description():
+    share = FindPackageShare('becomingone_bringup')
+    params_file = LaunchConfiguration('params_file')
+    phase_topic = LaunchConfiguration('phase_topic')
+    log_level = LaunchConfiguration('log_level')
+    arguments = [
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of the cell the adapters serve.'),
+        DeclareLaunchArgument(
+            'params_file', default_value=PathJoinSubstitution([share, 'params', 'adapters.yaml']),
+            description='Parameters of every adapter node.'),
+        DeclareLaunchArgument('phase_topic', default_value='phase',
+                              description='Topic the input adapters publish phase on.'),
+        DeclareLaunchArgument('sync_topic', default_value='sync/state',
+                              description='The cell sync state the outputs follow.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Log level of every adapter.'),
+        DeclareLaunchArgument('microphone_file', default_value='',
+                              description='WAV file to replay (source=file), empty for the '
+                                          'sound card.'),
+        DeclareLaunchArgument('camera_file', default_value='',
+                              description='Video file to replay, empty for camera 0.'),
+        DeclareLaunchArgument('thermal_file', default_value='',
+                              description='CSV (time_s,value) to replay, empty for sysfs.'),
+        DeclareLaunchArgument('http_url', default_value='',
+                              description='Endpoint of the HTTP output (required with http).'),
+        DeclareLaunchArgument('cmd_vel_topic', default_value='cmd_vel',
+                              description='Where the motor output publishes Twist.'),
+        DeclareLaunchArgument('estop_topic', default_value='/becomingone/estop',
+                              description='Latched std_msgs/Bool e-stop for the motor output.'),
+    ]
+    common = {'parameters': [params_file], 'output': 'screen',
+              'arguments': ['--ros-args', '--log-level', log_level]}
+    nodes = []
+    for name, (executable, topic, what) in INPUTS.items():
+        arguments += [_switch(name, what), DeclareLaunchArgument(
+            f'{name}_topic', default_value=topic, description=f'Topic carrying {what}.')]
+        nodes.append(Node(
+            package='becomingone_adapters', executable=executable, name=executable,
+            remappings=[(topic, LaunchConfiguration(f'{name}_topic')), ('phase', phase_topic)],
+            condition=IfCondition(LaunchConfiguration(name)), **common))
+    for name, (executable, what) in DRIVERS.items():
+        arguments.append(_switch(name, what))
+        replay = LaunchConfiguration(f'{name}_file')
+        live = 'sysfs' if name == 'thermal' else 'device'
+        # A file given on the command line means: replay it instead of the live device.
+        source = PythonExpression(["'file' if '", replay, f"' else '{live}'"])
+        nodes.append(Node(
+            package='becomingone_adapters', executable=executable, name=executable,
+            remappings=[('phase', phase_topic)],
+            condition=IfCondition(LaunchConfiguration(name)),
+            **{**common, 'parameters': [params_file, {'file_path': replay, 'source': source}]}))
+    extra = {'http': {'url': LaunchConfiguration('http_url')},
+             'motor': {'estop_topic': LaunchConfiguration('estop_topic')}}
+    for name, (executable, what) in OUTPUTS.items():
+        arguments.append(_switch(name, what))
+        nodes.append(Node(
+            package='becomingone_adapters', executable=executable, name=executable,
+            remappings=[('sync/state', LaunchConfiguration('sync_topic')),
+                        ('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
+            condition=IfCondition(LaunchConfiguration(name)),
+            **{**common, 'parameters': [params_file, extra.get(name, {})]}))
+    return LaunchDescription([
+        *arguments,
+        GroupAction([PushROSNamespace(LaunchConfiguration('namespace')), *nodes]),
+    ])
