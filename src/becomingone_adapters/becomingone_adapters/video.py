@@ -19,6 +19,12 @@ def open_capture(source):
     return capture
 
 
+def rewind(capture):
+    """Seek a video-file capture back to its first frame."""
+    import cv2
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+
+
 def write_video(path, frames, fps):
     """Write BGR uint8 frames to an MJPG .avi file (used to make recordings for replay)."""
     import cv2

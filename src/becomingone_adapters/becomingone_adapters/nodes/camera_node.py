@@ -7,7 +7,7 @@ use ``image_to_phase`` on their ``image_raw`` instead.
 
 from becomingone_adapters import image
 from becomingone_adapters.nodes.input_node import PhaseInputNode
-from becomingone_adapters.video import open_capture
+from becomingone_adapters.video import open_capture, rewind
 from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.nodes.runner import main_for
 
@@ -39,7 +39,7 @@ class CameraToPhase(PhaseInputNode):
             return
         ok, frame = self.capture.read()
         if not ok and self.loop and self.file_path:
-            self.capture.set(1, 0)  # cv2.CAP_PROP_POS_FRAMES
+            rewind(self.capture)
             ok, frame = self.capture.read()
         if not ok:
             self.finished = True

@@ -24,17 +24,20 @@ class PhaseInputNode(Node):
         super().__init__(name)
         self.frame_id = declare(self, 'frame_id', frame_id,
                                 'header.frame_id of the published phase: names the source')
-        rate = declare(self, 'max_rate_hz', max_rate_hz,
-                       'inputs accepted per second at most; more are shed and counted as '
-                       'rate_limited in /diagnostics', minimum=0.01, maximum=1e6)
+        self.limiter = None
+        if max_rate_hz is not None:  # None: the node paces its own source (a driver)
+            self.limiter = RateLimiter(declare(
+                self, 'max_rate_hz', max_rate_hz,
+                'inputs accepted per second at most; more are shed and counted as '
+                'rate_limited in /diagnostics', minimum=0.01, maximum=1e6))
         skew = declare(self, 'max_future_skew_s', 1.0,
                        'inputs stamped further than this ahead of the clock are refused (s)',
                        minimum=1e-3, maximum=3600.0)
         self.guard = StampGuard(skew)
-        self.limiter = RateLimiter(rate)
         self.rejections = RejectionCounter('inputs')
         self.output_rate = RateMonitor(what='phase samples out')
         self.encoders = []
+        self._clipped_reported = 0
         self.published = 0
         self.publisher = self.create_publisher(Phase, 'phase', qos_profile_sensor_data)
         self.diagnostics = DiagnosticsPublisher(self)
@@ -72,7 +75,8 @@ class PhaseInputNode(Node):
         """
         now = self.now_s()
         try:
-            self.limiter.admit(now)
+            if self.limiter is not None:
+                self.limiter.admit(now)
             stamp = self.guard.check(stamp_s, now)
             values = encode()
         except InputRejected as rejected:
@@ -105,7 +109,9 @@ class PhaseInputNode(Node):
 
     def _range_status(self):
         clipped = {f'clipped_{e.name}': float(e.clipped) for e in self.encoders}
-        total = sum(clipped.values())
-        if total:
-            return Status(WARN, f'{int(total)} values clipped to their declared range', clipped)
-        return Status(OK, 'all values within their declared ranges', clipped)
+        total = int(sum(clipped.values()))
+        fresh, self._clipped_reported = total - self._clipped_reported, total
+        if fresh:
+            return Status(WARN, f'{fresh} values clipped to their declared range since the '
+                          'last report', clipped)
+        return Status(OK, 'values within their declared ranges recently', clipped)

@@ -19,7 +19,7 @@ from becomingone_core.nodes.runner import main_for
 class MicrophoneToPhase(PhaseInputNode):
 
     def __init__(self):
-        super().__init__('microphone_to_phase', 'microphone')
+        super().__init__('microphone_to_phase', 'microphone', max_rate_hz=None)
         source = declare(self, 'source', 'device', 'device (sound card) or file (WAV replay)',
                          choices=['device', 'file'])
         self.file_path = declare(self, 'file_path', '', 'WAV file for source=file')

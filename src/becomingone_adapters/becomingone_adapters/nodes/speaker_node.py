@@ -9,6 +9,7 @@ Plays through sounddevice when a device exists (``sink:=device``); otherwise (or
 from becomingone_adapters.audio import open_stream, write_wav
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_adapters.tone import seed_frequency, ToneSynth
+from becomingone_core.health import OK, Status, WARN
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
 import numpy as np
@@ -46,7 +47,16 @@ class SpeakerOutput(GatedOutputNode):
                 self.get_logger().warning(f'{error}; writing {self.wav_path} instead')
         self.write_file = self.stream is None and sink != 'topic'
         self.publisher = self.create_publisher(Float32MultiArray, 'audio', 10)
+        self.diagnostics.add('audio', self._audio_status)
         self.create_timer(self.block_frames / self.sample_rate, self._render)
+
+    def _audio_status(self):
+        values = {'frequency_hz': self.synth.frequency, 'gain': self.synth.gain,
+                  'skipped_blocks': float(self.skipped)}
+        sink = 'sound card' if self.stream else 'WAV file' if self.write_file else 'topic only'
+        if self.skipped:
+            return Status(WARN, f'{self.skipped} blocks skipped: the sound card was full', values)
+        return Status(OK, f'playing to {sink}', values)
 
     def _render(self):
         now = self.now_s()
