@@ -69,6 +69,7 @@ class MicrophoneToPhase(PhaseInputNode):
                                       self.divider, self.pitch_tau_s)
         self.origin_s = self.now_s()
         self.finished = False
+        self.frames_read = 0
         self.diagnostics.add('audio', self._audio_status)
         if self.wav is not None:
             self.create_timer(self.block_frames / self.sample_rate, self._read_file)
@@ -90,15 +91,21 @@ class MicrophoneToPhase(PhaseInputNode):
             device=(int(device) if device.isdigit() else device or None), callback=callback)
 
     def _read_file(self):
-        if self.finished:
-            return
-        block = self.wav.read()
-        if block is None:
-            self._publish(self.analytic.flush())
-            self.finished = True
-            self.get_logger().info(f'end of {self.file_path}: {self.published} phase samples')
-            return
-        self._push(block)
+        # Pace by the clock, not by timer ticks: a late tick reads every block now due, so a
+        # recording reaches the cell at the speed it was recorded (stamps never drift behind).
+        due = (self.now_s() - self.origin_s) * self.sample_rate
+        for _ in range(16):
+            if self.finished or self.frames_read + self.block_frames > due:
+                return
+            block = self.wav.read()
+            if block is None:
+                self._publish(self.analytic.flush())
+                self.finished = True
+                self.get_logger().info(
+                    f'end of {self.file_path}: {self.published} phase samples')
+                return
+            self.frames_read += block.size
+            self._push(block)
 
     def _drain_device(self):
         while True:
