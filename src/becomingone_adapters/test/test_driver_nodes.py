@@ -3,33 +3,12 @@
 import json
 
 from becomingone_adapters.video import write_video
-from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import RosProbe
-from becomingone_msgs.msg import Phase
 import numpy as np
 import pytest
-from rclpy.qos import qos_profile_sensor_data
 from std_msgs.msg import String
 
 
-@pytest.fixture
-def run():
-    started = []
-
-    def start(executable, *ros_arguments):
-        env = isolated_ros_env()
-        probe = RosProbe(env)
-        node = NodeProcess.run('becomingone_adapters', executable, env,
-                               ros_arguments=list(ros_arguments))
-        started.append((probe, node))
-        return probe, node, probe.collect(Phase, 'phase', qos_profile_sensor_data)
-    yield start
-    for probe, node in started:
-        node.stop()
-        probe.close()
-
-
-def test_camera_replays_a_video_file(run, tmp_path):
+def test_camera_replays_a_video_file(adapter, tmp_path):
     pytest.importorskip('cv2', reason='OpenCV (opencv-python-headless) is not installed')
     frames = []
     for n in range(30):
@@ -38,43 +17,36 @@ def test_camera_replays_a_video_file(run, tmp_path):
         frames.append(frame)
     path = tmp_path / 'flicker.avi'
     write_video(path, frames, 15.0)
-    probe, node, phases = run('camera_to_phase', '-p', 'source:=file',
-                              '-p', f'file_path:={path}', '-p', 'loop:=true',
-                              '-p', 'rate_hz:=30.0', '-p', 'spatial_phase:=true')
-    assert probe.spin_until(lambda: len(phases) >= 15, 60), node.output()
-    assert all(p.channels == 3 and p.header.frame_id == 'camera' for p in phases)
-    brightness = np.array([complex(p.real[0], p.imag[0]) for p in phases])
+    camera = adapter('camera_to_phase', '-p', 'source:=file', '-p', f'file_path:={path}',
+                     '-p', 'loop:=true', '-p', 'rate_hz:=30.0', '-p', 'spatial_phase:=true')
+    assert camera.probe.spin_until(lambda: len(camera.phases) >= 15, 60), camera.node.output()
+    assert all(p.channels == 3 and p.header.frame_id == 'camera' for p in camera.phases)
+    brightness = np.array([complex(p.real[0], p.imag[0]) for p in camera.phases])
     assert np.allclose(np.abs(brightness), 1.0)
     assert np.ptp(np.angle(brightness)) > 1.0, 'the flicker must move the phase'
 
 
-def test_thermal_replays_csv_and_reads_a_sysfs_file(run, tmp_path):
+def test_thermal_replays_csv_and_reads_a_sysfs_file(adapter, tmp_path):
     csv_path = tmp_path / 'cpu.csv'
     csv_path.write_text('time_s,celsius\n' + ''.join(
         f'{0.05 * n:.2f},{55 + 10 * np.sin(n / 4):.3f}\n' for n in range(400)))
-    probe, node, phases = run('thermal_to_phase', '-p', 'source:=file',
-                              '-p', f'file_path:={csv_path}', '-p', 'rate_hz:=20.0')
-    assert probe.spin_until(lambda: len(phases) >= 10, 60), node.output()
+    replay = adapter('thermal_to_phase', '-p', 'source:=file', '-p', f'file_path:={csv_path}',
+                     '-p', 'rate_hz:=20.0')
+    assert replay.probe.spin_until(lambda: len(replay.phases) >= 10, 60), replay.node.output()
     zone = tmp_path / 'temp'
     zone.write_text('55000\n')  # a kernel thermal zone: millidegrees
-    probe2, node2, phases2 = run('thermal_to_phase', '-p', f'sensor_path:={zone}',
-                                 '-p', 'rate_hz:=20.0', '-p', 'temperature_min:=50.0',
-                                 '-p', 'temperature_max:=60.0')
-    assert probe2.spin_until(lambda: len(phases2) >= 3, 60), node2.output()
-    assert complex(phases2[-1].real[0], phases2[-1].imag[0]) == pytest.approx(1.0)
+    sysfs = adapter('thermal_to_phase', '-p', f'sensor_path:={zone}', '-p', 'rate_hz:=20.0',
+                    '-p', 'temperature_min:=50.0', '-p', 'temperature_max:=60.0')
+    assert sysfs.probe.spin_until(lambda: len(sysfs.phases) >= 3, 60), sysfs.node.output()
+    assert complex(sysfs.phases[-1].real[0], sysfs.phases[-1].imag[0]) == pytest.approx(1.0)
 
 
-def test_text_tokens_carry_position_and_confidence(run):
-    probe, node, phases = run('text_to_phase', '-p', 'mode:=tokens', '-p', 'position_period:=4')
-    publisher = probe.node.create_publisher(String, 'text', 10)
-
-    def send_until_heard():
-        publisher.publish(String(data=json.dumps(
-            {'token': 'ping', 'position': 2, 'confidence': 0.5})))
-        probe.spin_for(0.1)
-        return phases
-    assert probe.spin_until(send_until_heard, 60), node.output()
-    first = phases[0]
+def test_text_tokens_carry_position_and_confidence(adapter):
+    tokens = adapter('text_to_phase', '-p', 'mode:=tokens', '-p', 'position_period:=4')
+    publisher = tokens.probe.node.create_publisher(String, 'text', 10)
+    tokens.wait_for_path(lambda: publisher.publish(String(data=json.dumps(
+        {'token': 'ping', 'position': 2, 'confidence': 0.5}))))
+    first = tokens.phases[0]
     assert first.channels == 2
     identity = complex(first.real[0], first.imag[0])
     position = complex(first.real[1], first.imag[1])

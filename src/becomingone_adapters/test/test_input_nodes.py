@@ -5,63 +5,11 @@ import time
 
 from becomingone_adapters.audio import write_wav
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import RosProbe
-from becomingone_msgs.msg import Phase
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image, Temperature
 from std_msgs.msg import Float64
-
-
-class Adapter:
-    """One adapter node in its own process, and a probe that hears its phase and health."""
-
-    def __init__(self, executable, ros_arguments=()):
-        self.env = isolated_ros_env()
-        self.probe = RosProbe(self.env)
-        self.node = NodeProcess.run('becomingone_adapters', executable, self.env,
-                                    ros_arguments=list(ros_arguments))
-        self.phases = self.probe.collect(Phase, 'phase', qos_profile_sensor_data)
-        self.diagnostics = self.probe.collect(DiagnosticArray, '/diagnostics', 50)
-
-    def values(self, status_name):
-        """Return the newest numeric values of the status ``status_name`` ({} if none yet)."""
-        for array in reversed(self.diagnostics):
-            for status in array.status:
-                if status.name.endswith(': ' + status_name):
-                    return {kv.key: float(kv.value) for kv in status.values}
-        return {}
-
-    def wait_for_path(self, send, heard=None):
-        """Repeat ``send()`` until ``heard()`` (default: any phase came back)."""
-        heard = heard or (lambda: bool(self.phases))
-
-        def sent_and_heard():
-            if heard():
-                return True
-            send()
-            self.probe.spin_for(0.1)
-            return heard()
-        assert self.probe.spin_until(sent_and_heard, 60), self.node.output()
-
-    def close(self):
-        self.node.stop()
-        self.probe.close()
-
-
-@pytest.fixture
-def adapter():
-    started = []
-
-    def start(executable, *ros_arguments):
-        started.append(Adapter(executable, ros_arguments))
-        return started[-1]
-    yield start
-    for each in started:
-        each.close()
 
 
 def _phasors(messages):
@@ -140,12 +88,12 @@ def test_bad_temperatures_are_counted_per_reason_and_good_ones_still_pass(adapte
 
 
 def test_flood_is_shed_visibly_and_the_node_keeps_serving(adapter):
-    node = adapter('float64_to_phase', '-p', 'max_rate_hz:=100.0')
+    node = adapter('float64_to_phase', '-p', 'max_rate_hz:=20.0')
     publisher = node.probe.node.create_publisher(Float64, 'value', 1000)
     node.wait_for_path(lambda: publisher.publish(Float64(data=0.25)))
     before = len(node.phases)
     start = time.monotonic()
-    # A sustained 1 kHz stream, a tenth of it NaN, against a 100 Hz cap...
+    # A sustained 1 kHz stream, a tenth of it NaN, against a 20 Hz cap...
     for n in range(2000):
         publisher.publish(Float64(data=float('nan') if n % 10 == 0 else 0.5))
         if n % 10 == 9:
@@ -158,13 +106,13 @@ def test_flood_is_shed_visibly_and_the_node_keeps_serving(adapter):
 
     def shed_visibly():
         values = {**node.values('input'), **node.values('transport')}
-        return (values.get('rejected_rate_limited', 0) > 100
+        return (values.get('rejected_rate_limited', 0) > 50
                 and values.get('rejected_non_finite', 0) > 0
                 and values.get('messages_lost', 0) > 0)
     assert node.probe.spin_until(shed_visibly, 60), (node.values('input'),
                                                      node.values('transport'))
-    # Shedding keeps the output near the declared rate (plus a burst), never the flood's.
-    assert flood_phases <= 100 * elapsed + 20, (flood_phases, elapsed)
+    # Shedding keeps the output at the declared rate (plus a burst of 2), never the flood's.
+    assert flood_phases <= 20 * elapsed + 5, (flood_phases, elapsed)
     node.probe.spin_for(0.2)  # let the bucket refill
     heard = len(node.phases)
     node.wait_for_path(lambda: publisher.publish(Float64(data=1.0)), lambda: any(

@@ -7,7 +7,7 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import declare
 from becomingone_msgs.msg import Phase
 import numpy as np
-from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
@@ -49,14 +49,21 @@ class PhaseInputNode(Node):
 
     def subscribe(self, message_type, topic, callback):
         """Subscribe with sensor-data QoS, counting messages DDS reports lost before us."""
-        return self.create_subscription(
-            message_type, topic, callback, qos_profile_sensor_data,
-            event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost))
+        try:
+            return self.create_subscription(
+                message_type, topic, callback, qos_profile_sensor_data,
+                event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost))
+        except UnsupportedEventTypeError:
+            self.lost = None  # this RMW cannot tell
+            return self.create_subscription(message_type, topic, callback,
+                                            qos_profile_sensor_data)
 
     def _on_lost(self, info):
         self.lost = info.total_count
 
     def _transport_status(self):
+        if self.lost is None:
+            return Status(OK, 'messages lost in transport: not reported by this RMW')
         values = {'messages_lost': float(self.lost)}
         if self.lost:
             return Status(WARN, f'{self.lost} messages lost in transport (publisher faster '
