@@ -2,6 +2,7 @@
 
 import json
 
+from becomingone_adapters.text import text_angle
 from becomingone_adapters.video import write_video
 import numpy as np
 import pytest
@@ -52,3 +53,13 @@ def test_text_tokens_carry_position_and_confidence(adapter):
     position = complex(first.real[1], first.imag[1])
     assert abs(identity) == pytest.approx(0.5)
     assert position == pytest.approx(-1.0)  # position 2 of a period of 4
+
+
+def test_text_embedding_mode_falls_back_to_hash_without_a_local_model(adapter):
+    text = adapter('text_to_phase', '-p', 'mode:=embedding',
+                   '-p', 'embedding_model:=/nonexistent/model')
+    publisher = text.probe.node.create_publisher(String, 'text', 10)
+    text.wait_for_path(lambda: publisher.publish(String(data='hello')))
+    assert 'using mode=hash' in text.node.output()
+    z = complex(text.phases[0].real[0], text.phases[0].imag[0])
+    assert z == pytest.approx(np.exp(1j * text_angle('hello')))

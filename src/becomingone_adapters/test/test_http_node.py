@@ -69,3 +69,28 @@ def test_http_output_survives_slow_failing_and_down_server():
             'ConnectError' in message for _, _, message in _http_values(arrays)), 60)
         assert node.running, node.output()
         assert TOKEN not in node.output()
+
+
+def test_http_output_posts_while_collapsed_and_once_when_the_cell_falls_silent():
+    env = isolated_ros_env()
+    with LoopbackServer() as server, RosProbe(env) as probe, NodeProcess.run(
+            'becomingone_adapters', 'http_output', env, ros_arguments=[
+                '-p', f'url:={server.url}', '-p', 'node_name:=cell_7',
+                '-p', 'watchdog_s:=0.5']) as node:
+        sync = probe.node.create_publisher(SyncState, 'sync/state', 10)
+        state = {'collapsed': False, 'running': True}
+
+        def publish():
+            if state['running']:
+                sync.publish(SyncState(collapsed=state['collapsed'], coherence=0.8,
+                                       sync_real=0.8, sync_imag=0.4))
+        probe.node.create_timer(0.05, publish)
+        probe.spin_for(1.5)
+        assert not server.requests, 'nothing is posted while released'
+        state['collapsed'] = True
+        assert probe.spin_until(lambda: len(server.requests) >= 3, 60), node.output()
+        assert all(body['collapsed'] and body['node'] == 'cell_7'
+                   for body, _ in server.requests)
+        state['running'] = False  # the cell falls silent while collapsed
+        assert probe.spin_until(lambda: not server.requests[-1][0]['collapsed'], 10)
+        assert server.requests[-1][0]['phase'] == {'real': 0.8, 'imag': 0.4}

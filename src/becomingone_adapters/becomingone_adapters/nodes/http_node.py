@@ -3,7 +3,8 @@ HTTP API: POST {node, stamp, coherence, phase, collapsed} to ``url`` while the c
 
 Posting happens on a worker thread (see :mod:`becomingone_adapters.http_post`); the ROS callback
 only queues. One record is posted per accepted sync state while collapsed (at most
-``max_rate_hz``), and one more on release so the receiver sees the end.
+``max_rate_hz``), and one more (``collapsed: false``) on release or when the sync state goes
+stale, so the receiver sees the end.
 """
 
 from becomingone_adapters.http_post import HttpPoster, load_token, record
@@ -53,6 +54,7 @@ class HttpOutput(GatedOutputNode):
         self.last_post_s = None
         self.was_open = False
         self.diagnostics.add('http', self._http_status)
+        self.create_timer(self.gate.watchdog_s / 2.0, self._check_watchdog)
         self.get_logger().info(f'posting to {url} ' + ('with' if token else 'without') +
                                ' a bearer token')
 
@@ -67,9 +69,18 @@ class HttpOutput(GatedOutputNode):
                 and now - self.last_post_s < 1.0 / self.max_rate_hz):
             return
         self.last_post_s = now
-        stamp = message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
-        self.poster.submit(record(self.node_name, stamp, self.gate.coherence, self.gate.t_sync,
-                                  self.gate.collapsed))
+        self._submit(message.header.stamp.sec + message.header.stamp.nanosec * 1e-9,
+                     self.gate.collapsed)
+
+    def _check_watchdog(self):
+        # A cell that falls silent while collapsed is released too: tell the receiver.
+        if self.was_open and not self.gate.is_open(self.now_s()):
+            self.was_open = False
+            self._submit(self.now_s(), False)
+
+    def _submit(self, stamp_s, collapsed):
+        self.poster.submit(record(self.node_name, stamp_s, self.gate.coherence,
+                                  self.gate.t_sync, collapsed))
 
     def _http_status(self):
         c = self.poster.counters
