@@ -18,7 +18,7 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.witness import Witness
-from becomingone_core.witness_chain import LogWriter, read_log, verify
+from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -168,6 +168,14 @@ class WitnessNode(Node):
         if self._log is not None:
             self._log.close()
         return super().destroy_node()
+
+
+def record_from_message(message):
+    """Return the :class:`becomingone_core.witness_chain.Record` a ``WitnessRecord`` holds."""
+    return Record(message.sequence, message.layer, stamp_ns(message.header.stamp),
+                  message.header.frame_id, message.subject, message.event,
+                  tuple(message.names), tuple(message.values), message.previous_digest,
+                  message.digest)
 
 
 main = main_for(WitnessNode)
