@@ -7,12 +7,14 @@ witness chain received over DDS verifies; killing one node leaves the others run
 witness reports the missing stream within its timeout.
 """
 
+import json
+
 from becomingone_core.nodes.cell_parameters import seconds
 from becomingone_core.nodes.witness_node import record_from_message
 from becomingone_core.scales import preset
-from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
+from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
-from becomingone_core.witness_chain import MACRO, verify
+from becomingone_core.witness_chain import MACRO, read_log, verify, verify_log
 from becomingone_msgs.msg import Resonance, SyncState, WitnessRecord
 from diagnostic_msgs.msg import DiagnosticArray
 import pytest
@@ -138,3 +140,30 @@ def test_bad_parameter_stops_start_up_naming_it(executable, arguments, name):
         node.process.wait(timeout=60)
         assert node.process.returncode == 2, node.output()
         assert f"'{name}'" in node.output(), node.output()
+
+
+def test_witness_log_continues_across_restarts_and_refuses_an_edited_log(tmp_path):
+    env = isolated_ros_env()
+    log = tmp_path / 'witness.jsonl'
+    arguments = ['-p', f'log_path:={log}', '-p', 'meta_period_s:=0.2']
+
+    def run_until_records(count):
+        with NodeProcess.run('becomingone_core', 'witness', env,
+                             ros_arguments=arguments) as witness:
+            assert wait_until(lambda: log.exists() and len(read_log(log)) >= count, 30), \
+                witness.output()
+        return read_log(log)
+
+    first = run_until_records(3)
+    second = run_until_records(len(first) + 3)
+    assert second[:len(first)] == first and second[len(first)].sequence == len(first)
+    assert verify_log(log).ok
+    lines = log.read_text().splitlines()
+    edited = json.loads(lines[2])
+    edited['subject'] = 'someone else'
+    lines[2] = json.dumps(edited)
+    log.write_text('\n'.join(lines) + '\n')
+    with NodeProcess.run('becomingone_core', 'witness', env, ros_arguments=arguments) as node:
+        node.process.wait(timeout=60)
+        assert node.process.returncode == 2 and "'log_path'" in node.output(), node.output()
+        assert 'broken at record 2' in node.output()
