@@ -20,6 +20,7 @@ setup(
     entry_points={
         'console_scripts': [
             'becomingone_demo = becomingone_core.nodes.demo:main',
+            'mesh = becomingone_core.nodes.mesh_node:main',
         ],
     },
 )
