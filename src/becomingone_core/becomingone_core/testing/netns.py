@@ -1,0 +1,88 @@
+"""
+A private LAN of Linux network namespaces, so one machine can test a multi-host mesh.
+
+:class:`VirtualLan` creates a "switch" namespace holding a bridge, and one namespace per host
+joined to it by a veth pair, with addresses from a private /24 that exist only inside these
+namespaces. A host's link can be cut and healed (its switch-side port goes down and up), which
+partitions the mesh the way a pulled cable would. Everything is removed on :meth:`close`, also
+after a failure half-way through creation. Needs root and iproute2's ``ip``.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+
+
+def unavailable_reason():
+    """Return why namespaces cannot be made here, or None when they can."""
+    if shutil.which('ip') is None:
+        return 'iproute2 ("ip") is not installed'
+    if os.geteuid() != 0:
+        return 'creating network namespaces needs root'
+    return None
+
+
+def _ip(*arguments, namespace=None):
+    command = ['ip', *(['-n', namespace] if namespace else []), *arguments]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=30)
+
+
+class VirtualLan:
+    """``hosts`` network namespaces on one bridge; use as a context manager."""
+
+    def __init__(self, hosts=3, subnet='10.201.0'):
+        tag = secrets.token_hex(3)  # unique names: parallel runs never collide
+        self.switch = f'bo-sw-{tag}'
+        self.hosts = [f'bo-h{i}-{tag}' for i in range(hosts)]
+        self.addresses = {host: f'{subnet}.{i + 1}' for i, host in enumerate(self.hosts)}
+        self._ports = {host: f'sw{i}' for i, host in enumerate(self.hosts)}
+        self._created = []
+        try:
+            self._create()
+        except BaseException:
+            self.close()
+            raise
+
+    def _create(self):
+        for namespace in [self.switch, *self.hosts]:
+            _ip('netns', 'add', namespace)
+            self._created.append(namespace)
+            _ip('link', 'set', 'lo', 'up', namespace=namespace)
+        _ip('link', 'add', 'br0', 'type', 'bridge', namespace=self.switch)
+        _ip('link', 'set', 'br0', 'up', namespace=self.switch)
+        for host in self.hosts:
+            port = self._ports[host]
+            _ip('link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host,
+                namespace=self.switch)
+            _ip('link', 'set', port, 'master', 'br0', namespace=self.switch)
+            _ip('link', 'set', port, 'up', namespace=self.switch)
+            _ip('addr', 'add', f'{self.addresses[host]}/24', 'dev', 'eth0', namespace=host)
+            _ip('link', 'set', 'eth0', 'up', 'multicast', 'on', namespace=host)
+            # DDS discovery multicasts to 239.255.0.1: route multicast out of the LAN port.
+            _ip('route', 'add', '224.0.0.0/4', 'dev', 'eth0', namespace=host)
+
+    def command(self, host, command):
+        """Return ``command`` wrapped to run inside ``host``'s namespace."""
+        return ['ip', 'netns', 'exec', host, *command]
+
+    def cut(self, host):
+        """Pull ``host``'s cable: its switch port goes down."""
+        _ip('link', 'set', self._ports[host], 'down', namespace=self.switch)
+
+    def heal(self, host):
+        """Plug ``host``'s cable back in."""
+        _ip('link', 'set', self._ports[host], 'up', namespace=self.switch)
+
+    def close(self):
+        """Delete every namespace this LAN made (their veths and the bridge go with them)."""
+        for namespace in reversed(self._created):
+            subprocess.run(['ip', 'netns', 'delete', namespace], capture_output=True,
+                           timeout=30)
+        self._created.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
