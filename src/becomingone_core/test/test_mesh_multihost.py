@@ -111,8 +111,8 @@ def _wait_for_views(views, timeout_s, what, everyone):
 def _assert_t_global(host, node_ids, tolerance=1e-3):
     report = host.report()
     expected = weighted_mean(node_ids)
-    assert complex(*report['t']) == pytest.approx(expected, abs=tolerance), (host.node_id,
-                                                                              report)
+    assert complex(*report['t']) == pytest.approx(expected, abs=tolerance), \
+        (host.node_id, report)
 
 
 def test_three_hosts_agree_survive_a_crash_and_a_partition(hosts):
