@@ -29,13 +29,21 @@ def _ip(*arguments, namespace=None):
 
 
 class VirtualLan:
-    """``hosts`` network namespaces on one bridge; use as a context manager."""
+    """
+    ``hosts`` network namespaces on one bridge; use as a context manager.
 
-    def __init__(self, hosts=3, subnet='10.201.0'):
+    With ``multicast=False`` the hosts have no multicast route, as on networks where multicast
+    does not work: DDS must then discover by unicast (initial peers or a discovery server).
+    """
+
+    def __init__(self, hosts=3, subnet='10.201.0', multicast=True):
         tag = secrets.token_hex(3)  # unique names: parallel runs never collide
         self.switch = f'bo-sw-{tag}'
         self.hosts = [f'bo-h{i}-{tag}' for i in range(hosts)]
         self.addresses = {host: f'{subnet}.{i + 1}' for i, host in enumerate(self.hosts)}
+        # The switch has an address too, for a server every host reaches (e.g. DDS discovery).
+        self.addresses[self.switch] = f'{subnet}.254'
+        self.multicast = multicast
         self._ports = {host: f'sw{i}' for i, host in enumerate(self.hosts)}
         self._created = []
         try:
@@ -51,6 +59,8 @@ class VirtualLan:
             _ip('link', 'set', 'lo', 'up', namespace=namespace)
         _ip('link', 'add', 'br0', 'type', 'bridge', namespace=self.switch)
         _ip('link', 'set', 'br0', 'up', namespace=self.switch)
+        _ip('addr', 'add', f'{self.addresses[self.switch]}/24', 'dev', 'br0',
+            namespace=self.switch)
         for host in self.hosts:
             port = self._ports[host]
             _ip('link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host,
@@ -58,9 +68,11 @@ class VirtualLan:
             _ip('link', 'set', port, 'master', 'br0', namespace=self.switch)
             _ip('link', 'set', port, 'up', namespace=self.switch)
             _ip('addr', 'add', f'{self.addresses[host]}/24', 'dev', 'eth0', namespace=host)
-            _ip('link', 'set', 'eth0', 'up', 'multicast', 'on', namespace=host)
-            # DDS discovery multicasts to 239.255.0.1: route multicast out of the LAN port.
-            _ip('route', 'add', '224.0.0.0/4', 'dev', 'eth0', namespace=host)
+            _ip('link', 'set', 'eth0', 'up', 'multicast', 'on' if self.multicast else 'off',
+                namespace=host)
+            if self.multicast:
+                # DDS discovery multicasts to 239.255.0.1: route multicast out of the LAN port.
+                _ip('route', 'add', '224.0.0.0/4', 'dev', 'eth0', namespace=host)
 
     def command(self, host, command):
         """Return ``command`` wrapped to run inside ``host``'s namespace."""

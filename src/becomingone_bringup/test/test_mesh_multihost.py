@@ -6,8 +6,13 @@ checks that every host agrees on T_global, that a killed host is marked dead by 
 within the timeout (and T_global re-forms from the rest), that a restarted host rejoins, and
 that cutting one host's link partitions the mesh into two working halves that rejoin once the
 link is healed. Every wait is bounded; the namespaces are removed even when a check fails.
+
+It runs three ways: default multicast discovery, and on a LAN without multicast with this
+package's Fast DDS profiles, initial peers (``config/fastdds_unicast.xml``) and a discovery
+server (``config/fastdds_discovery_*.xml``, the server being a relay host's mesh node).
 """
 
+import copy
 import json
 import pathlib
 import sys
@@ -16,6 +21,7 @@ import time
 from becomingone_core.testing.netns import unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import (
     executable, isolated_ros_env, NodeProcess, wait_until)
+from lxml import etree
 import pytest
 
 REASON = unavailable_reason()
@@ -23,6 +29,8 @@ pytestmark = pytest.mark.skipif(
     REASON is not None, reason=f'multi-host mesh test needs network namespaces: {REASON}')
 
 AGENT = pathlib.Path(__file__).resolve().parent / 'mesh_host_agent.py'
+CONFIG = pathlib.Path(__file__).resolve().parent.parent / 'config'
+FASTDDS = '{http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles}'
 TIMEOUT_S = 2.0
 # Reporting adds up to one mesh/state period and the agent's own latency on a loaded machine.
 DEAD_REPORT_SLACK_S = 3.0
@@ -39,9 +47,7 @@ class Host:
 
     def start(self):
         ros_args = ['--ros-args', '-r', f'__ns:=/{self.node_id}']
-        mesh = [executable('becomingone_core', 'mesh'), *ros_args,
-                '-p', f'host:={self.netns}', '-p', f'timeout_s:={TIMEOUT_S}',
-                '-p', 'max_update_age_s:=5.0', '-p', 'publish_rate_hz:=5.0']
+        mesh = [executable('becomingone_core', 'mesh'), *ros_args, *mesh_parameters(self.netns)]
         t = SYNC[self.node_id]
         agent = [sys.executable, str(AGENT), '--sync', str(t.real), str(t.imag), *ros_args]
         self.processes = [
@@ -52,10 +58,6 @@ class Host:
     def kill(self):
         for process in self.processes:
             process.kill()
-
-    def stop(self):
-        for process in self.processes:
-            process.stop()
 
     @property
     def running(self):
@@ -71,37 +73,75 @@ class Host:
         return '\n'.join(f'--- {p.name}\n{p.output()[-3000:]}' for p in self.processes)
 
 
+def mesh_parameters(host, role='full'):
+    return ['-p', f'host:={host}', '-p', f'role:={role}', '-p', f'timeout_s:={TIMEOUT_S}',
+            '-p', 'max_update_age_s:=5.0', '-p', 'publish_rate_hz:=5.0']
+
+
+def profile_for(lan, name, directory):
+    """Copy the bringup profile ``name`` with its example addresses replaced by the LAN's."""
+    document = etree.parse(str(CONFIG / name))
+    peers = document.find(f'.//{FASTDDS}initialPeersList')
+    if peers is not None:
+        examples = peers.findall(f'{FASTDDS}locator')
+        for locator in examples:
+            peers.remove(locator)
+        for host in lan.hosts:
+            locator = copy.deepcopy(examples[0])
+            locator.find(f'.//{FASTDDS}address').text = lan.addresses[host]
+            peers.append(locator)
+    for address in document.iterfind(f'.//{FASTDDS}metatrafficUnicastLocatorList//'
+                                     f'{FASTDDS}address'):
+        address.text = lan.addresses[lan.switch]  # the discovery server's host
+    path = directory / name
+    document.write(str(path), xml_declaration=True, encoding='UTF-8')
+    return path
+
+
 def weighted_mean(node_ids):
     return sum(SYNC[n] for n in node_ids) / len(node_ids)
 
 
-@pytest.fixture
-def hosts():
-    with VirtualLan(hosts=3) as lan:
+@pytest.fixture(params=['multicast', 'unicast_profile', 'discovery_server'])
+def hosts(request, tmp_path):
+    discovery = request.param
+    with VirtualLan(hosts=3, multicast=discovery == 'multicast') as lan:
         env = isolated_ros_env()
         # The namespaces are isolated from everything else, so discover across their LAN;
         # UDP only, since shared memory would cross the namespaces and ignore a cut link.
         env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'SUBNET'
         env['FASTDDS_BUILTIN_TRANSPORTS'] = 'UDPv4'
+        servers = []
+        if discovery == 'unicast_profile':
+            env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(
+                profile_for(lan, 'fastdds_unicast.xml', tmp_path))
+        elif discovery == 'discovery_server':
+            server_env = dict(env, FASTRTPS_DEFAULT_PROFILES_FILE=str(
+                profile_for(lan, 'fastdds_discovery_server.xml', tmp_path)))
+            servers.append(NodeProcess(lan.command(lan.switch, [
+                executable('becomingone_core', 'mesh'), '--ros-args', '-r', '__ns:=/relay',
+                *mesh_parameters(lan.switch, role='relay')]), server_env, name='server'))
+            env['FASTRTPS_DEFAULT_PROFILES_FILE'] = str(
+                profile_for(lan, 'fastdds_discovery_client.xml', tmp_path))
         started = [Host(lan, i, env) for i in range(3)]
         try:
             for host in started:
                 host.start()
             yield lan, started
         finally:
-            for host in started:
-                host.stop()
+            for process in [*(p for h in started for p in h.processes), *servers]:
+                process.stop()
 
 
-def _sees(host, alive, contributing=None):
+def _sees(host, contributing):
+    """Whether ``host`` counts exactly ``contributing`` as live cells (a relay adds none)."""
     report = host.report()
-    return (report is not None and report['alive'] == sorted(alive)
-            and report['contributing'] == sorted(contributing or alive))
+    return report is not None and report['contributing'] == sorted(contributing)
 
 
 def _wait_for_views(views, timeout_s, what, everyone):
     """Wait until each host in ``views`` sees exactly its listed live peers."""
-    agreed = wait_until(lambda: all(_sees(h, alive) for h, alive in views.items()),
+    agreed = wait_until(lambda: all(_sees(h, ids) for h, ids in views.items()),
                         timeout_s, poll_s=0.2)
     assert agreed, f'{what}: ' + '\n'.join(
         f'{h.node_id} sees {h.report()}' for h in everyone) + '\n' + \
