@@ -1,0 +1,88 @@
+"""
+One host of a BecomingONE mesh (a Raspberry Pi, a PC, a container).
+
+    ros2 launch becomingone_bringup pi_node.launch.py node_id:=pi1 role:=full
+
+The host's nodes run in the namespace ``/<node_id>``; which nodes start depends on ``role``
+(``becomingone_core.mesh.ROLE_NODES``):
+
+* ``full``: the cell (Master, Emissary, sync layer, witness), the temporal memory and the mesh
+* ``light``: the cell as Emissary and sync layer only, and the mesh
+* ``witness``: the witness and the temporal memory, and the mesh
+* ``relay``: the mesh node only (it forwards nothing itself: DDS does; it sees and reports)
+
+Every host of one mesh must use the same ROS_DOMAIN_ID; on networks without reliable multicast
+set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.xml`` profiles.
+"""
+
+import socket
+
+from becomingone_core.mesh import ROLE_NODES, ROLES
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.substitutions import FindPackageShare
+
+# Which executable runs which of the role's nodes. The cell executable hosts the Master,
+# Emissary, sync layer and witness in one process and starts those its ``role`` names.
+CELL_PARTS = frozenset({'master', 'emissary', 'sync', 'witness'})
+EXECUTABLES = {'cell': 'becomingone_cell', 'memory': 'memory', 'mesh': 'mesh'}
+
+
+def _processes(role):
+    """Return the executables a role starts, in start order."""
+    nodes = ROLE_NODES[role]
+    processes = []
+    if CELL_PARTS.intersection(nodes):
+        processes.append('cell')
+    processes += [name for name in ('memory', 'mesh') if name in nodes]
+    return processes
+
+
+def _launch_setup(context):
+    role = LaunchConfiguration('role').perform(context)
+    if role not in ROLES:
+        raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
+    node_id = LaunchConfiguration('node_id').perform(context)
+    common = [LaunchConfiguration('params_file'), {
+        'role': role,
+        'node_id': node_id,
+        'host': LaunchConfiguration('host'),
+        'weight': LaunchConfiguration('weight'),
+        'use_sim_time': LaunchConfiguration('use_sim_time'),
+    }]
+    nodes = [Node(package='becomingone_core', executable=EXECUTABLES[name], name=name,
+                  output='screen', parameters=common, respawn=True, respawn_delay=2.0,
+                  arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
+             for name in _processes(role)]
+    return [GroupAction([PushROSNamespace(node_id), *nodes])]
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            'node_id', default_value=socket.gethostname().split('.')[0].replace('-', '_'),
+            description="This host's id in the mesh, also its namespace (default: host name)"),
+        DeclareLaunchArgument(
+            'role', default_value='full', choices=list(ROLES),
+            description='full: cell + memory + mesh; light: emissary + sync + mesh; '
+                        'witness: witness + memory + mesh; relay: mesh only'),
+        DeclareLaunchArgument(
+            'host', default_value=socket.gethostname(),
+            description='Host name shared with peers (two hosts claiming one id are reported)'),
+        DeclareLaunchArgument(
+            'weight', default_value='1.0',
+            description='Declared capability weight of this cell in T_global'),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('becomingone_bringup'), 'params', 'mesh.yaml']),
+            description='Parameter file for every node of this host'),
+        DeclareLaunchArgument(
+            'use_sim_time', default_value='false',
+            description='Use /clock (Gazebo, rosbag) instead of the wall clock'),
+        DeclareLaunchArgument(
+            'log_level', default_value='info', description='Log level of every node'),
+        OpaqueFunction(function=_launch_setup),
+    ])
