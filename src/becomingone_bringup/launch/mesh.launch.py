@@ -5,17 +5,16 @@ A mesh of N cells on one machine, each in its own namespace, fed by simulated so
 
 Cell ``i`` runs as host ``cell_<i>`` through ``pi_node.launch.py`` (so one machine exercises the
 same bring-up as a cluster), with a ``sim_source`` publishing its ``phase`` when ``simulate`` is
-true. The cells share state on ``/becomingone/mesh/peers``; each one's view of the mesh is on
-``/cell_<i>/mesh/state``.
+true; each source runs at its own frequency, so the cells are not identical. The cells share
+state on ``/becomingone/mesh/peers``; each one's view of the mesh is on ``/cell_<i>/mesh/state``.
 """
 
 from launch import LaunchDescription
-from launch.actions import (
-    DeclareLaunchArgument, GroupAction, IncludeLaunchDescription, OpaqueFunction)
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -35,14 +34,9 @@ def _launch_setup(context):
                 'role': LaunchConfiguration('role'),
                 'params_file': LaunchConfiguration('params_file'),
                 'log_level': LaunchConfiguration('log_level'),
+                'simulate': LaunchConfiguration('simulate'),
+                'sim_frequency_hz': str(1.0 + 0.05 * index),
             }.items()))
-        # Each simulated source drifts at its own frequency, so the cells are not identical.
-        actions.append(GroupAction([
-            PushROSNamespace(node_id),
-            Node(package='becomingone_core', executable='sim_source', name='sim_source',
-                 output='screen',
-                 parameters=[{'frequency_hz': 1.0 + 0.05 * index, 'frame_id': f'sim_{index}'}]),
-        ], condition=IfCondition(LaunchConfiguration('simulate'))))
     return actions
 
 

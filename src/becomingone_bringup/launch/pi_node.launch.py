@@ -11,6 +11,8 @@ The host's nodes run in the namespace ``/<node_id>``; which nodes start depends 
 * ``witness``: the witness and the temporal memory, and the mesh
 * ``relay``: the mesh node only (it forwards nothing itself: DDS does; it sees and reports)
 
+``simulate:=true`` adds a ``sim_source`` feeding the cell's ``phase`` (demos, containers).
+
 Every host of one mesh must use the same ROS_DOMAIN_ID; on networks without reliable multicast
 set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.xml`` profiles.
 """
@@ -20,6 +22,7 @@ import socket
 from becomingone_core.mesh import ROLE_NODES, ROLES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.substitutions import FindPackageShare
@@ -56,6 +59,12 @@ def _launch_setup(context):
                   output='screen', parameters=common, respawn=True, respawn_delay=2.0,
                   arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
              for name in _processes(role)]
+    if role in ('full', 'light'):
+        # A simulated phase source for demos and containers without sensors.
+        nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
+                          output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
+                          parameters=[{'frame_id': f'sim_{node_id}',
+                                       'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
     return [GroupAction([PushROSNamespace(node_id), *nodes])]
 
 
@@ -82,6 +91,12 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'use_sim_time', default_value='false',
             description='Use /clock (Gazebo, rosbag) instead of the wall clock'),
+        DeclareLaunchArgument(
+            'simulate', default_value='false',
+            description='Feed the cell from a simulated phase source (sim_source)'),
+        DeclareLaunchArgument(
+            'sim_frequency_hz', default_value='1.0',
+            description='Frequency of the simulated source (Hz)'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
         OpaqueFunction(function=_launch_setup),
