@@ -21,6 +21,7 @@ setup(
         'console_scripts': [
             'becomingone_demo = becomingone_core.nodes.demo:main',
             'mesh = becomingone_core.nodes.mesh_node:main',
+            'sim_source = becomingone_core.nodes.sim_source_node:main',
         ],
     },
 )
