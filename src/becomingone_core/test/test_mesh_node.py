@@ -79,9 +79,12 @@ def test_mesh_node_aggregates_its_cell_and_a_peer_and_marks_the_peer_dead(mesh_r
     assert (state.global_real, state.global_imag) == pytest.approx((0.45, -0.25), abs=1e-6)
     assert state.global_coherence == pytest.approx((0.81 + 0.25) / 2, abs=1e-6)
     assert not state.emerged and state.emergence_threshold == pytest.approx(0.75)
-    own = [m for m in shared if m.node_id == 'cell_a']
-    assert any(m.host == 'host-a' and m.t_real == pytest.approx(0.9) for m in own)
-    assert [m.sequence for m in own] == sorted({m.sequence for m in own})
+
+    def own():
+        return [m for m in shared if m.node_id == 'cell_a']
+    assert probe.spin_until(lambda: any(m.host == 'host-a' and m.t_real == pytest.approx(0.9)
+                                        for m in own()), timeout_s=30), node.output()
+    assert [m.sequence for m in own()] == sorted({m.sequence for m in own()})
 
     # rviz: a sphere and a label per peer, and the global arrow, while we subscribe.
     def spheres_at_peers():

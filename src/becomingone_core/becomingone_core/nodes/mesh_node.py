@@ -117,9 +117,10 @@ class MeshNode(Node):
     # -- parameters ------------------------------------------------------------------------
     def _declare_parameters(self):
         namespace = self.get_namespace().strip('/').replace('/', '_')
-        node_id = declare(self, 'node_id', '',
-                          'Id of this cell in the mesh; empty: the namespace, else the host name',
-                          read_only=True)
+        node_id = declare(
+            self, 'node_id', '',
+            'Id of this cell in the mesh; empty: the namespace, else the host name',
+            read_only=True)
         host = declare(self, 'host', '', 'Host name shared with peers; empty: the name of this machine',
                        read_only=True)
         self._host = host or socket.gethostname()
