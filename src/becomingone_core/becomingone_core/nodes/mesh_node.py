@@ -119,9 +119,9 @@ class MeshNode(Node):
         namespace = self.get_namespace().strip('/').replace('/', '_')
         node_id = declare(
             self, 'node_id', '',
-            'Id of this cell in the mesh; empty: the namespace, else the host name',
+            'Id of this cell in the mesh (empty: the namespace, else the host name)',
             read_only=True)
-        host = declare(self, 'host', '', 'Host name shared with peers; empty: the name of this machine',
+        host = declare(self, 'host', '', 'Host name sent to peers (empty: this machine name)',
                        read_only=True)
         self._host = host or socket.gethostname()
         self._node_id = node_id or namespace or self._host
