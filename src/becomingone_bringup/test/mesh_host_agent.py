@@ -39,6 +39,7 @@ class MeshHostAgent(Node):
             'alive': sorted(p.node_id for p in message.peers if p.alive),
             'dead': sorted(p.node_id for p in message.peers if not p.alive),
             'contributing': sorted(p.node_id for p in message.peers if p.alive and p.weight > 0),
+            'peers_t': {p.node_id: [p.t_real, p.t_imag] for p in message.peers},
             't': [message.global_real, message.global_imag],
             'coherence': message.global_coherence,
             'emerged': message.emerged,
