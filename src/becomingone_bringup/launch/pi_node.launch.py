@@ -6,8 +6,9 @@ One host of a BecomingONE mesh (a Raspberry Pi, a PC, a container).
 The host's nodes run in the namespace ``/<node_id>``; which nodes start depends on ``role``
 (``becomingone_core.mesh.ROLE_NODES``):
 
-* ``full``: the cell (Master, Emissary, sync layer, witness), the temporal memory and the mesh
-* ``light``: the cell as Emissary and sync layer only, and the mesh
+* ``full``: the cell (Master, Emissary, sync layer, witness) in one process, the temporal
+  memory and the mesh
+* ``light``: the Emissary and the sync layer, and the mesh
 * ``witness``: the witness and the temporal memory, and the mesh
 * ``relay``: the mesh node only (it forwards nothing itself: DDS does; it sees and reports)
 
@@ -27,20 +28,17 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.substitutions import FindPackageShare
 
-# Which executable runs which of the role's nodes. The cell executable hosts the Master,
-# Emissary, sync layer and witness in one process and starts those its ``role`` names.
-CELL_PARTS = frozenset({'master', 'emissary', 'sync', 'witness'})
-EXECUTABLES = {'cell': 'becomingone_cell', 'memory': 'memory', 'mesh': 'mesh'}
+# A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
+# runs its nodes' own executables (each named like the node).
+WHOLE_CELL = ('master', 'emissary', 'sync', 'witness')
 
 
 def _processes(role):
     """Return the executables a role starts, in start order."""
-    nodes = ROLE_NODES[role]
-    processes = []
-    if CELL_PARTS.intersection(nodes):
-        processes.append('cell')
-    processes += [name for name in ('memory', 'mesh') if name in nodes]
-    return processes
+    nodes = list(ROLE_NODES[role])
+    if all(part in nodes for part in WHOLE_CELL):
+        return ['becomingone_cell'] + [n for n in nodes if n not in WHOLE_CELL]
+    return nodes
 
 
 def _launch_setup(context):
@@ -55,10 +53,12 @@ def _launch_setup(context):
         'weight': LaunchConfiguration('weight'),
         'use_sim_time': LaunchConfiguration('use_sim_time'),
     }]
-    nodes = [Node(package='becomingone_core', executable=EXECUTABLES[name], name=name,
-                  output='screen', parameters=common, respawn=True, respawn_delay=2.0,
+    # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
+    nodes = [Node(package='becomingone_core', executable=executable, output='screen',
+                  name=None if executable == 'becomingone_cell' else executable,
+                  parameters=common, respawn=True, respawn_delay=2.0,
                   arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
-             for name in _processes(role)]
+             for executable in _processes(role)]
     if role in ('full', 'light'):
         # A simulated phase source for demos and containers without sensors.
         nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
