@@ -1,4 +1,5 @@
-"""Plain numpy reference of the KAIROS resonance bank (readable first).
+"""
+Plain numpy reference of the KAIROS resonance bank (readable first).
 
 This module exists to check ``becomingone_cpp.ResonanceBank``; it is written
 straight from the definition and is slow on purpose (one Python iteration per
@@ -52,9 +53,9 @@ from typing import Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["KairosReference", "reduced_phase", "reference_run"]
+__all__ = ['KairosReference', 'reduced_phase', 'reference_run']
 
-_TWO_PI = decimal.Decimal("6.28318530717958647692528676655900576839433879875021")
+_TWO_PI = decimal.Decimal('6.28318530717958647692528676655900576839433879875021')
 _CTX = decimal.Context(prec=60)
 
 
@@ -62,7 +63,8 @@ def reduced_phase(omega: float, t: float, t0: float) -> float:
     """``omega * (t - t0)`` modulo 2 pi, in [0, 2 pi), exact before rounding."""
     if omega == 0.0:
         return 0.0
-    arg = _CTX.multiply(decimal.Decimal(omega), _CTX.subtract(decimal.Decimal(t), decimal.Decimal(t0)))
+    elapsed = _CTX.subtract(decimal.Decimal(t), decimal.Decimal(t0))
+    arg = _CTX.multiply(decimal.Decimal(omega), elapsed)
     r = _CTX.remainder(arg, _TWO_PI)
     if r < 0:
         r = _CTX.add(r, _TWO_PI)
@@ -81,11 +83,11 @@ class KairosReference:
     ) -> None:
         self.lags = np.asarray(lags, dtype=float).reshape(-1)
         if self.lags.size == 0 or np.any(~np.isfinite(self.lags)) or np.any(self.lags < 0):
-            raise ValueError("lags must be a non-empty sequence of finite seconds >= 0")
+            raise ValueError('lags must be a non-empty sequence of finite seconds >= 0')
         if not (math.isfinite(window) and window > 0):
-            raise ValueError("window must be > 0")
+            raise ValueError('window must be > 0')
         if channels < 1:
-            raise ValueError("channels must be >= 1")
+            raise ValueError('channels must be >= 1')
         self.window = float(window)
         self.omega = float(omega)
         self.channels = int(channels)
@@ -115,7 +117,7 @@ class KairosReference:
         """Apply one sample; False (and counted) if it is rejected."""
         phi = np.asarray(phase, dtype=complex).reshape(-1)
         if phi.size != self.channels:
-            raise ValueError(f"phase must have {self.channels} channel(s)")
+            raise ValueError(f'phase must have {self.channels} channel(s)')
         t = float(t)
         if not math.isfinite(t) or not np.all(np.isfinite(phi)):
             self.rejected += 1
@@ -128,7 +130,7 @@ class KairosReference:
             self.rejected += 1
             return False
         dt = t - self._t_last
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over='ignore', invalid='ignore'):
             v = (phi - self._phi_last) / dt
             v_norm2 = float(np.sum(v.real**2 + v.imag**2))
         if not (np.all(np.isfinite(v)) and math.isfinite(v_norm2)):
@@ -146,7 +148,7 @@ class KairosReference:
         stamps = self._stamps[: self._count]
         vel = self._vel[: self._count]
         s = t - self.lags
-        up = np.searchsorted(stamps, s, side="left")  # first stamp >= s
+        up = np.searchsorted(stamps, s, side='left')  # first stamp >= s
         exact = stamps[up] == s
         reached = exact | (up >= 1)  # a lower sample with a velocity exists
         k = np.nonzero(reached)[0]

@@ -1,4 +1,5 @@
-"""KAIROS kernel: temporal resonance of phase streams (C++ core, typed API).
+"""
+KAIROS kernel: temporal resonance of phase streams (C++ core, typed API).
 
 ``ResonanceBank`` keeps, for every lag tau_k, an exponentially windowed
 correlation between the phase velocity now and the phase velocity tau_k ago:
@@ -52,4 +53,4 @@ Raises ValueError for bad constructor arguments.  Instances pickle through
 ``to_bytes()`` / ``from_bytes()``.
 """
 
-__all__ = ["ResonanceBank", "simd_path"]
+__all__ = ['ResonanceBank', 'simd_path']

@@ -26,9 +26,10 @@ namespace detail
 {
 
 // The baseline build of the kernel (SSE2 on x86-64, NEON on aarch64).
+#define KAIROS_VEC_BYTES 16
 namespace k_default
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_default
 
 #ifdef KAIROS_X86_DISPATCH
@@ -39,9 +40,11 @@ namespace k_default
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 #endif
+#undef KAIROS_VEC_BYTES
+#define KAIROS_VEC_BYTES 64
 namespace k_avx512
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_avx512
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -51,9 +54,11 @@ namespace k_avx512
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #endif
+#undef KAIROS_VEC_BYTES
+#define KAIROS_VEC_BYTES 32
 namespace k_avx2
 {
-#include "kairos_kernel_body.inc"
+#include "kairos_kernel_body.inc"  // NOLINT(build/include): once per target
 }  // namespace k_avx2
 #if defined(__clang__)
 #pragma clang attribute pop

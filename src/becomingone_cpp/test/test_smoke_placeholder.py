@@ -1,3 +1,0 @@
-def test_import():
-    import becomingone_cpp
-    assert becomingone_cpp.simd_path()
