@@ -1,6 +1,8 @@
 """
-``becomingone_cell``: a whole cell in one process (master, emissary, sync, witness, and with
-``--sim`` a simulated source) on one rclpy executor, for small hosts and for ``make demo``.
+``becomingone_cell``: a whole cell in one process, on one rclpy executor.
+
+Runs master, emissary, sync, witness (and with ``--sim`` a simulated source), for small hosts
+and for ``make demo``.
 
 The nodes are the same classes the separate executables run, talking over DDS as usual, so
 ``ros2 topic``, rviz and rqt see the same cell. ``--demo`` feeds the cell a coherent sine, then

@@ -1,6 +1,6 @@
 """Parameters every cell node shares: the scale preset, and the QoS of the cell's topics."""
 
-from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.scales import preset, SCALES
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
@@ -20,6 +20,12 @@ def declare_scale(node):
                    + ', '.join(SCALES) + '. Any parameter set explicitly wins over the preset.',
                    choices=SCALES, read_only=True)
     return preset(name)
+
+
+def refused(error):
+    """Turn a pure module's ``ValueError('name: why')`` into a ParameterError naming ``name``."""
+    name, _, why = str(error).partition(':')
+    return ParameterError(f'parameter {name.strip()!r}: {why.strip()}')
 
 
 def seconds(stamp):

@@ -1,6 +1,8 @@
 """
-rviz markers of a sync decision: T_m, T_e and T_sync as arrows in the complex plane (x = Re,
-y = Im, 1 m = |T| of 1), the unit circle, and the collapse circle |T| = sqrt(I_c).
+rviz markers of a sync decision, drawn in the complex plane.
+
+T_m, T_e and T_sync are arrows (x = Re, y = Im, 1 m = |T| of 1), with the unit circle and the
+collapse circle |T| = sqrt(I_c): T_sync's arrow tip outside it means collapsed.
 """
 
 import math

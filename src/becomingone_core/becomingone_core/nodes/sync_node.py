@@ -1,6 +1,8 @@
 """
-``sync``: the sync layer as a node; decides collapse from ``master/resonance`` and
-``emissary/resonance`` and publishes ``sync/state`` (latched), plus markers for rviz.
+``sync``: the sync layer as a node, deciding whether the cell is collapsed.
+
+Decides from ``master/resonance`` and ``emissary/resonance``, publishes ``sync/state``
+(latched) and, while someone watches, ``sync/markers`` for rviz.
 
 A decision is taken on every Resonance received, stamped with that message's stamp (the newest
 input sample behind it). A transducer not heard for ``resonance_timeout_s`` counts as T = 0, so
@@ -8,11 +10,12 @@ the cell releases rather than acting on one scale alone.
 """
 
 from becomingone_core.health import OK, StalenessMonitor, Status, worst
-from becomingone_core.nodes.cell_parameters import (declare_scale, RESONANCE_QOS, seconds,
-                                                    set_stamp, stamp_ns, SYNC_STATE_QOS)
+from becomingone_core.nodes.cell_parameters import (declare_scale, refused, RESONANCE_QOS,
+                                                    seconds, set_stamp, stamp_ns,
+                                                    SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.markers import phase_markers
-from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.sync import SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
@@ -39,7 +42,7 @@ class SyncNode(Node):
         try:
             self.layer = SyncLayer(threshold, hysteresis, realign)
         except ValueError as error:
-            raise ParameterError(f'parameter {error}') from error
+            raise refused(error) from error
         timeout = declare(self, 'resonance_timeout_s', 1.0,
                           'A transducer not heard this long counts as T = 0 (s).',
                           minimum=0.01, maximum=3600.0)

@@ -10,9 +10,10 @@ sample it integrated, so a consumer can measure the input-to-decision latency.
 import time
 
 from becomingone_core.health import ERROR, OK, RateMonitor, Status, WARN
-from becomingone_core.nodes.cell_parameters import declare_scale, RESONANCE_QOS, set_stamp
+from becomingone_core.nodes.cell_parameters import (declare_scale, refused, RESONANCE_QOS,
+                                                    set_stamp)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.parameters import declare, ParameterError, require
+from becomingone_core.nodes.parameters import declare, require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.phase_block import RejectedInput, unpack
 from becomingone_core.transducer import (LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer,
@@ -125,7 +126,7 @@ class TransducerNode(Node):
         try:
             config.validate()
         except ValueError as error:
-            raise ParameterError(f'parameter {error}') from error
+            raise refused(error) from error
         return config
 
     # ----------------------------------------------------------------------------- input

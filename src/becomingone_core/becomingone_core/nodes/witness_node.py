@@ -47,7 +47,7 @@ class WitnessNode(Node):
                          'dropped and counted (macro and meta never are).',
                          minimum=1.0, maximum=100000.0)
         meta_period = declare(self, 'meta_period_s', 1.0,
-                              'Period of the witness\'s own health records (s).',
+                              "Period of the witness's own health records (s).",
                               minimum=0.01, maximum=3600.0)
         self.log_path = declare(self, 'log_path', '',
                                 'Append every record to this JSON Lines file (empty: none). '
@@ -56,7 +56,10 @@ class WitnessNode(Node):
         self.witness = Witness(self.get_name(), {s: timeout for s in streams}, self._now_s(),
                                budget, last_record=last)
         self._publisher = self.create_publisher(WitnessRecord, 'witness', WITNESS_QOS)
-        self.create_subscription(Phase, 'phase', self._on_phase, qos_profile_sensor_data)
+        if 'phase' in streams:
+            # Liveness of the raw input costs a share of a core at kHz rates; leave 'phase' out
+            # of streams to rely on the transducers' counters instead.
+            self.create_subscription(Phase, 'phase', self._on_phase, qos_profile_sensor_data)
         for role in ('master', 'emissary'):
             self.create_subscription(
                 Resonance, f'{role}/resonance',
