@@ -46,7 +46,12 @@ def _launch_setup(context):
     if role not in ROLES:
         raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
     node_id = LaunchConfiguration('node_id').perform(context)
-    common = [LaunchConfiguration('params_file'), {
+    share = FindPackageShare('becomingone_bringup')
+    scale_file = PathJoinSubstitution(
+        [share, 'params', 'scales', [LaunchConfiguration('scale'), '.yaml']])
+    # The scale preset first, then the cell's and the mesh's files, then this host's identity.
+    common = [scale_file, LaunchConfiguration('cell_params_file'),
+              LaunchConfiguration('params_file'), {
         'role': role,
         'node_id': node_id,
         'host': LaunchConfiguration('host'),
@@ -84,10 +89,19 @@ def generate_launch_description():
             'weight', default_value='1.0',
             description='Declared capability weight of this cell in T_global'),
         DeclareLaunchArgument(
+            'scale', default_value='demo',
+            choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+            description='Scale preset of the cell: params/scales/<scale>.yaml'),
+        DeclareLaunchArgument(
+            'cell_params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('becomingone_bringup'), 'params', 'cell.yaml']),
+            description='Parameters of the cell nodes (applied after the scale)'),
+        DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution(
                 [FindPackageShare('becomingone_bringup'), 'params', 'mesh.yaml']),
-            description='Parameter file for every node of this host'),
+            description='Parameters of the mesh node (and any other node of this host)'),
         DeclareLaunchArgument(
             'use_sim_time', default_value='false',
             description='Use /clock (Gazebo, rosbag) instead of the wall clock'),

@@ -81,8 +81,10 @@ def test_manifest_extraction_leaves_colcon_every_package(tmp_path):
     assert copied and all(p.name == 'package.xml' for p in copied)
 
     def packages(base):
-        listing = subprocess.run(['colcon', 'list', '--names-only', '--base-paths', str(base)],
-                                 check=True, capture_output=True, text=True, timeout=120)
+        listing = subprocess.run(
+            ['colcon', '--log-base', str(tmp_path / 'log'), 'list', '--names-only',
+             '--base-paths', str(base)],
+            check=True, capture_output=True, text=True, timeout=120)
         return sorted(listing.stdout.split())
     assert packages(tmp_path / 'src') == packages(ROOT / 'src')
 
