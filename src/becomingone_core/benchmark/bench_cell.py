@@ -49,7 +49,7 @@ def python_cost_per_scale(rate_hz=1000.0, seconds=5.0, block=10):
 
 
 def relay_main(source, target):
-    """A bare rclpy relay: republish every Phase from ``source`` on ``target``."""
+    """Run a bare rclpy relay: republish every Phase from ``source`` on ``target``."""
     from becomingone_core.nodes.runner import run_nodes
     from becomingone_msgs.msg import Phase
     from rclpy.node import Node
@@ -118,10 +118,10 @@ def latency_and_cpu(rate_hz, seconds):
           'three DDS hops each (source -> 1st node -> 2nd node -> probe):')
     p50_cell, p99_cell = _percentiles(cell)
     p50_bare, p99_bare = _percentiles(bare)
-    print(f'   cell  (emissary -> sync):  p50 {p50_cell * 1e3:7.2f} ms  p99 {p99_cell * 1e3:7.2f} ms'
-          f'  ({len(cell)} decisions)')
-    print(f'   bare  (relay -> relay):    p50 {p50_bare * 1e3:7.2f} ms  p99 {p99_bare * 1e3:7.2f} ms'
-          f'  ({len(bare)} messages)')
+    print(f'   cell  (emissary -> sync):  p50 {p50_cell * 1e3:7.2f} ms  '
+          f'p99 {p99_cell * 1e3:7.2f} ms  ({len(cell)} decisions)')
+    print(f'   bare  (relay -> relay):    p50 {p50_bare * 1e3:7.2f} ms  '
+          f'p99 {p99_bare * 1e3:7.2f} ms  ({len(bare)} messages)')
     print(f'   ratio cell / bare:         p50 {p50_cell / p50_bare:7.2f} x   p99 '
           f'{p99_cell / p99_bare:7.2f} x')
     print(f'\n3) CPU per process at {rate_hz:g} Hz input (share of one core):')
