@@ -8,6 +8,8 @@ from becomingone_core.testing.ros import RosProbe
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
 from diagnostic_msgs.msg import DiagnosticArray
 import pytest
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
 from std_msgs.msg import Bool
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -127,6 +129,26 @@ def test_mesh_node_reports_the_estop_in_diagnostics(mesh_run):
         status, _ = _diagnostic_values(diagnostics, 'e-stop')
         return status is not None and 'ENGAGED' in status.message
     assert probe.spin_until(engaged, timeout_s=60), node.output()
+
+
+def test_mesh_node_takes_valid_runtime_changes_and_refuses_invalid_ones(mesh_run):
+    probe, node = mesh_run
+    states = probe.collect(MeshState, '/mesh/state', STATE_QOS)
+    client = AsyncParameterClient(probe.node, '/mesh')
+    assert client.wait_for_services(timeout_sec=60), node.output()
+
+    def set_parameters(**values):
+        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
+        assert probe.spin_until(future.done, timeout_s=30), node.output()
+        return [(r.successful, r.reason) for r in future.result().results]
+
+    [(ok, reason)] = set_parameters(aggregation='mode')
+    assert not ok and 'aggregation' in reason
+    [(ok, reason)] = set_parameters(weight=50.0)  # above max_weight (10)
+    assert not ok and 'weight' in reason
+    assert set_parameters(aggregation='median') == [(True, '')]
+    assert probe.spin_until(lambda: states and states[-1].aggregation == 'median',
+                            timeout_s=30), node.output()
 
 
 @pytest.mark.parametrize('arguments, name', [

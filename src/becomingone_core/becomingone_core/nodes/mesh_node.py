@@ -21,6 +21,7 @@ from becomingone_core.nodes.runner import main_for
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from rclpy.qos import (
     QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy)
@@ -100,6 +101,9 @@ class MeshNode(Node):
         self.create_subscription(PeerState, PEERS_TOPIC, self._on_peer, PEERS_QOS)
         self.create_subscription(Bool, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
         self.create_timer(1.0 / self._rate_hz, self._tick)
+        # Validate a runtime change before it is made, apply it after (ROS 2 demos' pattern).
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
 
         diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s,
                                            hardware_id=self._host)
@@ -143,7 +147,8 @@ class MeshNode(Node):
         values = {
             'timeout_s': declare(
                 self, 'timeout_s', defaults.timeout_s,
-                'A peer unheard for this long is dead (s)', minimum=0.01, maximum=3600.0),
+                'A peer unheard for this long is dead (s)', minimum=0.01, maximum=3600.0,
+                read_only=True),
             'max_clock_skew_s': declare(
                 self, 'max_clock_skew_s', defaults.max_clock_skew_s,
                 'Updates stamped further ahead of our clock are rejected as future (s)',
@@ -186,6 +191,31 @@ class MeshNode(Node):
             self._config = MeshConfig(**values)
         except ValueError as error:
             raise ParameterError(f'parameter {error}') from error
+
+    def _candidate(self, parameters):
+        """Return (config, weight) with ``parameters`` applied; raise ValueError if invalid."""
+        changes = {p.name: p.value for p in parameters}
+        fields = {name: changes.get(name, getattr(self._config, name))
+                  for name in MeshConfig.__dataclass_fields__}
+        config = MeshConfig(**fields)
+        weight = changes.get('weight', self._weight)
+        if weight > config.max_weight:
+            raise ValueError("'weight' must be <= max_weight")
+        return config, weight
+
+    def _validate_parameters(self, parameters):
+        """Refuse a change that leaves the mesh configuration invalid (state is not touched)."""
+        try:
+            self._candidate(parameters)
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, parameters):
+        self._config, self._weight = self._candidate(parameters)
+        self._table.config = self._config
+        self._frame_id = next((p.value for p in parameters if p.name == 'frame_id'),
+                              self._frame_id)
 
     # -- inputs ----------------------------------------------------------------------------
     def _now(self):
