@@ -17,10 +17,11 @@ the server being a relay host's mesh node).
 import copy
 import json
 import pathlib
+import subprocess
 import sys
 import time
 
-from becomingone_core.testing.netns import unavailable_reason, VirtualLan
+from becomingone_core.testing.netns import sweep_leftovers, unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import (
     executable, isolated_ros_env, NodeProcess, wait_until)
 from lxml import etree
@@ -254,3 +255,20 @@ def test_three_hosts_agree_survive_a_crash_and_a_partition(hosts):
     lan.heal(lan.hosts[0])
     _wait_for_views({h: all_ids for h in everyone}, 60, 'healed', everyone)
     _assert_t_global(everyone, all_ids, everyone)
+
+
+def test_namespaces_left_by_a_killed_run_are_swept_with_their_processes():
+    # A pid above the kernel's pid_max never runs: the run that made this is gone.
+    name = 'bo-h0-99999999-beef'
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=30)
+    orphan = subprocess.Popen(['ip', 'netns', 'exec', name, 'sleep', '600'])
+    try:
+        assert wait_until(lambda: subprocess.run(['ip', 'netns', 'pids', name],
+                                                 capture_output=True, text=True).stdout, 10)
+        sweep_leftovers()
+        assert name not in subprocess.run(['ip', 'netns', 'list'], capture_output=True,
+                                          text=True).stdout
+        assert orphan.wait(timeout=10) == -9
+    finally:
+        orphan.kill()
+        subprocess.run(['ip', 'netns', 'delete', name], capture_output=True)

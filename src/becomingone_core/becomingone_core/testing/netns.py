@@ -5,13 +5,19 @@ A private LAN of Linux network namespaces, so one machine can test a multi-host 
 joined to it by a veth pair, with addresses from a private /24 that exist only inside these
 namespaces. A host's link can be cut and healed (its switch-side port goes down and up), which
 partitions the mesh the way a pulled cable would. Everything is removed on :meth:`close`, also
-after a failure half-way through creation. Needs root and iproute2's ``ip``.
+after a failure half-way through creation; namespaces left by a run that was killed outright
+are removed by the next run. Needs root and iproute2's ``ip``.
 """
 
 import os
+import re
 import secrets
 import shutil
+import signal
 import subprocess
+
+# Namespace names carry the creating process's pid, so leftovers of a killed run can be found.
+NAME = re.compile(r'^bo-(?:sw|h\d+)-(\d+)-[0-9a-f]+$')
 
 
 def unavailable_reason():
@@ -21,6 +27,39 @@ def unavailable_reason():
     if os.geteuid() != 0:
         return 'creating network namespaces needs root'
     return None
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _delete_namespace(namespace):
+    """Kill whatever still runs inside ``namespace``, then delete it."""
+    pids = subprocess.run(['ip', 'netns', 'pids', namespace], capture_output=True, text=True,
+                          timeout=30).stdout.split()
+    for pid in pids:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    subprocess.run(['ip', 'netns', 'delete', namespace], capture_output=True, timeout=30)
+
+
+def sweep_leftovers():
+    """Delete namespaces a killed test run left behind (their creator's pid is gone)."""
+    listing = subprocess.run(['ip', 'netns', 'list'], capture_output=True, text=True,
+                             timeout=30).stdout
+    for line in listing.splitlines():
+        name = line.split()[0] if line.split() else ''
+        match = NAME.match(name)
+        if match and not _pid_alive(int(match.group(1))):
+            _delete_namespace(name)
 
 
 def _ip(*arguments, namespace=None):
@@ -37,7 +76,8 @@ class VirtualLan:
     """
 
     def __init__(self, hosts=3, subnet='10.201.0', multicast=True):
-        tag = secrets.token_hex(3)  # unique names: parallel runs never collide
+        sweep_leftovers()
+        tag = f'{os.getpid()}-{secrets.token_hex(2)}'  # unique: parallel runs never collide
         self.switch = f'bo-sw-{tag}'
         self.hosts = [f'bo-h{i}-{tag}' for i in range(hosts)]
         self.addresses = {host: f'{subnet}.{i + 1}' for i, host in enumerate(self.hosts)}
@@ -87,10 +127,9 @@ class VirtualLan:
         _ip('link', 'set', self._ports[host], 'up', namespace=self.switch)
 
     def close(self):
-        """Delete every namespace this LAN made (their veths and the bridge go with them)."""
+        """Delete every namespace this LAN made, and anything still running in them."""
         for namespace in reversed(self._created):
-            subprocess.run(['ip', 'netns', 'delete', namespace], capture_output=True,
-                           timeout=30)
+            _delete_namespace(namespace)  # the veths and the bridge go with them
         self._created.clear()
 
     def __enter__(self):
