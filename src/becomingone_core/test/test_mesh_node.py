@@ -3,7 +3,7 @@
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC, PeerUpdate, ROLE_FULL
 from becomingone_core.nodes.mesh_node import (
     LATCHED_QOS, message_from_update, PEERS_QOS, STATE_QOS)
-from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
+from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import RosProbe
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
 from diagnostic_msgs.msg import DiagnosticArray
@@ -149,6 +149,19 @@ def test_mesh_node_takes_valid_runtime_changes_and_refuses_invalid_ones(mesh_run
     assert set_parameters(aggregation='median') == [(True, '')]
     assert probe.spin_until(lambda: states and states[-1].aggregation == 'median',
                             timeout_s=30), node.output()
+
+
+def test_estop_tool_latches_its_value_for_late_joiners():
+    env = isolated_ros_env()
+    with NodeProcess.run('becomingone_core', 'mesh_estop', env, arguments=['engage']) as tool:
+        # The probe joins only after the tool has published: the latched value still reaches it.
+        assert wait_until(lambda: 'ENGAGED' in tool.output(), 60), tool.output()
+        with RosProbe(env) as probe:
+            received = probe.collect(Bool, ESTOP_TOPIC, LATCHED_QOS)
+            assert probe.spin_until(lambda: received, timeout_s=60), tool.output()
+            assert received[-1].data is True
+        assert tool.running
+    assert tool.process.returncode == 0
 
 
 @pytest.mark.parametrize('arguments, name', [
