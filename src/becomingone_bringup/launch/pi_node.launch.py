@@ -26,6 +26,7 @@ from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 # A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
@@ -53,9 +54,10 @@ def _launch_setup(context):
     common = [scale_file, LaunchConfiguration('cell_params_file'),
               LaunchConfiguration('params_file'), {
         'role': role,
-        'node_id': node_id,
-        'host': LaunchConfiguration('host'),
-        'weight': LaunchConfiguration('weight'),
+        # Typed explicitly: an id like "7" must stay a string, a weight like "2" a double.
+        'node_id': ParameterValue(node_id, value_type=str),
+        'host': ParameterValue(LaunchConfiguration('host'), value_type=str),
+        'weight': ParameterValue(LaunchConfiguration('weight'), value_type=float),
         'use_sim_time': LaunchConfiguration('use_sim_time'),
     }]
     # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
