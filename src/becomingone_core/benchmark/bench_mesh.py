@@ -9,16 +9,21 @@ Prints, for 10, 100 and 1000 simulated peers in one process:
 
 and the bytes per second one peer puts on the wire at the default publish rate: the CDR
 payload of its PeerState, and that plus the RTPS and UDP/IPv4 headers of one DATA message.
+As root, it also measures the wire: three mesh nodes in network namespaces on a private LAN,
+and the bytes each host's interface sends and receives per second once discovery has settled.
 
 Run with ``make bench`` or ``python src/becomingone_core/benchmark/bench_mesh.py``.
 """
 
 import cmath
 import random
+import subprocess
 import time
 
 from becomingone_core.mesh import AGGREGATIONS, MeshConfig, PeerTable, PeerUpdate, ROLE_FULL
 from becomingone_core.nodes.mesh_node import message_from_update, update_from_message
+from becomingone_core.testing.netns import unavailable_reason, VirtualLan
+from becomingone_core.testing.processes import executable, isolated_ros_env, NodeProcess
 from becomingone_msgs.msg import MeshState
 from rclpy.serialization import serialize_message
 
@@ -88,15 +93,56 @@ def main():
 
     payload = len(serialize_message(message_from_update(peer(1, 2**40, time.time()))))
     on_wire = payload + RTPS_UDP_OVERHEAD_BYTES
+    per_peer = on_wire * PUBLISH_RATE_HZ
     print(f'\nPeerState per peer at {PUBLISH_RATE_HZ:g} Hz: {payload} B CDR payload '
           f'({payload * PUBLISH_RATE_HZ:.0f} B/s), {on_wire} B per UDP datagram '
-          f'({on_wire * PUBLISH_RATE_HZ:.0f} B/s on the wire per receiving host with multicast)')
+          f'({per_peer:.0f} B/s per sender-receiver pair)')
+    # Fast DDS sends each sample to every matched reader (unicast unless the readers announce a
+    # multicast locator): a host sends N-1 copies and receives N-1 streams.
     for count in PEER_COUNTS:
-        multicast = count * on_wire * PUBLISH_RATE_HZ
-        unicast = count * (count - 1) * on_wire * PUBLISH_RATE_HZ
-        print(f'{count:>6} peers: each host receives {multicast / 1e3:9.1f} kB/s; without '
-              f'multicast the LAN carries {unicast / 1e6:9.2f} MB/s (every writer sends N-1 '
-              'copies)')
+        host = (count - 1) * per_peer
+        lan = count * (count - 1) * per_peer
+        print(f'{count:>6} peers: each host sends and receives {host / 1e3:9.1f} kB/s of '
+              f'PeerState; the LAN carries {lan / 1e6:9.2f} MB/s (with data multicast: '
+              f'{count * per_peer / 1e6:.3f} MB/s)')
+    measure_wire()
+
+
+def _interface_bytes(lan, host):
+    def read(counter):
+        path = f'/sys/class/net/eth0/statistics/{counter}'
+        return int(subprocess.run(lan.command(host, ['cat', path]), check=True,
+                                  capture_output=True, text=True).stdout)
+    return read('tx_bytes'), read('rx_bytes')
+
+
+def measure_wire(hosts=3, settle_s=8.0, measure_s=10.0):
+    """Bytes per second on each host's LAN interface with ``hosts`` mesh nodes (root only)."""
+    reason = unavailable_reason()
+    if reason is not None:
+        print(f'\nwire measurement skipped: {reason}')
+        return
+    env = isolated_ros_env()
+    env.update(ROS_AUTOMATIC_DISCOVERY_RANGE='SUBNET', FASTDDS_BUILTIN_TRANSPORTS='UDPv4')
+    with VirtualLan(hosts=hosts) as lan:
+        nodes = [NodeProcess(lan.command(host, [
+            executable('becomingone_core', 'mesh'), '--ros-args', '-r', f'__ns:=/h{i}',
+            '-p', f'host:={host}', '-p', f'publish_rate_hz:={PUBLISH_RATE_HZ}']), env)
+            for i, host in enumerate(lan.hosts)]
+        try:
+            time.sleep(settle_s)  # a benchmark may wait: discovery's burst is not steady state
+            before = [_interface_bytes(lan, h) for h in lan.hosts]
+            time.sleep(measure_s)
+            after = [_interface_bytes(lan, h) for h in lan.hosts]
+        finally:
+            for node in nodes:
+                node.stop()
+    print(f'\nmeasured on the wire, {hosts} mesh nodes at {PUBLISH_RATE_HZ:g} Hz on a namespace '
+          f'LAN (UDP, multicast discovery), over {measure_s:g} s:')
+    for host, (tx0, rx0), (tx1, rx1) in zip(lan.hosts, before, after):
+        tx, rx = (tx1 - tx0) / measure_s, (rx1 - rx0) / measure_s
+        print(f'  {host}: sends {tx:7.0f} B/s, receives {rx:7.0f} B/s; '
+              f'{tx / (hosts - 1):6.0f} B/s sent per other peer')
 
 
 if __name__ == '__main__':
