@@ -14,10 +14,15 @@ import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-launch_testing = pytest.importorskip('launch_testing', reason='launch_testing is not installed')
+try:
+    import launch_testing  # noqa: F401 - its pytest plugin runs generate_test_description
+    HAVE_LAUNCH_TESTING = True
+except ImportError:
+    HAVE_LAUNCH_TESTING = False
 
 
-@pytest.mark.launch_test
+# The mark exists only with launch_testing's pytest plugin.
+@(pytest.mark.launch_test if HAVE_LAUNCH_TESTING else (lambda function: function))
 def generate_test_description():
     from ament_index_python.packages import get_package_share_directory
     from launch import LaunchDescription
@@ -34,6 +39,8 @@ def generate_test_description():
     ])
 
 
+# Skipped as a test, not as a module: a run with no test collected counts as a failure.
+@unittest.skipUnless(HAVE_LAUNCH_TESTING, 'launch_testing is not installed')
 class TestMeshLaunch(unittest.TestCase):
 
     def test_each_cell_sees_both(self):
