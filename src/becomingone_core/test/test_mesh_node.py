@@ -117,6 +117,9 @@ def test_mesh_node_aggregates_its_cell_and_a_peer_and_marks_the_peer_dead(mesh_r
     assert (states[-1].global_real, states[-1].global_imag) == pytest.approx((0.9, 0.0))
     assert states[-1].emerged  # 0.81 >= 0.75
     assert [p.alive for p in states[-1].peers if p.node_id == 'cell_b'] == [False]
+    log = node.output()
+    assert "peer 'cell_b' joined" in log and "peer 'cell_b' dead" in log
+    assert 'mesh EMERGED' in log
 
 
 def test_mesh_node_reports_the_estop_in_diagnostics(mesh_run):

@@ -93,6 +93,7 @@ class MeshNode(Node):
         self._estop = None
         self._marker_ids = {}
         self._last_global = None
+        self._alive = set()
 
         self._peers_publisher = self.create_publisher(PeerState, PEERS_TOPIC, PEERS_QOS)
         self._state_publisher = self.create_publisher(MeshState, 'mesh/state', STATE_QOS)
@@ -267,10 +268,27 @@ class MeshNode(Node):
         self._table.offer(update, now)
         self._peers_publisher.publish(message_from_update(update))
         state = self._table.aggregate(now)
+        self._log_changes(state, now)
         self._last_global = state
         self._state_publisher.publish(self._mesh_state(state, now))
         if self._marker_publisher.get_subscription_count() > 0:
             self._marker_publisher.publish(self._markers(state, now))
+
+    def _log_changes(self, state, now):
+        """Log peers joining and dying, and the mesh emerging or dissolving."""
+        alive = {u.node_id for u, _, is_alive in self._table.view(now) if is_alive}
+        for node_id in sorted(alive - self._alive):
+            self.get_logger().info(f'peer {node_id!r} joined ({len(alive)} alive)')
+        for node_id in sorted(self._alive - alive):
+            self.get_logger().warning(
+                f'peer {node_id!r} dead: unheard for {self._config.timeout_s:g} s '
+                f'({len(alive)} alive)')
+        self._alive = alive
+        previous = self._last_global is not None and self._last_global.emerged
+        if state.emerged != previous:
+            self.get_logger().info(
+                f'mesh {"EMERGED" if state.emerged else "dissolved"}: global coherence '
+                f'{state.coherence:.3f}, {state.contributors} contributing')
 
     def _mesh_state(self, state, now):
         message = MeshState()
