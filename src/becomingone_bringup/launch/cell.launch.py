@@ -43,13 +43,12 @@ def generate_launch_description():
     ]
     nodes = [
         Node(package='becomingone_core', executable=role, name=role, output='screen',
-             parameters=[scale_file, params_file],
-             arguments=['--ros-args', '--log-level', log_level])
+             parameters=[scale_file, params_file], ros_arguments=['--log-level', log_level])
         for role in ROLES
     ]
     nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
                       output='screen', parameters=[params_file],
-                      arguments=['--ros-args', '--log-level', log_level],
+                      ros_arguments=['--log-level', log_level],
                       condition=IfCondition(use_sim)))
     return LaunchDescription([
         *arguments,

@@ -18,6 +18,7 @@ import sys
 import time
 
 from becomingone_core.cell_model import transducer_config
+from becomingone_core.nodes.cell_parameters import seconds
 from becomingone_core.scales import PRESETS
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
@@ -27,11 +28,11 @@ import numpy as np
 TICKS = os.sysconf('SC_CLK_TCK')
 
 
-def python_cost_per_scale(rate_hz=1000.0, seconds=5.0, block=10):
+def python_cost_per_scale(rate_hz=1000.0, duration_s=5.0, block=10):
     print(f'1) Transducer.push cost per input sample ({rate_hz:g} Hz input, blocks of {block}):')
     print(f'   {"scale":9s} {"role":9s} {"lags":>5s} {"bins/s":>7s} {"us/sample":>10s} '
           f'{"max input Hz (1 core)":>22s}')
-    t = np.arange(int(rate_hz * seconds)) / rate_hz
+    t = np.arange(int(rate_hz * duration_s)) / rate_hz
     phase = np.exp(2j * np.pi * 2.0 * t)[:, None]
     for name in PRESETS:
         for role in ('emissary', 'master'):
@@ -70,7 +71,7 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def latency_and_cpu(rate_hz, seconds):
+def latency_and_cpu(rate_hz, duration_s):
     from becomingone_msgs.msg import Phase, SyncState
     env = isolated_ros_env()
     here = os.path.abspath(__file__)
@@ -87,11 +88,15 @@ def latency_and_cpu(rate_hz, seconds):
         with RosProbe(env, 'bench_probe') as probe:
             cell, bare = [], []
 
+            def latency(message):
+                return probe.node.get_clock().now().nanoseconds * 1e-9 - seconds(
+                    message.header.stamp)
+
             def on_state(message):
-                cell.append(probe.node.get_clock().now().nanoseconds * 1e-9 - _stamp(message))
+                cell.append(latency(message))
 
             def on_relay(message):
-                bare.append(probe.node.get_clock().now().nanoseconds * 1e-9 - _stamp(message))
+                bare.append(latency(message))
 
             probe.node.create_subscription(SyncState, 'sync/state', on_state, latched_qos(100))
             probe.node.create_subscription(Phase, 'hop2', on_relay, 100)
@@ -107,7 +112,7 @@ def latency_and_cpu(rate_hz, seconds):
             bare.clear()
             cpu_before = {n: _cpu_seconds(p.process.pid) for n, p in processes.items()}
             started = time.monotonic()
-            probe.spin_for(seconds)
+            probe.spin_for(duration_s)
             elapsed = time.monotonic() - started
             cpu = {n: (_cpu_seconds(p.process.pid) - cpu_before[n]) / elapsed
                    for n, p in processes.items()}
@@ -127,10 +132,6 @@ def latency_and_cpu(rate_hz, seconds):
     print(f'\n3) CPU per process at {rate_hz:g} Hz input (share of one core):')
     for name, share in cpu.items():
         print(f'   {name:11s} {share * 100:6.1f} %')
-
-
-def _stamp(message):
-    return message.header.stamp.sec + message.header.stamp.nanosec * 1e-9
 
 
 def _percentiles(values):

@@ -9,9 +9,9 @@ import pytest
 WINDOWS = preset('demo').slowest_window_s
 
 
-def _run(schedule, seed, snr_db=10.0, frequency_hz=2.0):
+def _run(schedule, seed, snr_db=10.0, frequency_hz=2.0, **disturbances):
     source = SimulatedSource(SourceConfig(rate_hz=100.0, schedule=schedule, snr_db=snr_db,
-                                          frequency_hz=frequency_hz, seed=seed))
+                                          frequency_hz=frequency_hz, seed=seed, **disturbances))
     t, phase = source.samples_until(source.duration_s)
     return CellModel('demo').run(t, phase, step_s=0.1)
 
@@ -33,6 +33,15 @@ def test_coherent_sine_collapses_within_five_windows_and_releases_on_noise(seed)
 def test_other_frequencies_collapse_too(frequency_hz):
     timeline = _run([f'sine:{6 * WINDOWS}'], seed=1, frequency_hz=frequency_hz)
     assert timeline.first(True) is not None and timeline.first(True) <= 5 * WINDOWS
+
+
+@pytest.mark.parametrize('seed', range(3))
+def test_clock_jitter_and_dropouts_do_not_break_a_coherent_input(seed):
+    timeline = _run(['sine:20'], seed, jitter_s=0.002, dropout_rate_hz=0.2,
+                    dropout_duration_s=0.3)
+    collapse = timeline.first(True)
+    assert collapse is not None and collapse <= 5 * WINDOWS
+    assert timeline.collapsed[timeline.t > collapse].all()
 
 
 def test_white_noise_false_collapse_rate_is_at_most_one_percent():

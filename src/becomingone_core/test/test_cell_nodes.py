@@ -7,10 +7,14 @@ witness chain received over DDS verifies; killing one node leaves the others run
 witness reports the missing stream within its timeout.
 """
 
+import json
+
+from becomingone_core.nodes.cell_parameters import seconds
+from becomingone_core.nodes.witness_node import record_from_message
 from becomingone_core.scales import preset
-from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
+from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
-from becomingone_core.witness_chain import MACRO, Record, verify
+from becomingone_core.witness_chain import MACRO, read_log, verify, verify_log
 from becomingone_msgs.msg import Resonance, SyncState, WitnessRecord
 from diagnostic_msgs.msg import DiagnosticArray
 import pytest
@@ -21,33 +25,21 @@ SEGMENT_S = 6.0
 STREAM_TIMEOUT_S = 2.0
 
 
-def _seconds(stamp):
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
-def _record(message):
-    return Record(message.sequence, message.layer,
-                  message.header.stamp.sec * 1_000_000_000 + message.header.stamp.nanosec,
-                  message.header.frame_id, message.subject, message.event,
-                  tuple(message.names), tuple(message.values), message.previous_digest,
-                  message.digest)
-
-
 def _source_epoch(diagnostics, rate_hz=100.0):
     for array in diagnostics:
         for status in array.status:
             if status.name == 'sim_source: output':
                 published = {kv.key: kv.value for kv in status.values}['published']
-                return _seconds(array.header.stamp) - float(published) / rate_hz
+                return seconds(array.header.stamp) - float(published) / rate_hz
     return None
 
 
 def _transitions(states, epoch_s):
     """Return [(seconds since the source started, collapsed)] at every change of state."""
     changes, previous = [], False
-    for state in sorted(states, key=lambda s: _seconds(s.header.stamp)):
+    for state in sorted(states, key=lambda s: seconds(s.header.stamp)):
         if state.collapsed != previous:
-            changes.append((_seconds(state.header.stamp) - epoch_s, state.collapsed))
+            changes.append((seconds(state.header.stamp) - epoch_s, state.collapsed))
             previous = state.collapsed
     return changes
 
@@ -107,7 +99,7 @@ def test_cell_collapses_releases_collapses_and_survives_a_killed_node(cell):
         # The witness saw it, and its chain verifies over what crossed DDS.
         probe.spin_until(lambda: sum(r.event == 'collapse' for r in records) >= 2, 10)
         # (The probe may have joined after the first records: a tail verifies on its own.)
-        chain = sorted((_record(m) for m in records), key=lambda r: r.sequence)
+        chain = sorted((record_from_message(m) for m in records), key=lambda r: r.sequence)
         assert verify(chain).ok and verify(chain).checked == len(chain) > 50, verify(chain)
         macro = [r.event for r in chain if r.layer == MACRO and r.subject == 'sync']
         assert [e for e in macro if e in ('collapse', 'release')][:3] == [
@@ -124,7 +116,7 @@ def test_cell_collapses_releases_collapses_and_survives_a_killed_node(cell):
                     and r.subject == 'emissary/resonance']
 
         assert probe.spin_until(reported, STREAM_TIMEOUT_S + 10), processes['witness'].output()
-        assert _seconds(reported()[0].header.stamp) - killed_at <= STREAM_TIMEOUT_S + 1.0
+        assert seconds(reported()[0].header.stamp) - killed_at <= STREAM_TIMEOUT_S + 1.0
         diagnostics.clear()
         assert probe.spin_until(lambda: [
             s for a in diagnostics for s in a.status
@@ -148,3 +140,30 @@ def test_bad_parameter_stops_start_up_naming_it(executable, arguments, name):
         node.process.wait(timeout=60)
         assert node.process.returncode == 2, node.output()
         assert f"'{name}'" in node.output(), node.output()
+
+
+def test_witness_log_continues_across_restarts_and_refuses_an_edited_log(tmp_path):
+    env = isolated_ros_env()
+    log = tmp_path / 'witness.jsonl'
+    arguments = ['-p', f'log_path:={log}', '-p', 'meta_period_s:=0.2']
+
+    def run_until_records(count):
+        with NodeProcess.run('becomingone_core', 'witness', env,
+                             ros_arguments=arguments) as witness:
+            assert wait_until(lambda: log.exists() and len(read_log(log)) >= count, 30), \
+                witness.output()
+        return read_log(log)
+
+    first = run_until_records(3)
+    second = run_until_records(len(first) + 3)
+    assert second[:len(first)] == first and second[len(first)].sequence == len(first)
+    assert verify_log(log).ok
+    lines = log.read_text().splitlines()
+    edited = json.loads(lines[2])
+    edited['subject'] = 'someone else'
+    lines[2] = json.dumps(edited)
+    log.write_text('\n'.join(lines) + '\n')
+    with NodeProcess.run('becomingone_core', 'witness', env, ros_arguments=arguments) as node:
+        node.process.wait(timeout=60)
+        assert node.process.returncode == 2 and "'log_path'" in node.output(), node.output()
+        assert 'broken at record 2' in node.output()

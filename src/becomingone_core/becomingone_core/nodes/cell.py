@@ -140,6 +140,9 @@ class CellRun:
 
 def main(argv=None):
     args, ros_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    if args.demo and 0 < args.duration < 15:
+        print(f'note: the demo preset needs about 15 s or more to show collapse, release and '
+              f'collapse again; running {args.duration:g} s', flush=True)
     rclpy.init(args=[sys.argv[0], *ros_args])
     run = None
     status = 0

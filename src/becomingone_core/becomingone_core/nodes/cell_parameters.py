@@ -22,6 +22,16 @@ def declare_scale(node):
     return preset(name)
 
 
+def declare_fixed(node, name, default, description, **limits):
+    """
+    Declare a parameter that is read once at start-up (read-only afterwards).
+
+    Changing a lag bank or a window means a new bank, so these are set through YAML or
+    ``--ros-args -p`` and ``ros2 param set`` refuses them instead of silently ignoring them.
+    """
+    return declare(node, name, default, description, read_only=True, **limits)
+
+
 def refused(error):
     """Turn a pure module's ``ValueError('name: why')`` into a ParameterError naming ``name``."""
     name, _, why = str(error).partition(':')

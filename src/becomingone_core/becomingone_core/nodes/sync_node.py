@@ -10,15 +10,16 @@ the cell releases rather than acting on one scale alone.
 """
 
 from becomingone_core.health import OK, StalenessMonitor, Status, worst
-from becomingone_core.nodes.cell_parameters import (declare_scale, refused, RESONANCE_QOS,
-                                                    seconds, set_stamp, stamp_ns,
-                                                    SYNC_STATE_QOS)
+from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
+                                                    RESONANCE_QOS, seconds, set_stamp,
+                                                    stamp_ns, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.sync import SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
 
@@ -43,14 +44,16 @@ class SyncNode(Node):
             self.layer = SyncLayer(threshold, hysteresis, realign)
         except ValueError as error:
             raise refused(error) from error
-        timeout = declare(self, 'resonance_timeout_s', 1.0,
-                          'A transducer not heard this long counts as T = 0 (s).',
-                          minimum=0.01, maximum=3600.0)
-        self.marker_frame = declare(self, 'marker_frame_id', 'becomingone',
-                                    'Frame of the phase-vector markers.')
-        self.marker_period_s = 1.0 / declare(self, 'marker_rate_hz', 10.0,
-                                             'Most marker updates per second.',
-                                             minimum=0.1, maximum=100.0)
+        self.add_on_set_parameters_callback(self._check_thresholds)
+        self.add_post_set_parameters_callback(self._apply_thresholds)
+        timeout = declare_fixed(self, 'resonance_timeout_s', 1.0,
+                                'A transducer not heard this long counts as T = 0 (s).',
+                                minimum=0.01, maximum=3600.0)
+        self.marker_frame = declare_fixed(self, 'marker_frame_id', 'becomingone',
+                                          'Frame of the phase-vector markers.')
+        self.marker_period_s = 1.0 / declare_fixed(self, 'marker_rate_hz', 10.0,
+                                                   'Most marker updates per second.',
+                                                   minimum=0.1, maximum=100.0)
         self._summaries = dict.fromkeys(ROLES)
         self._staleness = {role: StalenessMonitor(timeout / 2, timeout, f'{role}/resonance')
                            for role in ROLES}
@@ -69,6 +72,29 @@ class SyncNode(Node):
                                   lambda role=role: self._staleness[role].status(self._now_s()))
         self._diagnostics.add('decision', self._decision_status)
 
+    # ----------------------------------------------------------------------------- thresholds
+    def _thresholds_with(self, parameters):
+        values = {'threshold': self.layer.threshold, 'hysteresis': self.layer.hysteresis,
+                  'realign_threshold': self.layer.realign_threshold}
+        values.update({p.name: p.value for p in parameters if p.name in values})
+        return values
+
+    def _check_thresholds(self, parameters):
+        # Validate only: a rejected set must leave the running layer untouched.
+        try:
+            SyncLayer(**self._thresholds_with(parameters))
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _apply_thresholds(self, parameters):
+        values = self._thresholds_with(parameters)
+        self.layer.threshold = values['threshold']
+        self.layer.hysteresis = values['hysteresis']
+        self.layer.realign_threshold = values['realign_threshold']
+        self.get_logger().info(f'thresholds now {values}')
+
+    # ----------------------------------------------------------------------------- decisions
     def _on_resonance(self, role, message):
         now_s = self._now_s()
         self._staleness[role].touch(now_s)

@@ -10,10 +10,10 @@ sample it integrated, so a consumer can measure the input-to-decision latency.
 import time
 
 from becomingone_core.health import ERROR, OK, RateMonitor, Status, WARN
-from becomingone_core.nodes.cell_parameters import (declare_scale, refused, RESONANCE_QOS,
-                                                    set_stamp)
+from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
+                                                    RESONANCE_QOS, set_stamp)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.parameters import declare, require
+from becomingone_core.nodes.parameters import require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.phase_block import RejectedInput, unpack
 from becomingone_core.transducer import (LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer,
@@ -36,21 +36,21 @@ class TransducerNode(Node):
         super().__init__(name or role, **kwargs)
         self.role = role
         self.transducer = Transducer(self._declare_config())
-        self.publish_rate_hz = declare(
+        self.publish_rate_hz = declare_fixed(
             self, 'publish_rate_hz', 50.0,
             'Most Resonance messages per second (cycles in between are integrated, not sent).',
             minimum=0.1, maximum=10000.0)
-        self.stall_timeout_s = declare(
+        self.stall_timeout_s = declare_fixed(
             self, 'stall_timeout_s', 2.0,
             'ERROR when inputs arrive but no integration cycle happened for this long (s).',
             minimum=0.01, maximum=3600.0)
-        self.deadline_s = declare(
+        self.deadline_s = declare_fixed(
             self, 'deadline_s', 0.005,
             'Budget for handling one input message (s); longer handling counts as a missed '
             'deadline (WARN in diagnostics).', minimum=1e-5, maximum=10.0)
-        topics = declare(self, 'input_topics', ['phase'],
-                         'Phase topics to integrate (relative names); each source is a '
-                         'header.frame_id, its channels become bank channels.')
+        topics = declare_fixed(self, 'input_topics', ['phase'],
+                               'Phase topics to integrate (relative names); each source is a '
+                               'header.frame_id, its channels become bank channels.')
         require(len(topics) > 0 and all(topics), 'input_topics', 'needs at least one topic')
         self._epoch_ns = None
         self._unpublished = False
@@ -81,45 +81,46 @@ class TransducerNode(Node):
     def _declare_config(self):
         scale = declare_scale(self)
         preset = scale.transducer(self.role)
-        lag_min = declare(self, 'lag_min_s', preset.lag_min_s, 'Shortest lag of the bank (s).',
-                          minimum=1e-6, maximum=86400.0)
-        lag_max = declare(self, 'lag_max_s', preset.lag_max_s, 'Longest lag of the bank (s).',
-                          minimum=1e-6, maximum=86400.0)
-        count = declare(self, 'lag_count', preset.lag_count, 'Number of lags in the bank.',
-                        minimum=1, maximum=4096)
-        spacing = declare(self, 'lag_spacing', preset.lag_spacing,
-                          'How lags are spread between lag_min_s and lag_max_s.',
-                          choices=LAG_SPACINGS)
+        lag_min = declare_fixed(self, 'lag_min_s', preset.lag_min_s,
+                                'Shortest lag of the bank (s).', minimum=1e-6, maximum=86400.0)
+        lag_max = declare_fixed(self, 'lag_max_s', preset.lag_max_s,
+                                'Longest lag of the bank (s).', minimum=1e-6, maximum=86400.0)
+        count = declare_fixed(self, 'lag_count', preset.lag_count, 'Number of lags in the bank.',
+                              minimum=1, maximum=4096)
+        spacing = declare_fixed(self, 'lag_spacing', preset.lag_spacing,
+                                'How lags are spread between lag_min_s and lag_max_s.',
+                                choices=LAG_SPACINGS)
         require(lag_min <= lag_max, 'lag_max_s', f'must be >= lag_min_s ({lag_min})')
         config = TransducerConfig(
             lags=tuple(make_lags(lag_min, lag_max, count, spacing)),
-            window_s=declare(self, 'window_s', preset.window_s,
-                             'Integration window W of the bank (s).',
-                             minimum=1e-3, maximum=1e6),
-            omega=declare(self, 'omega', 0.0, 'Demodulation angular frequency (rad/s).',
-                          minimum=-1e6, maximum=1e6),
-            channels=declare(self, 'channels', 4,
-                             'Bank channels: complex channels of all sources together.',
-                             minimum=1, maximum=256),
-            sample_rate_hz=declare(
+            window_s=declare_fixed(self, 'window_s', preset.window_s,
+                                   'Integration window W of the bank (s).',
+                                   minimum=1e-3, maximum=1e6),
+            omega=declare_fixed(self, 'omega', 0.0, 'Demodulation angular frequency (rad/s).',
+                                minimum=-1e6, maximum=1e6),
+            channels=declare_fixed(self, 'channels', 4,
+                                   'Bank channels: complex channels of all sources together.',
+                                   minimum=1, maximum=256),
+            sample_rate_hz=declare_fixed(
                 self, 'sample_rate_hz', preset.sample_rate_hz,
                 'Integration rate (Hz): inputs are averaged over bins of 1/rate; 0 integrates '
                 'every sample as it comes (one source only).', minimum=0.0, maximum=100000.0),
-            summary=declare(self, 'summary', 'peak_real',
-                            'How the bank is reduced to one gamma: peak_real (lag where Re gamma '
-                            'peaks), peak_coherence, nearest (lag nearest summary_tau_s).',
-                            choices=SUMMARY_RULES),
-            summary_tau_s=declare(self, 'summary_tau_s', 0.0,
-                                  'Lag used by summary "nearest" (s).',
-                                  minimum=0.0, maximum=86400.0),
-            source_timeout_s=declare(
+            summary=declare_fixed(self, 'summary', 'peak_real',
+                                  'How the bank is reduced to one gamma: peak_real (lag where '
+                                  'Re gamma peaks), peak_coherence, nearest (lag nearest '
+                                  'summary_tau_s).',
+                                  choices=SUMMARY_RULES),
+            summary_tau_s=declare_fixed(self, 'summary_tau_s', 0.0,
+                                        'Lag used by summary "nearest" (s).',
+                                        minimum=0.0, maximum=86400.0),
+            source_timeout_s=declare_fixed(
                 self, 'source_timeout_s', scale.source_timeout_s,
                 'A source silent this long stops contributing and is reported (s).',
                 minimum=0.001, maximum=86400.0),
-            max_delay_s=declare(self, 'max_delay_s', 0.1,
-                                'How long a bin waits for a lagging source (s).',
-                                minimum=0.0, maximum=60.0),
-            max_input_rate_hz=declare(
+            max_delay_s=declare_fixed(self, 'max_delay_s', 0.1,
+                                      'How long a bin waits for a lagging source (s).',
+                                      minimum=0.0, maximum=60.0),
+            max_input_rate_hz=declare_fixed(
                 self, 'max_input_rate_hz', 10000.0,
                 'Per-source sample budget (Hz, one second of burst); beyond it samples are '
                 'rejected as a flood.', minimum=1.0, maximum=1e7))

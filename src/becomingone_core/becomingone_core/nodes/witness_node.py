@@ -11,14 +11,14 @@ Lines log whose chain ``witness_verify`` checks.
 import os
 
 from becomingone_core.health import ERROR, OK, Status, WARN
-from becomingone_core.nodes.cell_parameters import (declare_scale, RESONANCE_QOS, seconds,
-                                                    set_stamp, stamp_ns, SYNC_STATE_QOS,
-                                                    WITNESS_QOS)
+from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale,
+                                                    RESONANCE_QOS, seconds, set_stamp,
+                                                    stamp_ns, SYNC_STATE_QOS, WITNESS_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.witness import Witness
-from becomingone_core.witness_chain import LogWriter, read_log, verify
+from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
@@ -33,25 +33,25 @@ class WitnessNode(Node):
         super().__init__(name, **kwargs)
         self._log = None
         declare_scale(self)
-        streams = declare(self, 'streams', list(STREAMS),
-                          'Topics to watch for liveness (relative names, from: '
-                          + ', '.join(STREAMS) + ').')
+        streams = declare_fixed(self, 'streams', list(STREAMS),
+                                'Topics to watch for liveness (relative names, from: '
+                                + ', '.join(STREAMS) + ').')
         unknown = sorted(set(streams) - set(STREAMS))
         if unknown:
             raise ParameterError(f"parameter 'streams': unknown {unknown}; use {list(STREAMS)}")
-        timeout = declare(self, 'stream_timeout_s', 2.0,
-                          'A watched stream silent this long is reported missing (s).',
-                          minimum=0.01, maximum=86400.0)
-        budget = declare(self, 'max_records_per_s', 200.0,
-                         'Budget of micro + meso records per second; beyond it they are '
-                         'dropped and counted (macro and meta never are).',
-                         minimum=1.0, maximum=100000.0)
-        meta_period = declare(self, 'meta_period_s', 1.0,
-                              "Period of the witness's own health records (s).",
-                              minimum=0.01, maximum=3600.0)
-        self.log_path = declare(self, 'log_path', '',
-                                'Append every record to this JSON Lines file (empty: none). '
-                                'An existing log is verified and its chain continued.')
+        timeout = declare_fixed(self, 'stream_timeout_s', 2.0,
+                                'A watched stream silent this long is reported missing (s).',
+                                minimum=0.01, maximum=86400.0)
+        budget = declare_fixed(self, 'max_records_per_s', 200.0,
+                               'Budget of micro + meso records per second; beyond it they are '
+                               'dropped and counted (macro and meta never are).',
+                               minimum=1.0, maximum=100000.0)
+        meta_period = declare_fixed(self, 'meta_period_s', 1.0,
+                                    "Period of the witness's own health records (s).",
+                                    minimum=0.01, maximum=3600.0)
+        self.log_path = declare_fixed(self, 'log_path', '',
+                                      'Append every record to this JSON Lines file (empty: none). '
+                                      'An existing log is verified and its chain continued.')
         last = self._open_log()
         self.witness = Witness(self.get_name(), {s: timeout for s in streams}, self._now_s(),
                                budget, last_record=last)
@@ -168,6 +168,14 @@ class WitnessNode(Node):
         if self._log is not None:
             self._log.close()
         return super().destroy_node()
+
+
+def record_from_message(message):
+    """Return the :class:`becomingone_core.witness_chain.Record` a ``WitnessRecord`` holds."""
+    return Record(message.sequence, message.layer, stamp_ns(message.header.stamp),
+                  message.header.frame_id, message.subject, message.event,
+                  tuple(message.names), tuple(message.values), message.previous_digest,
+                  message.digest)
 
 
 main = main_for(WitnessNode)
