@@ -22,6 +22,8 @@ setup(
             'becomingone_cell = becomingone_core.nodes.cell:main',
             'emissary = becomingone_core.nodes.transducer_node:main_emissary',
             'master = becomingone_core.nodes.transducer_node:main_master',
+            'mesh = becomingone_core.nodes.mesh_node:main',
+            'mesh_estop = becomingone_core.nodes.estop_node:main',
             'sim_source = becomingone_core.nodes.sim_source_node:main',
             'sync = becomingone_core.nodes.sync_node:main',
             'witness = becomingone_core.nodes.witness_node:main',
