@@ -1,0 +1,135 @@
+"""
+The plain records the temporal memory stores (no ROS types: message fields arrive as dicts).
+
+Resonance, sync and mesh states become a :class:`Record`: the full message fields (as the
+node's message-to-dict conversion gives them) plus the few values retention and queries need,
+namely the stamp, the source (transducer or mesh node), a coherence and a complex T. Witness
+records keep their own shape, :class:`WitnessEntry`, because their hash chain covers them.
+"""
+
+from dataclasses import dataclass, field
+import math
+
+RESONANCE = 'resonance'
+SYNC = 'sync'
+MESH = 'mesh'
+WITNESS = 'witness'
+# Kinds that are downsampled by tiered retention; witness records never are.
+STATE_KINDS = (RESONANCE, SYNC, MESH)
+KINDS = STATE_KINDS + (WITNESS,)
+
+
+class InvalidRecord(ValueError):
+    """A record the memory refuses; ``reason`` is a short key for rejection counters."""
+
+    def __init__(self, reason, detail):
+        super().__init__(f'{reason}: {detail}')
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Record:
+    """One resonance, sync or mesh state at full resolution."""
+
+    kind: str
+    stamp_ns: int
+    source: str
+    coherence: float
+    t: complex
+    fields: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class WitnessEntry:
+    """One witness record, with its place in the hash chain."""
+
+    sequence: int
+    stamp_ns: int
+    node: str
+    layer: int
+    subject: str
+    event: str
+    names: tuple
+    values: tuple
+    previous_digest: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """A downsampled span ``[start_ns, start_ns + resolution_ns)`` of one kind and source."""
+
+    kind: str
+    source: str
+    resolution_ns: int
+    start_ns: int
+    count: int
+    coherence_mean: float
+    coherence_min: float
+    coherence_max: float
+    t_mean: complex
+
+    @property
+    def end_ns(self):
+        return self.start_ns + self.resolution_ns
+
+
+def stamp_to_ns(stamp):
+    """Return nanoseconds from a ``{'sec', 'nanosec'}`` mapping."""
+    return int(stamp['sec']) * 1_000_000_000 + int(stamp['nanosec'])
+
+
+def ns_to_stamp(stamp_ns):
+    """Return a ``{'sec', 'nanosec'}`` mapping from nanoseconds."""
+    return {'sec': int(stamp_ns // 1_000_000_000), 'nanosec': int(stamp_ns % 1_000_000_000)}
+
+
+# Per kind: the source field and the fields holding coherence and the complex T.
+_SUMMARY_FIELDS = {
+    RESONANCE: ('transducer', 'summary_coherence', 'summary_real', 'summary_imag'),
+    SYNC: (None, 'coherence', 'sync_real', 'sync_imag'),
+    MESH: ('node_id', 'global_coherence', 'global_real', 'global_imag'),
+}
+
+
+def record_from_fields(kind, fields):
+    """
+    Build a :class:`Record` of ``kind`` from message fields (``header.stamp`` gives the time).
+
+    Raises :class:`InvalidRecord` for an unknown kind, a negative stamp or a coherence or T
+    that is not finite.
+    """
+    if kind not in _SUMMARY_FIELDS:
+        raise InvalidRecord('kind', f'{kind!r} is not one of {list(STATE_KINDS)}')
+    source_field, coherence_field, real_field, imag_field = _SUMMARY_FIELDS[kind]
+    try:
+        stamp_ns = stamp_to_ns(fields['header']['stamp'])
+        coherence = float(fields[coherence_field])
+        t = complex(float(fields[real_field]), float(fields[imag_field]))
+        source = str(fields[source_field]) if source_field else ''
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord('malformed', f'{kind} fields: {error!r}') from error
+    return make_record(kind, stamp_ns, source, coherence, t, fields)
+
+
+def make_record(kind, stamp_ns, source, coherence, t, fields=None):
+    """Return a validated :class:`Record`."""
+    if kind not in STATE_KINDS:
+        raise InvalidRecord('kind', f'{kind!r} is not one of {list(STATE_KINDS)}')
+    if stamp_ns < 0:
+        raise InvalidRecord('stamp', f'negative stamp {stamp_ns} ns')
+    if not (math.isfinite(coherence) and math.isfinite(t.real) and math.isfinite(t.imag)):
+        raise InvalidRecord('not_finite', f'coherence {coherence!r}, T {t!r}')
+    return Record(kind, int(stamp_ns), source, float(coherence), complex(t), fields or {})
+
+
+def make_witness(sequence, stamp_ns, node, layer, subject, event, names, values,
+                 previous_digest, digest):
+    """Return a validated :class:`WitnessEntry` (its chain is checked by the store)."""
+    if sequence < 0 or stamp_ns < 0:
+        raise InvalidRecord('stamp', f'negative sequence {sequence} or stamp {stamp_ns}')
+    if len(names) != len(values):
+        raise InvalidRecord('size', f'{len(names)} names but {len(values)} values')
+    return WitnessEntry(int(sequence), int(stamp_ns), str(node), int(layer), str(subject),
+                        str(event), tuple(map(str, names)), tuple(map(float, values)),
+                        str(previous_digest), str(digest))
