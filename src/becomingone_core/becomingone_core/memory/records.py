@@ -133,3 +133,62 @@ def make_witness(sequence, stamp_ns, node, layer, subject, event, names, values,
     return WitnessEntry(int(sequence), int(stamp_ns), str(node), int(layer), str(subject),
                         str(event), tuple(map(str, names)), tuple(map(float, values)),
                         str(previous_digest), str(digest))
+
+
+def record_to_fields(record):
+    """Return a record's message fields with ``header.stamp`` set from its stamp."""
+    fields = dict(record.fields)
+    header = dict(fields.get('header') or {})
+    header['stamp'] = ns_to_stamp(record.stamp_ns)
+    header.setdefault('frame_id', '')
+    fields['header'] = header
+    return fields
+
+
+def witness_from_fields(fields):
+    """Build a :class:`WitnessEntry` from ``WitnessRecord`` message fields."""
+    try:
+        header = fields['header']
+        return make_witness(
+            fields['sequence'], stamp_to_ns(header['stamp']), header['frame_id'],
+            fields['layer'], fields['subject'], fields['event'], list(fields['names']),
+            list(fields['values']), fields['previous_digest'], fields['digest'])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord('malformed', f'witness fields: {error!r}') from error
+
+
+def witness_to_fields(entry):
+    """Return ``WitnessRecord`` message fields for a :class:`WitnessEntry`."""
+    return {
+        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.node},
+        'layer': entry.layer, 'subject': entry.subject, 'event': entry.event,
+        'names': list(entry.names), 'values': list(entry.values), 'sequence': entry.sequence,
+        'previous_digest': entry.previous_digest, 'digest': entry.digest,
+    }
+
+
+def bucket_to_fields(bucket):
+    """Return ``CoherenceBucket`` message fields for a :class:`Bucket`."""
+    return {
+        'start': ns_to_stamp(bucket.start_ns), 'end': ns_to_stamp(bucket.end_ns),
+        'kind': bucket.kind, 'transducer': bucket.source, 'count': bucket.count,
+        'coherence_mean': bucket.coherence_mean, 'coherence_min': bucket.coherence_min,
+        'coherence_max': bucket.coherence_max, 't_mean_real': bucket.t_mean.real,
+        't_mean_imag': bucket.t_mean.imag,
+    }
+
+
+def bucket_from_fields(fields):
+    """Build a :class:`Bucket` from ``CoherenceBucket`` message fields."""
+    try:
+        start_ns = stamp_to_ns(fields['start'])
+        resolution_ns = stamp_to_ns(fields['end']) - start_ns
+        bucket = Bucket(str(fields['kind']), str(fields['transducer']), resolution_ns, start_ns,
+                        int(fields['count']), float(fields['coherence_mean']),
+                        float(fields['coherence_min']), float(fields['coherence_max']),
+                        complex(float(fields['t_mean_real']), float(fields['t_mean_imag'])))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord('malformed', f'bucket fields: {error!r}') from error
+    if bucket.kind not in STATE_KINDS or resolution_ns <= 0 or bucket.count <= 0:
+        raise InvalidRecord('malformed', f'bucket {bucket!r}')
+    return bucket

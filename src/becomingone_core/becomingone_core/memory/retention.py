@@ -86,7 +86,7 @@ class RetentionReport:
 
 
 # Merge a folded group into an existing bucket: every right-hand side reads the old row.
-_UPSERT = '''
+UPSERT_BUCKET = '''
 ON CONFLICT (kind, resolution_ns, start_ns, source) DO UPDATE SET
     count = count + excluded.count,
     coherence_mean = (coherence_mean * count + excluded.coherence_mean * excluded.count)
@@ -106,7 +106,7 @@ SELECT kind, :resolution, (stamp_ns / :resolution) * :resolution AS start, sourc
        avg(coherence), min(coherence), max(coherence), avg(t_real), avg(t_imag)
 FROM records WHERE kind = :kind AND stamp_ns < :cutoff
 GROUP BY start, source
-''' + _UPSERT
+''' + UPSERT_BUCKET
 
 _FOLD_BUCKETS = '''
 INSERT INTO buckets (kind, resolution_ns, start_ns, source, count, coherence_mean,
@@ -116,7 +116,7 @@ SELECT kind, :coarse, (start_ns / :coarse) * :coarse AS start, source, sum(count
        sum(t_real_mean * count) / sum(count), sum(t_imag_mean * count) / sum(count)
 FROM buckets WHERE kind = :kind AND resolution_ns = :fine AND start_ns < :cutoff
 GROUP BY start, source
-''' + _UPSERT
+''' + UPSERT_BUCKET
 
 
 def _align(stamp_ns, resolution_ns):

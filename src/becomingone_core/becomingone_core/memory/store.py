@@ -256,6 +256,29 @@ class MemoryStore:
         self.acknowledged = Ack(counts, newest)
         return self.acknowledged
 
+    def add_buckets(self, buckets):
+        """Merge downsampled buckets (e.g. imported ones) in one durable transaction."""
+        self._check_room()
+        rows = [(b.kind, b.resolution_ns, b.start_ns, b.source, b.count, b.coherence_mean,
+                 b.coherence_min, b.coherence_max, b.t_mean.real, b.t_mean.imag)
+                for b in buckets]
+        self._transaction(lambda connection: connection.executemany(
+            'INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
+            + retention.UPSERT_BUCKET, rows), 'bucket import')
+        return len(rows)
+
+    def _transaction(self, work, what):
+        connection = self._connection
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+            result = work(connection)
+            connection.execute('COMMIT')
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute('ROLLBACK')
+            raise StoreError(f'{self.path}: {what} failed ({error})') from error
+        return result
+
     # -- retention ----------------------------------------------------------------------------
     def apply_retention(self, now_ns=None, max_rows=50_000):
         """
@@ -265,17 +288,11 @@ class MemoryStore:
         own clock (a replayed recording is not downsampled just because it is old).
         """
         now_ns = self.acknowledged.newest_ns if now_ns is None else now_ns
-        connection = self._connection
-        try:
-            connection.execute('BEGIN IMMEDIATE')
-            report = retention.apply(connection, self.policy, now_ns, max_rows)
-            connection.execute('COMMIT')
-        except sqlite3.Error as error:
-            if connection.in_transaction:
-                connection.execute('ROLLBACK')
-            raise StoreError(f'{self.path}: retention failed ({error})') from error
+        report = self._transaction(
+            lambda connection: retention.apply(connection, self.policy, now_ns, max_rows),
+            'retention')
         if not report.done:
-            connection.execute('PRAGMA incremental_vacuum')
+            self._connection.execute('PRAGMA incremental_vacuum')
         return report
 
     # -- reading ------------------------------------------------------------------------------
