@@ -20,6 +20,8 @@ setup(
     entry_points={
         'console_scripts': [
             'becomingone_demo = becomingone_core.nodes.demo:main',
+            'becomingone-memory = becomingone_core.memory.cli:main',
+            'memory = becomingone_core.nodes.memory_node:main',
         ],
     },
 )
