@@ -151,7 +151,8 @@ def test_transducer_filter_and_kinds_are_kept_apart(tmp_path):
         store.add(sync_record(3 * NS))
         store.flush()
         master = store.query(RESONANCE, 2 * NS, 5 * NS, source='master').records
-        assert [(r.source, r.stamp_ns) for r in master] == [('master', s * NS) for s in range(2, 6)]
+        assert [(r.source, r.stamp_ns) for r in master] == \
+            [('master', s * NS) for s in range(2, 6)]
         assert len(store.query(RESONANCE, 0, None).records) == 20
         assert len(store.query('sync', 0, None).records) == 1
 

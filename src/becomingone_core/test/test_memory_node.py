@@ -2,10 +2,10 @@
 
 import math
 
+from becomingone_core.memory.store import MemoryStore
 from becomingone_core.testing.memory_records import witness_entries
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
-from becomingone_core.memory.store import MemoryStore
 from becomingone_msgs.msg import MemoryAck, Resonance, SyncState, WitnessRecord
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
 from builtin_interfaces.msg import Time

@@ -86,7 +86,7 @@ class RetentionReport:
 
 
 # Merge a folded group into an existing bucket: every right-hand side reads the old row.
-UPSERT_BUCKET = '''
+UPSERT_BUCKET = """
 ON CONFLICT (kind, resolution_ns, start_ns, source) DO UPDATE SET
     count = count + excluded.count,
     coherence_mean = (coherence_mean * count + excluded.coherence_mean * excluded.count)
@@ -97,18 +97,18 @@ ON CONFLICT (kind, resolution_ns, start_ns, source) DO UPDATE SET
                   / (count + excluded.count),
     t_imag_mean = (t_imag_mean * count + excluded.t_imag_mean * excluded.count)
                   / (count + excluded.count)
-'''
+"""
 
-_FOLD_RECORDS = '''
+_FOLD_RECORDS = """
 INSERT INTO buckets (kind, resolution_ns, start_ns, source, count, coherence_mean,
                      coherence_min, coherence_max, t_real_mean, t_imag_mean)
 SELECT kind, :resolution, (stamp_ns / :resolution) * :resolution AS start, source, count(*),
        avg(coherence), min(coherence), max(coherence), avg(t_real), avg(t_imag)
 FROM records WHERE kind = :kind AND stamp_ns < :cutoff
 GROUP BY start, source
-''' + UPSERT_BUCKET
+""" + UPSERT_BUCKET
 
-_FOLD_BUCKETS = '''
+_FOLD_BUCKETS = """
 INSERT INTO buckets (kind, resolution_ns, start_ns, source, count, coherence_mean,
                      coherence_min, coherence_max, t_real_mean, t_imag_mean)
 SELECT kind, :coarse, (start_ns / :coarse) * :coarse AS start, source, sum(count),
@@ -116,7 +116,7 @@ SELECT kind, :coarse, (start_ns / :coarse) * :coarse AS start, source, sum(count
        sum(t_real_mean * count) / sum(count), sum(t_imag_mean * count) / sum(count)
 FROM buckets WHERE kind = :kind AND resolution_ns = :fine AND start_ns < :cutoff
 GROUP BY start, source
-''' + UPSERT_BUCKET
+""" + UPSERT_BUCKET
 
 
 def _align(stamp_ns, resolution_ns):
@@ -194,14 +194,14 @@ def _prune_witness(connection, policy, now_ns):
     if math.isinf(policy.witness_keep_s):
         return 0
     cutoff = now_ns - int(policy.witness_keep_s * NS)
-    connection.execute('''
+    connection.execute("""
         INSERT OR REPLACE INTO witness_anchor (node, sequence, digest)
         SELECT node, sequence, digest FROM witness AS w
         WHERE stamp_ns < :cutoff AND sequence = (
             SELECT max(sequence) FROM witness WHERE node = w.node AND stamp_ns < :cutoff)
-    ''', {'cutoff': cutoff})
+    """, {'cutoff': cutoff})
     # Drop by sequence up to the anchor, so a chain never loses a record from its middle.
-    return connection.execute('''
+    return connection.execute("""
         DELETE FROM witness WHERE sequence <= (
             SELECT sequence FROM witness_anchor AS a WHERE a.node = witness.node)
-    ''').rowcount
+    """).rowcount

@@ -20,7 +20,7 @@ class CorruptStore(StoreError):
     """The file is damaged, or is not a BecomingONE memory store."""
 
 
-_V1 = '''
+_V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
 -- Acknowledged (durably committed) record counts per kind: a monotonic high-water mark.
@@ -88,7 +88,7 @@ CREATE TABLE witness_anchor (
     sequence INTEGER NOT NULL,
     digest TEXT NOT NULL
 ) WITHOUT ROWID;
-'''
+"""
 
 # MIGRATIONS[i] takes a file from version i to version i + 1.
 MIGRATIONS = (_V1,)

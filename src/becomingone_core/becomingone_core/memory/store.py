@@ -139,7 +139,7 @@ class MemoryStore:
             raise CorruptStore(f'{self.path}: integrity check failed: {check}')
 
     def _read_ack(self):
-        counts = {kind: 0 for kind in KINDS}
+        counts = dict.fromkeys(KINDS, 0)
         newest = 0
         for kind, acknowledged, newest_ns in self._connection.execute(
                 'SELECT kind, acknowledged, newest_ns FROM counters'):
@@ -161,7 +161,7 @@ class MemoryStore:
     # -- writing ------------------------------------------------------------------------------
     @property
     def backlog(self):
-        """Records buffered but not yet acknowledged."""
+        """Return how many records are buffered but not yet acknowledged."""
         return len(self._pending) + len(self._pending_witness)
 
     def add(self, record):
@@ -317,6 +317,7 @@ class MemoryStore:
                 'subject', source, f'stamp_ns {order}, sequence {order}', limit + 1)
             entries = [_witness_from_row(row) for row in rows]
             return QueryResult(entries[:limit], [], len(entries) > limit)
+
         def fetch_records(count):
             return [_record_from_row(row) for row in self._select(
                 'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, fields FROM records '
@@ -469,4 +470,3 @@ def _witness_from_row(row):
     node, sequence, stamp_ns, layer, subject, event, names, values, previous, digest = row
     return WitnessEntry(sequence, stamp_ns, node, layer, subject, event,
                         tuple(json.loads(names)), tuple(json.loads(values)), previous, digest)
-

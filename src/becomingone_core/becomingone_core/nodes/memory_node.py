@@ -131,8 +131,8 @@ class MemoryNode(Node):
     def _open_store(self):
         cell = self._cell or self.get_namespace().strip('/').replace('/', '_') or 'cell'
         path = self._path or str(default_path(cell))
-        options = dict(policy=self._policy, batch_size=self._batch_size,
-                       max_backlog=self._max_backlog)
+        options = {'policy': self._policy, 'batch_size': self._batch_size,
+                   'max_backlog': self._max_backlog}
         try:
             return MemoryStore(path, **options)
         except CorruptStore as error:
@@ -228,8 +228,9 @@ class MemoryNode(Node):
         response.buckets = [_bucket_message(b) for b in result.buckets]
         response.truncated = result.truncated
         response.success = True
-        response.message = (f'{len(result.records)} records, {len(result.buckets)} buckets'
-                             + (' (truncated)' if result.truncated else ''))
+        truncated = ' (truncated)' if result.truncated else ''
+        response.message = f'{len(result.records)} records, {len(result.buckets)} buckets' \
+            f'{truncated}'
         return response
 
     def _on_reconstruct(self, request, response):
@@ -272,8 +273,11 @@ class MemoryNode(Node):
         return Status(OK, 'witness chains verified', values)
 
     def destroy_node(self):
+        # Commit what is buffered; the context may be gone already, so do not publish.
         try:
-            self.flush()
+            self.store.flush()
+        except StoreError as error:
+            self.get_logger().error(f'records lost at shutdown: {error}')
         finally:
             self.store.close()
         super().destroy_node()

@@ -8,7 +8,7 @@ from becomingone_core.memory.records import make_record, make_witness, ns_to_sta
 
 
 def sync_record(stamp_ns, coherence=None, threshold=0.6):
-    """A sync state at ``stamp_ns`` whose coherence (default: a slow wave) sets its T."""
+    """Return a sync state at ``stamp_ns`` whose coherence (default: a slow wave) sets its T."""
     if coherence is None:
         coherence = 0.5 + 0.4 * math.sin(stamp_ns * 1e-9 / 60.0)
     t = cmath.rect(math.sqrt(coherence), stamp_ns * 1e-9)
@@ -26,13 +26,13 @@ def sync_record(stamp_ns, coherence=None, threshold=0.6):
 
 def witness_entries(count, node='cell/witness', start_sequence=0, previous=None,
                     stamp_ns=lambda sequence: sequence * 1_000_000):
-    """A correctly chained run of ``count`` witness entries."""
+    """Return a correctly chained run of ``count`` witness entries."""
     previous = witness_chain.GENESIS if previous is None else previous
     entries = []
     for sequence in range(start_sequence, start_sequence + count):
-        content = dict(sequence=sequence, stamp_ns=stamp_ns(sequence), node=node,
-                       layer=sequence % 4, subject='sync', event='cycle',
-                       names=['coherence', 'delta_phase'], values=[0.5, sequence * 0.25])
+        content = {'sequence': sequence, 'stamp_ns': stamp_ns(sequence), 'node': node,
+                   'layer': sequence % 4, 'subject': 'sync', 'event': 'cycle',
+                   'names': ['coherence', 'delta_phase'], 'values': [0.5, sequence * 0.25]}
         digest = witness_chain.digest(previous, content)
         entries.append(make_witness(previous_digest=previous, digest=digest, **content))
         previous = digest
