@@ -6,11 +6,12 @@ one object per line, so they pipe into ``jq`` or a spreadsheet.
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 
 from becomingone_core.memory import mcap_io
-from becomingone_core.memory.records import KINDS
+from becomingone_core.memory.records import KINDS, Record
 from becomingone_core.memory.store import default_path, MemoryStore, StoreError
 
 NS = 1_000_000_000
@@ -28,11 +29,12 @@ def _json_default(value):
     raise TypeError(f'cannot print {type(value).__name__}')
 
 
+def _as_dict(item):
+    return item.as_dict() if isinstance(item, Record) else dataclasses.asdict(item)
+
+
 def _print(item, **extra):
-    data = dict(vars(item)) if hasattr(item, '__dict__') else {
-        name: getattr(item, name) for name in item.__dataclass_fields__}
-    data.update(extra)
-    print(json.dumps(data, default=_json_default, sort_keys=True))
+    print(json.dumps({**_as_dict(item), **extra}, default=_json_default, sort_keys=True))
 
 
 def _info(store, args):
@@ -61,8 +63,7 @@ def _reconstruct(store, args):
     state = answer.record or answer.bucket
     print(json.dumps({'known': answer.known, 'source': answer.source,
                       'stamp_ns': answer.stamp_ns,
-                      'state': None if state is None else {
-                          name: getattr(state, name) for name in state.__dataclass_fields__}},
+                      'state': None if state is None else _as_dict(state)},
                      default=_json_default, sort_keys=True))
     return 0 if answer.known else 1
 

@@ -7,7 +7,7 @@ namely the stamp, the source (transducer or mesh node), a coherence and a comple
 records keep their own shape, :class:`WitnessEntry`, because their hash chain covers them.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 
 RESONANCE = 'resonance'
@@ -27,16 +27,46 @@ class InvalidRecord(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
 class Record:
-    """One resonance, sync or mesh state at full resolution."""
+    """
+    One resonance, sync or mesh state at full resolution.
 
-    kind: str
-    stamp_ns: int
-    source: str
-    coherence: float
-    t: complex
-    fields: dict = field(default_factory=dict, compare=False)
+    ``fields`` may be given as a ``decode`` callable instead: records read back from the store
+    decode their message fields only when asked, so a large time-range query stays cheap.
+    """
+
+    __slots__ = ('kind', 'stamp_ns', 'source', 'coherence', 't', '_fields', '_decode')
+
+    def __init__(self, kind, stamp_ns, source, coherence, t, fields=None, decode=None):
+        self.kind = kind
+        self.stamp_ns = stamp_ns
+        self.source = source
+        self.coherence = coherence
+        self.t = t
+        self._fields = fields if fields is not None or decode else {}
+        self._decode = decode
+
+    @property
+    def fields(self):
+        if self._fields is None:
+            self._fields, self._decode = self._decode(), None
+        return self._fields
+
+    def as_dict(self):
+        return {'kind': self.kind, 'stamp_ns': self.stamp_ns, 'source': self.source,
+                'coherence': self.coherence, 't': self.t, 'fields': self.fields}
+
+    def _key(self):
+        return (self.kind, self.stamp_ns, self.source, self.coherence, self.t, self.fields)
+
+    def __eq__(self, other):
+        return isinstance(other, Record) and self._key() == other._key()
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f'Record(kind={self.kind!r}, stamp_ns={self.stamp_ns}, source={self.source!r}, '
+                f'coherence={self.coherence!r}, t={self.t!r})')
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ CREATE TABLE counters (
     newest_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
 
--- Full-resolution resonance, sync and mesh states; fields is the message as JSON.
+-- The field names of a message, stored once: records keep only the values, in this order.
+CREATE TABLE layouts (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+
+-- Full-resolution resonance, sync and mesh states; fields is the message's values as a JSON
+-- array in the order of its layout (header.stamp left out: it is stamp_ns).
 CREATE TABLE records (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -39,6 +43,7 @@ CREATE TABLE records (
     coherence REAL NOT NULL,
     t_real REAL NOT NULL,
     t_imag REAL NOT NULL,
+    layout INTEGER NOT NULL REFERENCES layouts (id),
     fields TEXT NOT NULL
 );
 CREATE INDEX records_by_time ON records (kind, stamp_ns);

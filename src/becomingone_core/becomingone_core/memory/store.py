@@ -18,7 +18,7 @@ import sqlite3
 from becomingone_core import witness_chain
 from becomingone_core.memory import retention, schema
 from becomingone_core.memory.records import (
-    Bucket, InvalidRecord, KINDS, Record, STATE_KINDS, WITNESS, WitnessEntry)
+    Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, STATE_KINDS, SYNC, WITNESS, WitnessEntry)
 from becomingone_core.memory.schema import CorruptStore, StoreError
 
 _SQLITE_MAGIC = b'SQLite format 3\x00'
@@ -91,6 +91,11 @@ class MemoryStore:
             self._connection.close()
             raise
         self.acknowledged = self._read_ack()
+        self._layout_keys = {
+            layout: tuple(json.loads(keys))
+            for layout, keys in self._connection.execute('SELECT id, keys FROM layouts')}
+        self._layout_ids = {keys: layout for layout, keys in self._layout_keys.items()}
+        self._pending_layouts = []
         self._tails = {}
         self.chain_breaks = self.verify_witness()
 
@@ -127,6 +132,8 @@ class MemoryStore:
         # FULL: in WAL mode, NORMAL may lose the last commits on power loss, and a commit is
         # an acknowledgement here.
         connection.execute('PRAGMA synchronous = FULL')
+        # Keep the write-ahead log from staying at its largest size after a burst.
+        connection.execute('PRAGMA journal_size_limit = 8388608')
         if self.read_only:
             version = connection.execute('PRAGMA user_version').fetchone()[0]
             if version != schema.VERSION:
@@ -169,10 +176,34 @@ class MemoryStore:
         self._check_room()
         if not isinstance(record, Record) or record.kind not in STATE_KINDS:
             raise InvalidRecord('kind', f'expected a resonance, sync or mesh Record: {record!r}')
+        layout, values = self._encode(record.fields)
         self._pending.append((
             record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
-            record.t.imag, json.dumps(record.fields, separators=(',', ':'))))
+            record.t.imag, layout, values))
         return self.backlog >= self.batch_size
+
+    def _encode(self, fields):
+        # Field names go to the layouts table once; each row keeps only the values.
+        keys = tuple(fields)
+        layout = self._layout_ids.get(keys)
+        if layout is None:
+            layout = max(self._layout_keys, default=0) + 1
+            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
+            self._pending_layouts.append((layout, json.dumps(keys)))
+        values = [_without_stamp(value) if key == 'header' else value
+                  for key, value in fields.items()]
+        return layout, json.dumps(values, separators=(',', ':'))
+
+    def _decode(self, layout, values, stamp_ns):
+        fields = dict(zip(self._layout_keys[layout], json.loads(values)))
+        if isinstance(fields.get('header'), dict):
+            fields['header'] = {'stamp': ns_to_stamp(stamp_ns), **fields['header']}
+        return fields
+
+    def _record_from_row(self, row):
+        kind, stamp_ns, source, coherence, t_real, t_imag, layout, values = row[:8]
+        return Record(kind, stamp_ns, source, coherence, complex(t_real, t_imag),
+                      decode=functools.partial(self._decode, layout, values, stamp_ns))
 
     def add_witness(self, entry):
         """
@@ -229,9 +260,11 @@ class MemoryStore:
         connection = self._connection
         try:
             connection.execute('BEGIN IMMEDIATE')
+            connection.executemany('INSERT OR IGNORE INTO layouts VALUES (?, ?)',
+                                   self._pending_layouts)
             connection.executemany(
-                'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, fields) '
-                'VALUES (?, ?, ?, ?, ?, ?, ?)', records)
+                'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
+                'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', records)
             connection.executemany(
                 'INSERT OR IGNORE INTO witness VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                 [_witness_row(entry) for entry, _ in witness])
@@ -249,7 +282,7 @@ class MemoryStore:
                 connection.execute('ROLLBACK')
             raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
                              f'the next attempt ({error})') from error
-        self._pending, self._pending_witness = [], []
+        self._pending, self._pending_witness, self._pending_layouts = [], [], []
         counts = dict(self.acknowledged.counts)
         for kind, count in added.items():
             counts[kind] = counts.get(kind, 0) + count
@@ -292,7 +325,9 @@ class MemoryStore:
             lambda connection: retention.apply(connection, self.policy, now_ns, max_rows),
             'retention')
         if not report.done:
-            self._connection.execute('PRAGMA incremental_vacuum')
+            # Hand freed pages back to the file system. executescript() steps the pragma to
+            # the end; execute() would free a single page.
+            self._connection.executescript('PRAGMA incremental_vacuum;')
         return report
 
     # -- reading ------------------------------------------------------------------------------
@@ -319,15 +354,19 @@ class MemoryStore:
             return QueryResult(entries[:limit], [], len(entries) > limit)
 
         def fetch_records(count):
-            return [_record_from_row(row) for row in self._select(
-                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, fields FROM records '
+            return [self._record_from_row(row) for row in self._select(
+                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields '
+                'FROM records '
                 'WHERE kind = ? AND stamp_ns BETWEEN ? AND ?', (kind, start_ns, end_ns),
                 'source', source, f'stamp_ns {order}, id {order}', count)]
 
+        # A lower bound on start_ns keeps the index scan to the range itself.
+        widest = self._widest_bucket(kind)
+
         def fetch_buckets(count):
             return [_bucket_from_row(row) for row in self._select(
-                'SELECT * FROM buckets WHERE kind = ? AND start_ns <= ? AND '
-                'start_ns + resolution_ns > ?', (kind, end_ns, start_ns),
+                'SELECT * FROM buckets WHERE kind = ? AND start_ns BETWEEN ? AND ? AND '
+                'start_ns + resolution_ns > ?', (kind, start_ns - widest, end_ns, start_ns),
                 'source', source, f'start_ns {order}, resolution_ns {order}', count)]
 
         first, second = ((fetch_records, fetch_buckets) if newest_first else
@@ -339,6 +378,11 @@ class MemoryStore:
         items = items[:limit]
         return QueryResult([i for i in items if isinstance(i, Record)],
                            [i for i in items if isinstance(i, Bucket)], truncated)
+
+    def _widest_bucket(self, kind):
+        row = self._connection.execute(
+            'SELECT max(resolution_ns) FROM buckets WHERE kind = ?', (kind,)).fetchone()
+        return row[0] or 0
 
     def _select(self, sql, arguments, source_column, source, order, limit):
         if source:
@@ -358,13 +402,15 @@ class MemoryStore:
         best_distance = tolerance_ns
         for comparison, order in (('<=', 'DESC'), ('>=', 'ASC')):
             row = self._connection.execute(
-                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, fields FROM records '
+                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields '
+                'FROM records '
                 f"WHERE kind = 'sync' AND stamp_ns {comparison} ? "
                 f'ORDER BY stamp_ns {order} LIMIT 1', (stamp_ns,)).fetchone()
             if row is not None and abs(row[1] - stamp_ns) <= best_distance:
                 best_distance = abs(row[1] - stamp_ns)
-                best = Reconstruction(True, 'record', row[1], record=_record_from_row(row))
-        widest = max((tier.resolution_ns for tier in self.policy.tiers), default=0)
+                best = Reconstruction(True, 'record', row[1],
+                                      record=self._record_from_row(row))
+        widest = self._widest_bucket(SYNC)
         for row in self._connection.execute(
                 "SELECT * FROM buckets WHERE kind = 'sync' AND start_ns BETWEEN ? AND ?",
                 (stamp_ns - tolerance_ns - widest, stamp_ns + tolerance_ns)):
@@ -387,11 +433,11 @@ class MemoryStore:
                 keys = [(row[2], row[1]) for row in rows]
             else:
                 rows = self._connection.execute(
-                    'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, fields, id '
+                    'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields, id '
                     'FROM records WHERE kind = ? AND (stamp_ns, id) > (?, ?) '
                     'ORDER BY stamp_ns, id LIMIT ?', (kind, *last, batch)).fetchall()
-                items = [_record_from_row(row) for row in rows]
-                keys = [(row[1], row[7]) for row in rows]
+                items = [self._record_from_row(row) for row in rows]
+                keys = [(row[1], row[8]) for row in rows]
             if not rows:
                 return
             yield from items
@@ -450,8 +496,10 @@ def move_aside(path, now_text):
     return target
 
 
-def _record_from_row(row):
-    return Record(row[0], row[1], row[2], row[3], complex(row[4], row[5]), json.loads(row[6]))
+def _without_stamp(header):
+    if not isinstance(header, dict):
+        return header
+    return {key: value for key, value in header.items() if key != 'stamp'}
 
 
 def _bucket_from_row(row):
