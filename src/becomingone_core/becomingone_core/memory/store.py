@@ -10,6 +10,7 @@ witness chains verified; breaks are reported, never repaired.
 """
 
 from dataclasses import dataclass, field
+import functools
 import json
 import os
 import pathlib
