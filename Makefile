@@ -21,7 +21,7 @@ DURATION ?= 20
 COLCON_BUILD_ARGS ?=
 # Restrict `make test` to some packages, e.g. PACKAGES="becomingone_msgs becomingone_core".
 PACKAGES ?=
-REQUIREMENTS := docker/requirements/python.txt docker/requirements/ros-jazzy-wheels.txt
+REQUIREMENTS := $(wildcard docker/requirements/*.txt)
 ENV_SCRIPT := $(VENV)/setup.bash
 BUILD_STAMP := $(ROOT)/install/.becomingone-built
 PACKAGE_SELECTION := $(if $(strip $(PACKAGES)),--packages-select $(PACKAGES),)
@@ -41,6 +41,13 @@ $(ENV_SCRIPT): $(REQUIREMENTS) Makefile
 	  echo "setup: using ROS 2 from $(ROS_SETUP)"
 	  [ -x "$(VENV)/bin/python" ] || $(PYTHON) -m venv --system-site-packages "$(VENV)"
 	  "$(VENV)/bin/python" -m pip install --quiet -r docker/requirements/python.txt
+	  # numpy/scipy and other system dependencies come from the distribution, as ROS expects.
+	  if command -v rosdep >/dev/null && [ "$$(id -u)" = 0 ]; then
+	    (source "$(ROS_SETUP)" && rosdep install --from-paths src --ignore-src -y -r) || true
+	  fi
+	  "$(VENV)/bin/python" -c 'import numpy, scipy' || {
+	    echo "setup: numpy and scipy are missing: run 'rosdep install --from-paths src --ignore-src -y'" \
+	         "(or apt install python3-numpy python3-scipy)" >&2; exit 1; }
 	else
 	  echo "setup: no $(ROS_SETUP); installing ROS 2 Jazzy wheels into $(VENV)"
 	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
@@ -48,7 +55,7 @@ $(ENV_SCRIPT): $(REQUIREMENTS) Makefile
 	  [ -x "$(VENV)/bin/python" ] || $(PYTHON) -m venv "$(VENV)"
 	  "$(VENV)/bin/python" -m pip install --quiet --upgrade pip
 	  "$(VENV)/bin/python" -m pip install --quiet -r docker/requirements/python.txt \
-	    -r docker/requirements/ros-jazzy-wheels.txt
+	    -r docker/requirements/numeric.txt -r docker/requirements/ros-jazzy-wheels.txt
 	  $(MAKE) --no-print-directory wheel-build-paths
 	fi
 	cat > "$@.tmp" <<'SCRIPT'

@@ -22,6 +22,7 @@ setup(
             'becomingone_demo = becomingone_core.nodes.demo:main',
             'becomingone-memory = becomingone_core.memory.cli:main',
             'memory = becomingone_core.nodes.memory_node:main',
+            'sim_source = becomingone_core.nodes.sim_source_node:main',
         ],
     },
 )

@@ -1,0 +1,682 @@
+// Copyright 2025 BecomingONE contributors. Apache-2.0.
+
+#include "becomingone_cpp/kairos.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kairos_kernel.hpp"
+
+namespace becomingone
+{
+namespace kairos
+{
+
+using detail::kBlock;
+
+namespace
+{
+
+constexpr double kTwoPiHi = 6.283185307179586;             // fl(2 pi)
+constexpr double kTwoPiLo = 2.4492935982947064e-16;        // 2 pi - fl(2 pi)
+constexpr std::int64_t kMaxHistory = std::int64_t{1} << 26;
+
+// omega * (t - t0) reduced to [0, 2 pi), accurate to ~1e-16 rad for any
+// stream length: t - t0 and the product are carried exactly (two-sum and
+// FMA two-product) and 2 pi is used as a two-double constant (Cody-Waite).
+double reduced_phase(double omega, double t, double t0)
+{
+  if (omega == 0.0) {
+    return 0.0;
+  }
+  const double d = t - t0;
+  const double bb = d - t;
+  const double d_lo = (t - (d - bb)) + (-t0 - bb);
+  const double p = omega * d;
+  const double p_lo = std::fma(omega, d, -p) + omega * d_lo;
+  const double k = std::nearbyint(p / kTwoPiHi);
+  double r = std::fma(-k, kTwoPiHi, p);
+  r = r - k * kTwoPiLo + p_lo;
+  if (r < 0.0) {
+    r += kTwoPiHi;
+  }
+  if (r >= kTwoPiHi) {
+    r -= kTwoPiHi;
+  }
+  return r;
+}
+
+template<typename T>
+void put(std::string & out, const T & v)
+{
+  out.append(reinterpret_cast<const char *>(&v), sizeof(T));
+}
+
+template<typename T>
+void put_vec(std::string & out, const T * p, std::size_t n)
+{
+  out.append(reinterpret_cast<const char *>(p), n * sizeof(T));
+}
+
+struct Reader
+{
+  const std::string & s;
+  std::size_t pos = 0;
+  void need(std::size_t n)
+  {
+    if (n > s.size() || pos > s.size() - n) {
+      throw std::invalid_argument("ResonanceBank.from_bytes: truncated data");
+    }
+  }
+  template<typename T>
+  T get()
+  {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, s.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  template<typename T>
+  void get_vec(T * p, std::size_t n)
+  {
+    if (n > (s.size() / sizeof(T)) + 1) {
+      throw std::invalid_argument("ResonanceBank.from_bytes: truncated data");
+    }
+    need(n * sizeof(T));
+    std::memcpy(p, s.data() + pos, n * sizeof(T));
+    pos += n * sizeof(T);
+  }
+};
+
+const char kMagic[8] = {'K', 'A', 'I', 'R', 'O', 'S', 'B', 'K'};
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kEndianProbe = 0x01020304u;
+
+}  // namespace
+
+struct ResonanceBank::Impl
+{
+  // Parameters.
+  std::vector<double> lags;
+  double window;
+  double omega;
+  int C;
+  double max_rate;
+  int K;
+  std::int64_t reach;   // velocity samples a lag may reach back
+  std::int64_t keep;    // samples kept when the history is compacted
+  std::int64_t phys;    // physical history length (without slack)
+
+  // Stream.
+  std::uint64_t n_samples = 0;
+  std::uint64_t n_rejected = 0;
+  std::uint64_t n_overrun = 0;   // committed part
+  bool have_t0 = false;
+  double t0 = 0.0;
+  double t_last = 0.0;
+  double t1 = 0.0;
+  std::vector<std::complex<double>> phi_last;
+  std::int64_t n_last = 0;       // logical index of the newest velocity sample
+  std::int64_t n_committed = 0;  // newest velocity sample in the committed state
+
+  // History (structure of arrays), physical index = logical - base.
+  std::int64_t base = 1;
+  std::vector<double> ts, inv_dt, alpha, oma, wre, wim, norm2, vre, vim;
+
+  // Committed lag state.
+  std::vector<double> tre, tim, e0, et;
+  std::vector<std::int64_t> cursor;
+
+  // Read view: committed state advanced over the pending partial block.
+  mutable bool view_valid = false;
+  mutable std::vector<double> vtre, vtim, ve0, vet;
+  mutable std::vector<std::int64_t> vcursor;
+  mutable std::uint64_t v_overrun = 0;
+
+  // Block scratch.
+  mutable std::vector<double> b_act, b_tn, b_ure, b_uim, b_beta, b_alpha, b_oma, b_wre, b_wim,
+    b_norm2, b_vnre, b_vnim;
+
+  detail::KernelFn kernel;
+  mutable std::mutex mu;
+  // Cache of the last dt -> (alpha, 1 - alpha); not state (a pure function).
+  double last_dt = -1.0, last_alpha = 0.0, last_oma = 0.0;
+
+  Impl(std::vector<double> lags_in, double window_in, double omega_in, int channels,
+    double max_rate_in)
+  : lags(std::move(lags_in)), window(window_in), omega(omega_in), C(channels),
+    max_rate(max_rate_in)
+  {
+    if (lags.empty()) {
+      throw std::invalid_argument("ResonanceBank: lags must not be empty");
+    }
+    double max_lag = 0.0;
+    for (double l : lags) {
+      if (!std::isfinite(l) || l < 0.0) {
+        throw std::invalid_argument("ResonanceBank: lags must be finite and >= 0 seconds");
+      }
+      max_lag = std::max(max_lag, l);
+    }
+    if (lags.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+      throw std::invalid_argument("ResonanceBank: too many lags");
+    }
+    if (!std::isfinite(window) || window <= 0.0) {
+      throw std::invalid_argument("ResonanceBank: window must be finite and > 0 seconds");
+    }
+    if (!std::isfinite(omega)) {
+      throw std::invalid_argument("ResonanceBank: omega must be finite");
+    }
+    if (channels < 1) {
+      throw std::invalid_argument("ResonanceBank: channels must be >= 1");
+    }
+    if (!std::isfinite(max_rate) || max_rate <= 0.0) {
+      throw std::invalid_argument("ResonanceBank: max_rate must be finite and > 0 Hz");
+    }
+    const double span = std::ceil(max_lag * max_rate);
+    if (!(span < static_cast<double>(kMaxHistory))) {
+      throw std::invalid_argument(
+              "ResonanceBank: max(lags) * max_rate exceeds the history bound (2^26 samples)");
+    }
+    K = static_cast<int>(lags.size());
+    // +3: the lower bracket sample, the current one and rounding slack.
+    reach = static_cast<std::int64_t>(span) + 3;
+    keep = reach + 2 * kBlock;
+    phys = 2 * keep;
+    const std::size_t alloc = static_cast<std::size_t>(phys + 2 * kBlock);
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2}) {
+      v->assign(alloc, 0.0);
+    }
+    vre.assign(alloc * C, 0.0);
+    vim.assign(alloc * C, 0.0);
+    for (auto * v : {&b_act, &b_tn, &b_beta, &b_alpha, &b_oma, &b_wre, &b_wim, &b_norm2}) {
+      v->assign(kBlock, 0.0);
+    }
+    for (auto * v : {&b_ure, &b_uim, &b_vnre, &b_vnim}) {
+      v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
+    }
+    kernel = detail::select_kernel(nullptr);
+    clear();
+  }
+
+  std::int64_t vstride() const {return phys + 2 * kBlock;}
+
+  void clear()
+  {
+    n_samples = n_rejected = n_overrun = 0;
+    have_t0 = false;
+    t0 = t_last = t1 = 0.0;
+    phi_last.assign(C, {0.0, 0.0});
+    n_last = n_committed = 0;
+    base = 1;
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2, &vre, &vim}) {
+      std::fill(v->begin(), v->end(), 0.0);
+    }
+    tre.assign(K, 0.0);
+    tim.assign(K, 0.0);
+    e0.assign(K, 0.0);
+    et.assign(K, 0.0);
+    cursor.assign(K, 1);
+    view_valid = false;
+  }
+
+  // Makes room for logical index i in the physical history.
+  void ensure_room(std::int64_t i)
+  {
+    if (i - base < phys) {
+      return;
+    }
+    const std::int64_t new_base = i - keep;
+    const std::int64_t shift = new_base - base;
+    const std::int64_t count = i - new_base;  // samples new_base .. i-1
+    // Everything past the kept samples is zeroed, so what the kernel's padded
+    // vector lanes read there never depends on the history's past layout.
+    const std::int64_t vs = vstride();
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2}) {
+      std::memmove(v->data(), v->data() + shift, count * sizeof(double));
+      std::fill(v->begin() + count, v->begin() + vs, 0.0);
+    }
+    for (int c = 0; c < C; ++c) {
+      for (auto * v : {&vre, &vim}) {
+        double * row = v->data() + c * vs;
+        std::memmove(row, row + shift, count * sizeof(double));
+        std::fill(row + count, row + vs, 0.0);
+      }
+    }
+    base = new_base;
+  }
+
+  bool push_one(double t, const std::complex<double> * phase)
+  {
+    bool ok = std::isfinite(t);
+    for (int c = 0; ok && c < C; ++c) {
+      ok = std::isfinite(phase[c].real()) && std::isfinite(phase[c].imag());
+    }
+    if (ok && have_t0 && !(t > t_last)) {
+      ok = false;
+    }
+    if (!ok) {
+      ++n_rejected;
+      return false;
+    }
+    if (!have_t0) {
+      have_t0 = true;
+      t0 = t_last = t;
+      std::copy(phase, phase + C, phi_last.begin());
+      ++n_samples;
+      view_valid = false;
+      return true;
+    }
+    const double dt = t - t_last;
+    const double inv = 1.0 / dt;
+    double n2 = 0.0;
+    bool finite = std::isfinite(inv);
+    // Velocities first into the block scratch tail so a rejected sample
+    // leaves no trace.
+    std::complex<double> vel_small[16];
+    std::vector<std::complex<double>> vel_big;
+    std::complex<double> * vel = vel_small;
+    if (C > 16) {
+      vel_big.resize(C);
+      vel = vel_big.data();
+    }
+    for (int c = 0; finite && c < C; ++c) {
+      const double vr = (phase[c].real() - phi_last[c].real()) / dt;
+      const double vi = (phase[c].imag() - phi_last[c].imag()) / dt;
+      vel[c] = {vr, vi};
+      n2 += vr * vr + vi * vi;
+      finite = std::isfinite(vr) && std::isfinite(vi);
+    }
+    if (!finite || !std::isfinite(n2)) {
+      ++n_rejected;
+      return false;
+    }
+    const std::int64_t i = n_last + 1;
+    ensure_room(i);
+    const std::int64_t p = i - base;
+    // alpha and 1 - alpha (the latter via expm1, accurate for dt << W);
+    // a repeated dt (uniform sampling) reuses them: same input, same value.
+    if (dt != last_dt) {
+      last_dt = dt;
+      const double x = dt / window;
+      last_alpha = std::exp(-x);
+      last_oma = -std::expm1(-x);
+    }
+    const double a = last_alpha;
+    const double om = last_oma;
+    ts[p] = t;
+    inv_dt[p] = inv;
+    alpha[p] = a;
+    oma[p] = om;
+    if (omega == 0.0) {
+      wre[p] = om;
+      wim[p] = 0.0;
+    } else {
+      const double th = reduced_phase(omega, t, t0);
+      wre[p] = om * std::cos(th);
+      wim[p] = om * std::sin(th);
+    }
+    norm2[p] = n2;
+    const std::int64_t vs = vstride();
+    for (int c = 0; c < C; ++c) {
+      vre[c * vs + p] = vel[c].real();
+      vim[c * vs + p] = vel[c].imag();
+    }
+    if (i == 1) {
+      t1 = t;
+    }
+    n_last = i;
+    t_last = t;
+    std::copy(phase, phase + C, phi_last.begin());
+    ++n_samples;
+    view_valid = false;
+    if (n_last - n_committed == kBlock) {
+      detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
+        n_overrun};
+      run_block(n_committed + 1, kBlock, st);
+      n_overrun = st.overrun;
+      n_committed = n_last;
+    }
+    return true;
+  }
+
+  void run_block(std::int64_t n0, int nb, detail::LagState & st) const
+  {
+    const std::int64_t vs = vstride();
+    for (int j = 0; j < nb; ++j) {
+      const std::int64_t p = n0 + j - base;
+      b_tn[j] = ts[p];
+      b_alpha[j] = alpha[p];
+      b_oma[j] = oma[p];
+      b_wre[j] = wre[p];
+      b_wim[j] = wim[p];
+      b_norm2[j] = norm2[p];
+      for (int c = 0; c < C; ++c) {
+        b_vnre[c * kBlock + j] = vre[c * vs + p];
+        b_vnim[c * kBlock + j] = vim[c * vs + p];
+      }
+    }
+    double P = 1.0;
+    double de0 = 0.0;
+    for (int j = nb - 1; j >= 0; --j) {
+      const double wr = b_wre[j] * P, wi = b_wim[j] * P;
+      b_beta[j] = b_oma[j] * P;
+      de0 += b_beta[j] * b_norm2[j];
+      for (int c = 0; c < C; ++c) {
+        const double vr = b_vnre[c * kBlock + j], vi = b_vnim[c * kBlock + j];
+        b_ure[c * kBlock + j] = wr * vr - wi * vi;
+        b_uim[c * kBlock + j] = wr * vi + wi * vr;
+      }
+      P *= b_alpha[j];
+    }
+    for (int j = 0; j < kBlock; ++j) {
+      b_act[j] = j < nb ? 1.0 : 0.0;
+    }
+    for (int j = nb; j < kBlock; ++j) {
+      b_tn[j] = b_tn[nb - 1];
+      b_beta[j] = 0.0;
+      for (int c = 0; c < C; ++c) {
+        b_ure[c * kBlock + j] = 0.0;
+        b_uim[c * kBlock + j] = 0.0;
+      }
+    }
+    detail::BlockArgs a;
+    a.nb = nb;
+    a.n0 = n0;
+    a.channels = C;
+    a.reach = reach;
+    a.t1 = t1;
+    a.num_lags = K;
+    a.tau = lags.data();
+    a.tn = b_tn.data();
+    a.ure = b_ure.data();
+    a.uim = b_uim.data();
+    a.beta = b_beta.data();
+    a.active = b_act.data();
+    a.block_decay = P;
+    a.block_e0 = de0;
+    a.alpha = b_alpha.data();
+    a.oma = b_oma.data();
+    a.wre = b_wre.data();
+    a.wim = b_wim.data();
+    a.norm2 = b_norm2.data();
+    a.vnre = b_vnre.data();
+    a.vnim = b_vnim.data();
+    a.base = base;
+    a.ts = ts.data();
+    a.inv_dt = inv_dt.data();
+    a.vre = vre.data();
+    a.vim = vim.data();
+    a.vstride = vs;
+    kernel(a, st);
+  }
+
+  // Committed state advanced over the pending samples (not committed).
+  void refresh_view() const
+  {
+    if (view_valid) {
+      return;
+    }
+    vtre = tre;
+    vtim = tim;
+    ve0 = e0;
+    vet = et;
+    vcursor = cursor;
+    v_overrun = n_overrun;
+    const int pending = static_cast<int>(n_last - n_committed);
+    if (pending > 0) {
+      detail::LagState st{vtre.data(), vtim.data(), ve0.data(), vet.data(), vcursor.data(),
+        n_overrun};
+      run_block(n_committed + 1, pending, st);
+      v_overrun = st.overrun;
+    }
+    view_valid = true;
+  }
+};
+
+// ---------------------------------------------------------------------------
+
+ResonanceBank::ResonanceBank(
+  std::vector<double> lags, double window, double omega, int channels, double max_rate)
+: impl_(std::make_unique<Impl>(std::move(lags), window, omega, channels, max_rate)) {}
+
+ResonanceBank::ResonanceBank(std::unique_ptr<Impl> impl)
+: impl_(std::move(impl)) {}
+
+ResonanceBank::~ResonanceBank() = default;
+ResonanceBank::ResonanceBank(ResonanceBank &&) noexcept = default;
+ResonanceBank & ResonanceBank::operator=(ResonanceBank &&) noexcept = default;
+
+bool ResonanceBank::push(double t, const std::complex<double> * phase)
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->push_one(t, phase);
+}
+
+std::size_t ResonanceBank::push_block(
+  const double * t, const std::complex<double> * phase, std::size_t n)
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::size_t accepted = 0;
+  const std::size_t C = static_cast<std::size_t>(impl_->C);
+  for (std::size_t i = 0; i < n; ++i) {
+    accepted += impl_->push_one(t[i], phase + i * C) ? 1 : 0;
+  }
+  return accepted;
+}
+
+void ResonanceBank::count_rejected(std::uint64_t n)
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->n_rejected += n;
+}
+
+std::vector<std::complex<double>> ResonanceBank::resonance() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Impl & m = *impl_;
+  m.refresh_view();
+  std::vector<std::complex<double>> g(m.K);
+  for (int k = 0; k < m.K; ++k) {
+    const double den = m.ve0[k] * m.vet[k];
+    if (den > 0.0) {
+      const double s = std::sqrt(den);
+      g[k] = {m.vtre[k] / s, m.vtim[k] / s};
+    }
+  }
+  return g;
+}
+
+std::vector<double> ResonanceBank::coherence() const
+{
+  std::vector<std::complex<double>> g = resonance();
+  std::vector<double> out(g.size());
+  for (std::size_t k = 0; k < g.size(); ++k) {
+    // |T|^2 <= E0 Et by Cauchy-Schwarz; clip the rounding excess.
+    out[k] = std::min(1.0, std::norm(g[k]));
+  }
+  return out;
+}
+
+RawState ResonanceBank::raw() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Impl & m = *impl_;
+  m.refresh_view();
+  RawState r;
+  r.T.resize(m.K);
+  for (int k = 0; k < m.K; ++k) {
+    r.T[k] = {m.vtre[k], m.vtim[k]};
+  }
+  r.E0 = m.ve0;
+  r.Etau = m.vet;
+  return r;
+}
+
+std::uint64_t ResonanceBank::rejected() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->n_rejected;
+}
+
+std::uint64_t ResonanceBank::samples() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->n_samples;
+}
+
+std::uint64_t ResonanceBank::overrun() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->refresh_view();
+  return impl_->v_overrun;
+}
+
+const std::vector<double> & ResonanceBank::lags() const {return impl_->lags;}
+double ResonanceBank::window() const {return impl_->window;}
+double ResonanceBank::omega() const {return impl_->omega;}
+int ResonanceBank::channels() const {return impl_->C;}
+double ResonanceBank::max_rate() const {return impl_->max_rate;}
+std::size_t ResonanceBank::history_capacity() const
+{
+  return static_cast<std::size_t>(impl_->reach);
+}
+
+void ResonanceBank::reset()
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->clear();
+}
+
+std::string ResonanceBank::to_bytes() const
+{
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  const Impl & m = *impl_;
+  std::string out;
+  out.append(kMagic, sizeof(kMagic));
+  put(out, kFormatVersion);
+  put(out, kEndianProbe);
+  put(out, static_cast<std::uint64_t>(m.K));
+  put(out, static_cast<std::int32_t>(m.C));
+  put(out, m.window);
+  put(out, m.omega);
+  put(out, m.max_rate);
+  put_vec(out, m.lags.data(), m.K);
+  put(out, m.n_samples);
+  put(out, m.n_rejected);
+  put(out, m.n_overrun);
+  put(out, static_cast<std::uint8_t>(m.have_t0));
+  put(out, m.t0);
+  put(out, m.t_last);
+  put(out, m.t1);
+  put_vec(out, m.phi_last.data(), m.C);
+  put(out, m.n_last);
+  put(out, m.n_committed);
+  put_vec(out, m.tre.data(), m.K);
+  put_vec(out, m.tim.data(), m.K);
+  put_vec(out, m.e0.data(), m.K);
+  put_vec(out, m.et.data(), m.K);
+  put_vec(out, m.cursor.data(), m.K);
+  // Retained history: the samples any future lag update can still read.
+  const std::int64_t first = std::max<std::int64_t>(m.base, m.n_last - m.keep + 1);
+  const std::int64_t count = m.n_last >= first ? m.n_last - first + 1 : 0;
+  put(out, first);
+  put(out, count);
+  const std::int64_t p0 = first - m.base;
+  for (const auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.wre, &m.wim, &m.norm2}) {
+    put_vec(out, v->data() + p0, count);
+  }
+  const std::int64_t vs = m.vstride();
+  for (int c = 0; c < m.C; ++c) {
+    put_vec(out, m.vre.data() + c * vs + p0, count);
+    put_vec(out, m.vim.data() + c * vs + p0, count);
+  }
+  return out;
+}
+
+ResonanceBank ResonanceBank::from_bytes(const std::string & bytes)
+{
+  Reader r{bytes};
+  r.need(sizeof(kMagic));
+  if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: not a ResonanceBank state");
+  }
+  r.pos = sizeof(kMagic);
+  if (r.get<std::uint32_t>() != kFormatVersion) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: unsupported format version");
+  }
+  if (r.get<std::uint32_t>() != kEndianProbe) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: state written with other byte order");
+  }
+  const std::uint64_t K = r.get<std::uint64_t>();
+  const std::int32_t C = r.get<std::int32_t>();
+  const double window = r.get<double>();
+  const double omega = r.get<double>();
+  const double max_rate = r.get<double>();
+  if (K == 0 || K > bytes.size() / sizeof(double)) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: bad lag count");
+  }
+  if (C < 1 || static_cast<std::uint64_t>(C) > bytes.size()) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: bad channel count");
+  }
+  std::vector<double> lags(K);
+  r.get_vec(lags.data(), K);
+  auto impl = std::make_unique<Impl>(std::move(lags), window, omega, C, max_rate);
+  Impl & m = *impl;
+  m.n_samples = r.get<std::uint64_t>();
+  m.n_rejected = r.get<std::uint64_t>();
+  m.n_overrun = r.get<std::uint64_t>();
+  m.have_t0 = r.get<std::uint8_t>() != 0;
+  m.t0 = r.get<double>();
+  m.t_last = r.get<double>();
+  m.t1 = r.get<double>();
+  r.get_vec(m.phi_last.data(), m.C);
+  m.n_last = r.get<std::int64_t>();
+  m.n_committed = r.get<std::int64_t>();
+  r.get_vec(m.tre.data(), m.K);
+  r.get_vec(m.tim.data(), m.K);
+  r.get_vec(m.e0.data(), m.K);
+  r.get_vec(m.et.data(), m.K);
+  r.get_vec(m.cursor.data(), m.K);
+  const std::int64_t first = r.get<std::int64_t>();
+  const std::int64_t count = r.get<std::int64_t>();
+  const bool consistent =
+    m.n_last >= 0 && m.n_committed >= 0 && m.n_committed <= m.n_last &&
+    m.n_last - m.n_committed < kBlock && m.n_committed % kBlock == 0 &&
+    count >= 0 && count <= m.keep && first >= 1 &&
+    (count == 0 ? m.n_last == 0 : first + count - 1 == m.n_last) &&
+    (m.n_last == 0 || count == std::min<std::int64_t>(m.n_last, m.keep)) &&
+    (m.have_t0 || m.n_last == 0);
+  if (!consistent) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: inconsistent state");
+  }
+  for (int k = 0; k < m.K; ++k) {
+    if (m.cursor[k] < 1 || m.cursor[k] > std::max<std::int64_t>(1, m.n_last)) {
+      throw std::invalid_argument("ResonanceBank.from_bytes: inconsistent state");
+    }
+  }
+  m.base = first;
+  for (auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.wre, &m.wim, &m.norm2}) {
+    r.get_vec(v->data(), count);
+  }
+  const std::int64_t vs = m.vstride();
+  for (int c = 0; c < m.C; ++c) {
+    r.get_vec(m.vre.data() + c * vs, count);
+    r.get_vec(m.vim.data() + c * vs, count);
+  }
+  if (r.pos != bytes.size()) {
+    throw std::invalid_argument("ResonanceBank.from_bytes: trailing data");
+  }
+  m.view_valid = false;
+  return ResonanceBank(std::move(impl));
+}
+
+}  // namespace kairos
+}  // namespace becomingone

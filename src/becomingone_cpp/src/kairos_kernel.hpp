@@ -1,0 +1,93 @@
+// Copyright 2025 BecomingONE contributors. Apache-2.0.
+//
+// Internal: the block kernel that advances every lag over one block of
+// velocity samples.  Not installed.
+//
+// Committed state only ever advances by whole blocks of kBlock samples that
+// are aligned to the sample index, so the arithmetic done on the state
+// depends on the accepted samples alone, never on how they were split into
+// push()/push_block() calls (push_block == N pushes, bit for bit).  A read
+// between block boundaries evaluates the pending partial block into a copy.
+//
+// Per lag and block the kernel first tries the fast path: if the bracket of
+// t_n - tau_k advances by exactly one stored sample per sample over the whole
+// block (always true for uniform sampling, and for jittered sampling away
+// from stamp coincidences), the block update is the closed form
+//   T_k  <- A T_k  + sum_j U_j conj(l_k(j)),   U_j = (1-a_j) e^{i th_j} P_j v_j
+//   Et_k <- A Et_k + sum_j b_j |l_k(j)|^2,     b_j = (1-a_j) P_j
+//   E0_k <- A E0_k + sum_j b_j |v_j|^2          (same for all lags)
+// with P_j = prod_{i>j} a_i and A = prod_j a_j: a dot product over the block
+// that vectorises over samples with contiguous loads.  Otherwise the lag is
+// done sample by sample (scalar path), which also handles warm-up, the
+// bounded-history overrun and irregular sampling.
+
+#ifndef KAIROS_KERNEL_HPP_
+#define KAIROS_KERNEL_HPP_
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+namespace becomingone
+{
+namespace kairos
+{
+namespace detail
+{
+
+constexpr int kBlock = 64;
+
+struct BlockArgs
+{
+  int nb;                // samples in this block, 1..kBlock
+  std::int64_t n0;       // logical index of the first velocity sample
+  int channels;
+  std::int64_t reach;    // a lag may use velocity indices >= n - reach + 1
+  double t1;             // stamp of the first velocity sample
+  int num_lags;
+  const double * tau;
+  // Per block sample j (arrays of kBlock, padded; channel-major c*kBlock+j).
+  const double * tn;
+  const double * ure;
+  const double * uim;
+  const double * beta;
+  const double * active;  // 1.0 for j < nb, 0.0 for the padding
+  double block_decay;    // A
+  double block_e0;       // sum_j b_j |v_j|^2
+  const double * alpha;
+  const double * oma;    // 1 - alpha, as -expm1(-dt/W)
+  const double * wre;    // (1 - alpha) cos(theta)
+  const double * wim;    // (1 - alpha) sin(theta)
+  const double * norm2;  // |v_j|^2
+  const double * vnre;   // v_j, channel-major c*kBlock+j
+  const double * vnim;
+  // History, physical index = logical index - base.
+  std::int64_t base;
+  const double * ts;
+  const double * inv_dt;
+  const double * vre;    // channel-major c*vstride + p
+  const double * vim;
+  std::int64_t vstride;
+};
+
+struct LagState
+{
+  double * tre;
+  double * tim;
+  double * e0;
+  double * et;
+  std::int64_t * cursor;  // upper bracket index used for the last sample
+  std::uint64_t overrun;
+};
+
+using KernelFn = void (*)(const BlockArgs &, LagState &);
+
+/// Selects the widest kernel the CPU supports (once); `name` receives its
+/// name.  BECOMINGONE_KAIROS_SIMD=default|avx2|avx512f may only narrow it.
+KernelFn select_kernel(const char ** name);
+
+}  // namespace detail
+}  // namespace kairos
+}  // namespace becomingone
+
+#endif  // KAIROS_KERNEL_HPP_
