@@ -87,7 +87,7 @@ class RetentionReport:
 
 # Merge a folded group into an existing bucket: every right-hand side reads the old row.
 UPSERT_BUCKET = """
-ON CONFLICT (kind, resolution_ns, start_ns, source) DO UPDATE SET
+ON CONFLICT (kind, start_ns, resolution_ns, source) DO UPDATE SET
     count = count + excluded.count,
     coherence_mean = (coherence_mean * count + excluded.coherence_mean * excluded.count)
                      / (count + excluded.count),

@@ -60,9 +60,10 @@ CREATE TABLE buckets (
     coherence_max REAL NOT NULL,
     t_real_mean REAL NOT NULL,
     t_imag_mean REAL NOT NULL,
-    PRIMARY KEY (kind, resolution_ns, start_ns, source)
+    PRIMARY KEY (kind, start_ns, resolution_ns, source)
 ) WITHOUT ROWID;
-CREATE INDEX buckets_by_time ON buckets (kind, start_ns);
+-- Stored in time order (queries read the table directly); retention walks one tier at a time.
+CREATE INDEX buckets_by_tier ON buckets (kind, resolution_ns, start_ns);
 
 -- Witness records, one hash chain per observing node; never downsampled.
 CREATE TABLE witness (
