@@ -162,3 +162,29 @@ def test_corrupt_store_is_refused_or_moved_aside_when_told(tmp_path, move_aside)
     assert moved.read_bytes().startswith(b'not a database')
     with MemoryStore(path) as store:
         assert store.acknowledged.total == 0
+
+
+def test_a_tampered_witness_record_in_the_file_is_reported_at_its_sequence(tmp_path):
+    path = tmp_path / 'cell.sqlite3'
+    with MemoryStore(path) as store:
+        for entry in witness_entries(20):
+            store.add_witness(entry)
+        store.flush()
+        store._connection.execute("UPDATE witness SET event = 'quiet' WHERE sequence = 12")
+    env = isolated_ros_env()
+    with RosProbe(env) as probe, NodeProcess.run('becomingone_core', 'memory', env, ros_arguments=[
+            '-p', f'path:={path}', '-p', 'diagnostics_period_s:=0.2']) as node:
+        diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+
+        def _chain_status():
+            for array in diagnostics:
+                for status in array.status:
+                    if status.name == 'memory: witness chain':
+                        return status
+        assert probe.spin_until(_chain_status, timeout_s=60), node.output()
+        status = _chain_status()
+        assert status.level == b'\x02' and 'sequence 12' in status.message
+        assert [(kv.key, kv.value) for kv in status.values] == \
+            [('first_bad_sequence_cell/witness', '12')]
+    with MemoryStore(path) as store:  # reported, never repaired
+        assert store.chain_breaks == {'cell/witness': 12}

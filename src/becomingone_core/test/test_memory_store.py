@@ -160,3 +160,15 @@ def test_integrity_check_and_disk_use_are_reported(path):
         store.flush()
         assert store.integrity_check() == 'ok'
         assert store.disk_bytes() > 0
+
+
+def test_resonance_with_mismatched_lag_arrays_is_refused():
+    fields = {'header': {'stamp': {'sec': 1, 'nanosec': 0}}, 'transducer': 'master',
+              'tau': [0.1, 0.2], 'gamma_real': [0.5], 'gamma_imag': [0.0, 0.0],
+              'coherence': [0.25, 0.0], 'summary_coherence': 0.25, 'summary_real': 0.5,
+              'summary_imag': 0.0}
+    with pytest.raises(InvalidRecord) as refused:
+        record_from_fields('resonance', fields)
+    assert refused.value.reason == 'size'
+    fields['gamma_real'] = [0.5, 0.0]
+    assert record_from_fields('resonance', fields).source == 'master'

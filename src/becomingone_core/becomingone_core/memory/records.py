@@ -139,6 +139,11 @@ def record_from_fields(kind, fields):
         source = str(fields[source_field]) if source_field else ''
     except (KeyError, TypeError, ValueError) as error:
         raise InvalidRecord('malformed', f'{kind} fields: {error!r}') from error
+    if kind == RESONANCE:
+        sizes = {name: len(fields.get(name) or ())
+                 for name in ('tau', 'gamma_real', 'gamma_imag', 'coherence')}
+        if len(set(sizes.values())) > 1:
+            raise InvalidRecord('size', f'resonance arrays of different lengths: {sizes}')
     return make_record(kind, stamp_ns, source, coherence, t, fields)
 
 

@@ -78,7 +78,8 @@ class MemoryNode(Node):
 
     # -- set-up -------------------------------------------------------------------------------
     def _declare_parameters(self):
-        d = functools.partial(declare, self)
+        # Read once at start-up: read-only, so `ros2 param set` cannot pretend to change them.
+        d = functools.partial(declare, self, read_only=True)
         self._path = d('path', '', 'store file; empty: $XDG_STATE_HOME/becomingone/<cell>.sqlite3')
         self._cell = d('cell', '', 'cell name for the default path; empty: from the namespace')
         self._move_aside = d('move_aside_corrupt', False,
