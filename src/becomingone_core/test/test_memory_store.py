@@ -172,3 +172,20 @@ def test_resonance_with_mismatched_lag_arrays_is_refused():
     assert refused.value.reason == 'size'
     fields['gamma_real'] = [0.5, 0.0]
     assert record_from_fields('resonance', fields).source == 'master'
+
+
+def test_two_writers_of_one_file_agree_on_field_layouts(path):
+    first, second = MemoryStore(path), MemoryStore(path)
+    try:
+        first.add(make_record('mesh', 1, 'a', 0.5, 0j, {'x': 1, 'y': 2}))
+        second.add(make_record('mesh', 2, 'b', 0.5, 0j, {'p': 'q'}))
+        second.flush()
+        first.flush()
+        second.add(make_record('mesh', 3, 'b', 0.5, 0j, {'x': 5, 'y': 6}))
+        second.flush()
+        for store in (first, second):
+            assert [r.fields for r in store.query('mesh').records] == \
+                [{'x': 1, 'y': 2}, {'p': 'q'}, {'x': 5, 'y': 6}]
+    finally:
+        first.close()
+        second.close()

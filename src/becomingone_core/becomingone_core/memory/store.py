@@ -92,11 +92,8 @@ class MemoryStore:
             self._connection.close()
             raise
         self.acknowledged = self._read_ack()
-        self._layout_keys = {
-            layout: tuple(json.loads(keys))
-            for layout, keys in self._connection.execute('SELECT id, keys FROM layouts')}
-        self._layout_ids = {keys: layout for layout, keys in self._layout_keys.items()}
-        self._pending_layouts = []
+        self._layout_keys, self._layout_ids = {}, {}
+        self._load_layouts()
         self._tails = {}
         self.chain_breaks = self.verify_witness()
 
@@ -177,25 +174,31 @@ class MemoryStore:
         self._check_room()
         if not isinstance(record, Record) or record.kind not in STATE_KINDS:
             raise InvalidRecord('kind', f'expected a resonance, sync or mesh Record: {record!r}')
-        layout, values = self._encode(record.fields)
-        self._pending.append((
-            record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
-            record.t.imag, layout, values))
-        return self.backlog >= self.batch_size
-
-    def _encode(self, fields):
         # Field names go to the layouts table once; each row keeps only the values.
-        keys = tuple(fields)
-        layout = self._layout_ids.get(keys)
-        if layout is None:
-            layout = max(self._layout_keys, default=0) + 1
-            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
-            self._pending_layouts.append((layout, json.dumps(keys)))
+        fields = record.fields
         values = [_without_stamp(value) if key == 'header' else value
                   for key, value in fields.items()]
-        return layout, json.dumps(values, separators=(',', ':'))
+        self._pending.append((
+            record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
+            record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':'))))
+        return self.backlog >= self.batch_size
+
+    def _load_layouts(self):
+        for layout, keys in self._connection.execute('SELECT id, keys FROM layouts'):
+            self._layout_keys[layout] = tuple(json.loads(keys))
+            self._layout_ids[self._layout_keys[layout]] = layout
+
+    def _layout_id(self, connection, keys):
+        # Inside the commit's transaction, so two writers of one file agree on every id.
+        if keys in self._layout_ids:
+            return self._layout_ids[keys]
+        text = json.dumps(keys)
+        connection.execute('INSERT OR IGNORE INTO layouts (keys) VALUES (?)', (text,))
+        return connection.execute('SELECT id FROM layouts WHERE keys = ?', (text,)).fetchone()[0]
 
     def _decode(self, layout, values, stamp_ns):
+        if layout not in self._layout_keys:  # written by another connection since we opened
+            self._load_layouts()
         fields = dict(zip(self._layout_keys[layout], json.loads(values)))
         if isinstance(fields.get('header'), dict):
             fields['header'] = {'stamp': ns_to_stamp(stamp_ns), **fields['header']}
@@ -261,11 +264,12 @@ class MemoryStore:
         connection = self._connection
         try:
             connection.execute('BEGIN IMMEDIATE')
-            connection.executemany('INSERT OR IGNORE INTO layouts VALUES (?, ?)',
-                                   self._pending_layouts)
+            layouts = {keys: self._layout_id(connection, keys)
+                       for keys in {row[6] for row in records}}
             connection.executemany(
                 'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
-                'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', records)
+                'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                [row[:6] + (layouts[row[6]], row[7]) for row in records])
             connection.executemany(
                 'INSERT OR IGNORE INTO witness VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
                 [_witness_row(entry) for entry, _ in witness])
@@ -283,7 +287,9 @@ class MemoryStore:
                 connection.execute('ROLLBACK')
             raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
                              f'the next attempt ({error})') from error
-        self._pending, self._pending_witness, self._pending_layouts = [], [], []
+        self._pending, self._pending_witness = [], []
+        for keys, layout in layouts.items():
+            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
         counts = dict(self.acknowledged.counts)
         for kind, count in added.items():
             counts[kind] = counts.get(kind, 0) + count
