@@ -12,7 +12,7 @@ TemporalSignature per lag.
 import datetime
 import functools
 
-from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
+from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.memory.records import (
     InvalidRecord, KINDS, MESH, ns_to_stamp, record_from_fields, record_to_fields, RESONANCE,
     stamp_to_ns, SYNC, WITNESS, witness_from_fields, witness_to_fields)
@@ -51,6 +51,7 @@ class MemoryNode(Node):
         self._declare_parameters()
         self.store = self._open_store()
         self._rejections = RejectionCounter('records')
+        self._written = RateMonitor(window_s=10.0, what='records written')
         self._commit_error = None
         self._published_total = None
 
@@ -179,12 +180,14 @@ class MemoryNode(Node):
     def flush(self):
         """Commit buffered records durably; publish the new mark when it moved."""
         try:
+            before = self.store.acknowledged.total
             ack = self.store.flush()
         except StoreError as error:
             self._commit_error = str(error)
             self.get_logger().error(str(error), throttle_duration_sec=_LOG_THROTTLE_S)
             return
         self._commit_error = None
+        self._written.tick(self._now_s(), ack.total - before)
         if ack.total != self._published_total:
             self._publish_ack(ack)
 
@@ -252,10 +255,14 @@ class MemoryNode(Node):
         return response
 
     # -- diagnostics --------------------------------------------------------------------------
+    def _now_s(self):
+        return self.get_clock().now().nanoseconds / NS
+
     def _store_status(self):
         ack = self.store.acknowledged
         values = {'path': str(self.store.path), 'acknowledged_total': ack.total,
                   'newest_stamp_s': ack.newest_ns / NS, 'backlog': self.store.backlog,
+                  'write_rate_hz': self._written.rate(self._now_s()),
                   'disk_bytes': self.store.disk_bytes()}
         values.update({f'acknowledged_{kind}': ack.counts.get(kind, 0) for kind in KINDS})
         if self._commit_error:
