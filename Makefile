@@ -127,7 +127,7 @@ demo: build
 	@source "$(ENV_SCRIPT)"
 	export ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
 	prefix=$$(python -c 'from ament_index_python.packages import get_package_prefix as p; print(p("becomingone_core"))')
-	"$$prefix/lib/becomingone_core/becomingone_demo" --duration $(DURATION)
+	"$$prefix/lib/becomingone_core/becomingone_cell" --demo --duration $(DURATION)
 
 bench: build
 	@source "$(ENV_SCRIPT)"

@@ -19,10 +19,15 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
-            'becomingone_demo = becomingone_core.nodes.demo:main',
             'becomingone-memory = becomingone_core.memory.cli:main',
+            'becomingone_cell = becomingone_core.nodes.cell:main',
+            'emissary = becomingone_core.nodes.transducer_node:main_emissary',
+            'master = becomingone_core.nodes.transducer_node:main_master',
             'memory = becomingone_core.nodes.memory_node:main',
             'sim_source = becomingone_core.nodes.sim_source_node:main',
+            'sync = becomingone_core.nodes.sync_node:main',
+            'witness = becomingone_core.nodes.witness_node:main',
+            'witness_verify = becomingone_core.witness_chain:main',
         ],
     },
 )

@@ -21,27 +21,23 @@ def _stored(path, entries, **options):
         assert store.chain_breaks == {}
 
 
-def test_chain_digest_covers_every_content_field():
-    [entry] = witness_entries(1)
-    base = witness_chain.digest(witness_chain.GENESIS, entry)
-    assert base == entry.digest and len(base) == 64
-    for name, value in [('sequence', 5), ('stamp_ns', 9), ('node', 'x'), ('layer', 3),
-                        ('subject', 'x'), ('event', 'x'), ('names', ('a', 'b')),
-                        ('values', (0.5, 1.0))]:
-        changed = dataclasses.replace(entry, **{name: value})
-        assert witness_chain.digest(witness_chain.GENESIS, changed) != base, name
-    assert witness_chain.digest('f' * 64, entry) != base
+CHAIN = 'cell/witness'
 
 
-def test_pure_verify_finds_the_first_bad_sequence():
-    entries = witness_entries(10)
-    assert witness_chain.verify(entries) is None
-    tampered = list(entries)
-    tampered[6] = dataclasses.replace(entries[6], values=(0.5, 99.0))
-    assert witness_chain.verify(tampered) == 6
-    assert witness_chain.verify(entries[:4] + entries[5:]) == 5  # a deleted record
-    assert witness_chain.verify(entries[3:], anchor=(2, entries[2].digest)) is None
-    assert witness_chain.verify(entries[3:], anchor=(2, 'e' * 64)) == 3
+@pytest.mark.parametrize('column, value, expected', [
+    ('stamp_ns', 7, {CHAIN: 4}), ('layer', 3, {CHAIN: 4}), ('subject', 'emissary', {CHAIN: 4}),
+    ('event', 'collapse', {CHAIN: 4}), ('names', '["coherence","other"]', {CHAIN: 4}),
+    ('"values"', '[0.5,2.0]', {CHAIN: 4}), ('previous_digest', 'f' * 64, {CHAIN: 4}),
+    ('digest', 'e' * 64, {CHAIN: 4}),
+    # Moved to another chain: wrong there, and missing from its own.
+    ('observer', 'x', {'x': 4, CHAIN: 5})])
+def test_every_stored_field_is_covered_by_the_chain(tmp_path, column, value, expected):
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, witness_entries(10))
+    with MemoryStore(path) as store:
+        store._connection.execute(f'UPDATE witness SET {column} = ? WHERE sequence = 4',
+                                  (value,))
+        assert store.verify_witness() == expected
 
 
 @pytest.mark.parametrize('sequence', [0, 17, 49])
@@ -61,9 +57,11 @@ def test_rewritten_digest_and_deleted_record_break_at_the_next_sequence(tmp_path
     _stored(path, witness_entries(30))
     with MemoryStore(path) as store:
         forged = dataclasses.replace(store.query('witness').records[10], event='nothing')
+        digest = witness_chain.digest_of(
+            forged.sequence, forged.layer, forged.stamp_ns, forged.observer, forged.subject,
+            forged.event, forged.names, forged.values, forged.previous_digest)
         store._connection.execute(
-            'UPDATE witness SET event = ?, digest = ? WHERE sequence = 10',
-            (forged.event, witness_chain.digest(forged.previous_digest, forged)))
+            'UPDATE witness SET event = ?, digest = ? WHERE sequence = 10', (forged.event, digest))
         store._connection.execute('DELETE FROM witness WHERE sequence = 20')
         assert store.verify_witness() == {'cell/witness': 11}
         store._connection.execute("UPDATE witness SET event = 'cycle' WHERE sequence = 10")
@@ -108,9 +106,10 @@ def test_records_the_memory_never_received_are_a_known_gap_not_a_break(tmp_path)
 
 def test_chains_of_two_witnesses_are_verified_separately(tmp_path):
     path = tmp_path / 'w.sqlite3'
-    _stored(path, witness_entries(5, node='a') + witness_entries(5, node='b'))
+    _stored(path, witness_entries(5, observer='a') + witness_entries(5, observer='b'))
     with MemoryStore(path) as store:
-        store._connection.execute("UPDATE witness SET layer = 3 WHERE node = 'b' AND sequence = 2")
+        store._connection.execute(
+            "UPDATE witness SET layer = 3 WHERE observer = 'b' AND sequence = 2")
     with MemoryStore(path) as store:
         assert store.chain_breaks == {'b': 2}
 

@@ -4,11 +4,14 @@ The plain records the temporal memory stores (no ROS types: message fields arriv
 Resonance, sync and mesh states become a :class:`Record`: the full message fields (as the
 node's message-to-dict conversion gives them) plus the few values retention and queries need,
 namely the stamp, the source (transducer or mesh node), a coherence and a complex T. Witness
-records keep their own shape, :class:`WitnessEntry`, because their hash chain covers them.
+records keep the witness chain's own shape (:class:`WitnessEntry`), which their hash chain
+covers.
 """
 
 from dataclasses import dataclass
 import math
+
+from becomingone_core import witness_chain
 
 RESONANCE = 'resonance'
 SYNC = 'sync'
@@ -69,20 +72,8 @@ class Record:
                 f'coherence={self.coherence!r}, t={self.t!r})')
 
 
-@dataclass(frozen=True)
-class WitnessEntry:
-    """One witness record, with its place in the hash chain."""
-
-    sequence: int
-    stamp_ns: int
-    node: str
-    layer: int
-    subject: str
-    event: str
-    names: tuple
-    values: tuple
-    previous_digest: str
-    digest: str
+# A witness record is the witness chain's own record: its fields are what the chain covers.
+WitnessEntry = witness_chain.Record
 
 
 @dataclass(frozen=True)
@@ -158,16 +149,18 @@ def make_record(kind, stamp_ns, source, coherence, t, fields=None):
     return Record(kind, int(stamp_ns), source, float(coherence), complex(t), fields or {})
 
 
-def make_witness(sequence, stamp_ns, node, layer, subject, event, names, values,
+def make_witness(sequence, stamp_ns, observer, layer, subject, event, names, values,
                  previous_digest, digest):
     """Return a validated :class:`WitnessEntry` (its chain is checked by the store)."""
     if sequence < 0 or stamp_ns < 0:
         raise InvalidRecord('stamp', f'negative sequence {sequence} or stamp {stamp_ns}')
     if len(names) != len(values):
         raise InvalidRecord('size', f'{len(names)} names but {len(values)} values')
-    return WitnessEntry(int(sequence), int(stamp_ns), str(node), int(layer), str(subject),
-                        str(event), tuple(map(str, names)), tuple(map(float, values)),
-                        str(previous_digest), str(digest))
+    return WitnessEntry(
+        sequence=int(sequence), layer=int(layer), stamp_ns=int(stamp_ns), observer=str(observer),
+        subject=str(subject), event=str(event), names=tuple(map(str, names)),
+        values=tuple(map(float, values)), previous_digest=str(previous_digest),
+        digest=str(digest))
 
 
 def record_to_fields(record):
@@ -195,7 +188,7 @@ def witness_from_fields(fields):
 def witness_to_fields(entry):
     """Return ``WitnessRecord`` message fields for a :class:`WitnessEntry`."""
     return {
-        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.node},
+        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.observer},
         'layer': entry.layer, 'subject': entry.subject, 'event': entry.event,
         'names': list(entry.names), 'values': list(entry.values), 'sequence': entry.sequence,
         'previous_digest': entry.previous_digest, 'digest': entry.digest,

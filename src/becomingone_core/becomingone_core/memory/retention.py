@@ -195,13 +195,13 @@ def _prune_witness(connection, policy, now_ns):
         return 0
     cutoff = now_ns - int(policy.witness_keep_s * NS)
     connection.execute("""
-        INSERT OR REPLACE INTO witness_anchor (node, sequence, digest)
-        SELECT node, sequence, digest FROM witness AS w
+        INSERT OR REPLACE INTO witness_anchor (observer, sequence, digest)
+        SELECT observer, sequence, digest FROM witness AS w
         WHERE stamp_ns < :cutoff AND sequence = (
-            SELECT max(sequence) FROM witness WHERE node = w.node AND stamp_ns < :cutoff)
+            SELECT max(sequence) FROM witness WHERE observer = w.observer AND stamp_ns < :cutoff)
     """, {'cutoff': cutoff})
     # Drop by sequence up to the anchor, so a chain never loses a record from its middle.
     return connection.execute("""
         DELETE FROM witness WHERE sequence <= (
-            SELECT sequence FROM witness_anchor AS a WHERE a.node = witness.node)
+            SELECT sequence FROM witness_anchor AS a WHERE a.observer = witness.observer)
     """).rowcount

@@ -65,9 +65,9 @@ CREATE TABLE buckets (
 -- Stored in time order (queries read the table directly); retention walks one tier at a time.
 CREATE INDEX buckets_by_tier ON buckets (kind, resolution_ns, start_ns);
 
--- Witness records, one hash chain per observing node; never downsampled.
+-- Witness records, one hash chain per observer; never downsampled.
 CREATE TABLE witness (
-    node TEXT NOT NULL,
+    observer TEXT NOT NULL,
     sequence INTEGER NOT NULL,
     stamp_ns INTEGER NOT NULL,
     layer INTEGER NOT NULL,
@@ -77,20 +77,20 @@ CREATE TABLE witness (
     "values" TEXT NOT NULL,
     previous_digest TEXT NOT NULL,
     digest TEXT NOT NULL,
-    PRIMARY KEY (node, sequence)
+    PRIMARY KEY (observer, sequence)
 );
 CREATE INDEX witness_by_time ON witness (stamp_ns);
 
 -- Sequences the memory received right after missing ones (it was not running, or lost them).
 CREATE TABLE witness_gaps (
-    node TEXT NOT NULL,
+    observer TEXT NOT NULL,
     sequence INTEGER NOT NULL,
-    PRIMARY KEY (node, sequence)
+    PRIMARY KEY (observer, sequence)
 ) WITHOUT ROWID;
 
 -- The last pruned witness record per chain, so the kept part still verifies.
 CREATE TABLE witness_anchor (
-    node TEXT PRIMARY KEY,
+    observer TEXT PRIMARY KEY,
     sequence INTEGER NOT NULL,
     digest TEXT NOT NULL
 ) WITHOUT ROWID;

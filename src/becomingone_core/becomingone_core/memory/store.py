@@ -218,15 +218,16 @@ class MemoryStore:
         reported in :attr:`chain_breaks`.
         """
         self._check_room()
-        tail = self._tail(entry.node)
+        tail = self._tail(entry.observer)
         if tail is not None and entry.sequence <= tail.sequence:
-            raise InvalidRecord('replay', f'witness {entry.node!r} sequence {entry.sequence} '
+            raise InvalidRecord('replay', f'witness {entry.observer!r} sequence {entry.sequence} '
                                           f'after {tail.sequence}')
         gap = tail is not None and entry.sequence > tail.sequence + 1
-        if not witness_chain.link_ok(None if gap else tail, entry):
-            self.chain_breaks.setdefault(entry.node, entry.sequence)
+        previous = None if tail is None or gap else tail.digest
+        if not witness_chain.verify([entry], previous_digest=previous).ok:
+            self.chain_breaks.setdefault(entry.observer, entry.sequence)
         self._pending_witness.append((entry, gap))
-        self._tails[entry.node] = entry
+        self._tails[entry.observer] = entry
         return self.backlog >= self.batch_size
 
     def _check_room(self):
@@ -235,13 +236,13 @@ class MemoryStore:
         if self.backlog >= self.max_backlog:
             raise InvalidRecord('backlog', f'{self.backlog} records waiting for the disk')
 
-    def _tail(self, node):
-        if node not in self._tails:
+    def _tail(self, observer):
+        if observer not in self._tails:
             row = self._connection.execute(
-                'SELECT * FROM witness WHERE node = ? ORDER BY sequence DESC LIMIT 1',
-                (node,)).fetchone()
-            self._tails[node] = _witness_from_row(row) if row else None
-        return self._tails[node]
+                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence DESC LIMIT 1',
+                (observer,)).fetchone()
+            self._tails[observer] = _witness_from_row(row) if row else None
+        return self._tails[observer]
 
     def flush(self):
         """
@@ -275,7 +276,7 @@ class MemoryStore:
                 [_witness_row(entry) for entry, _ in witness])
             connection.executemany(
                 'INSERT OR IGNORE INTO witness_gaps VALUES (?, ?)',
-                [(entry.node, entry.sequence) for entry, gap in witness if gap])
+                [(entry.observer, entry.sequence) for entry, gap in witness if gap])
             connection.executemany(
                 'INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET '
                 'acknowledged = acknowledged + excluded.acknowledged, '
@@ -457,19 +458,20 @@ class MemoryStore:
 
     # -- checking -----------------------------------------------------------------------------
     def verify_witness(self):
-        """Recompute every witness chain; return ``{node: first bad sequence}`` for breaks."""
+        """Recompute every witness chain; return ``{observer: first bad sequence}``."""
         breaks = {}
-        nodes = [row[0] for row in self._connection.execute('SELECT DISTINCT node FROM witness')]
-        for node in nodes:
+        observers = [row[0] for row in self._connection.execute(
+            'SELECT DISTINCT observer FROM witness')]
+        for observer in observers:
             anchor = self._connection.execute(
-                'SELECT sequence, digest FROM witness_anchor WHERE node = ?', (node,)).fetchone()
+                'SELECT digest FROM witness_anchor WHERE observer = ?', (observer,)).fetchone()
             gaps = {row[0] for row in self._connection.execute(
-                'SELECT sequence FROM witness_gaps WHERE node = ?', (node,))}
-            entries = (_witness_from_row(row) for row in self._connection.execute(
-                'SELECT * FROM witness WHERE node = ? ORDER BY sequence', (node,)))
-            bad = witness_chain.verify(entries, anchor=anchor, gaps=gaps)
+                'SELECT sequence FROM witness_gaps WHERE observer = ?', (observer,))}
+            entries = [_witness_from_row(row) for row in self._connection.execute(
+                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence', (observer,))]
+            bad = _first_break(entries, anchor[0] if anchor else None, gaps)
             if bad is not None:
-                breaks[node] = bad
+                breaks[observer] = bad
         return breaks
 
     def integrity_check(self):
@@ -515,13 +517,31 @@ def _bucket_from_row(row):
                   complex(t_real, t_imag))
 
 
+def _first_break(entries, anchor_digest, gaps):
+    """
+    Return the sequence of the first record breaking the chain, or ``None``.
+
+    The chain restarts after a known gap (records the memory never received): there only the
+    record's own digest can be checked. A record missing anywhere else is a break.
+    """
+    starts = [0] + [i for i, entry in enumerate(entries) if i and entry.sequence in gaps]
+    for start, end in zip(starts, starts[1:] + [len(entries)]):
+        segment = entries[start:end]
+        result = witness_chain.verify(segment, anchor_digest if start == 0 else None)
+        if not result.ok:
+            return segment[result.bad_index].sequence
+    return None
+
+
 def _witness_row(entry):
-    return (entry.node, entry.sequence, entry.stamp_ns, entry.layer, entry.subject, entry.event,
-            json.dumps(list(entry.names)), json.dumps(list(entry.values)),
+    return (entry.observer, entry.sequence, entry.stamp_ns, entry.layer, entry.subject,
+            entry.event, json.dumps(list(entry.names)), json.dumps(list(entry.values)),
             entry.previous_digest, entry.digest)
 
 
 def _witness_from_row(row):
-    node, sequence, stamp_ns, layer, subject, event, names, values, previous, digest = row
-    return WitnessEntry(sequence, stamp_ns, node, layer, subject, event,
-                        tuple(json.loads(names)), tuple(json.loads(values)), previous, digest)
+    observer, sequence, stamp_ns, layer, subject, event, names, values, previous, digest = row
+    return WitnessEntry(sequence=sequence, layer=layer, stamp_ns=stamp_ns, observer=observer,
+                        subject=subject, event=event, names=tuple(json.loads(names)),
+                        values=tuple(json.loads(values)), previous_digest=previous,
+                        digest=digest)

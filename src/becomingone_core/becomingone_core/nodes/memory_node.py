@@ -161,9 +161,9 @@ class MemoryNode(Node):
     def _on_witness(self, message):
         breaks = dict(self.store.chain_breaks)
         self._ingest(lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
-        for node, sequence in self.store.chain_breaks.items():
-            if node not in breaks:
-                self.get_logger().error(f'witness chain of {node!r} breaks at sequence '
+        for observer, sequence in self.store.chain_breaks.items():
+            if observer not in breaks:
+                self.get_logger().error(f'witness chain of {observer!r} breaks at sequence '
                                         f'{sequence}')
 
     def _ingest(self, add):
@@ -273,10 +273,11 @@ class MemoryNode(Node):
 
     def _chain_status(self):
         breaks = self.store.chain_breaks
-        values = {f'first_bad_sequence_{node}': sequence for node, sequence in breaks.items()}
+        values = {f'first_bad_sequence_{observer}': sequence
+                  for observer, sequence in breaks.items()}
         if breaks:
-            where = ', '.join(f'{node!r} at sequence {sequence}'
-                              for node, sequence in sorted(breaks.items()))
+            where = ', '.join(f'{observer!r} at sequence {sequence}'
+                              for observer, sequence in sorted(breaks.items()))
             return Status(ERROR, f'witness chain broken: {where}', values)
         return Status(OK, 'witness chains verified', values)
 

@@ -2,9 +2,10 @@
 
 import cmath
 import math
+from types import SimpleNamespace
 
 from becomingone_core import witness_chain
-from becomingone_core.memory.records import make_record, make_witness, ns_to_stamp, SYNC
+from becomingone_core.memory.records import make_record, ns_to_stamp, SYNC
 
 
 def sync_record(stamp_ns, coherence=None, threshold=0.6):
@@ -24,16 +25,13 @@ def sync_record(stamp_ns, coherence=None, threshold=0.6):
     return make_record(SYNC, stamp_ns, '', coherence, t, fields)
 
 
-def witness_entries(count, node='cell/witness', start_sequence=0, previous=None,
+def witness_entries(count, observer='cell/witness', start_sequence=0, previous=None,
                     stamp_ns=lambda sequence: sequence * 1_000_000):
-    """Return a correctly chained run of ``count`` witness entries."""
-    previous = witness_chain.GENESIS if previous is None else previous
-    entries = []
-    for sequence in range(start_sequence, start_sequence + count):
-        content = {'sequence': sequence, 'stamp_ns': stamp_ns(sequence), 'node': node,
-                   'layer': sequence % 4, 'subject': 'sync', 'event': 'cycle',
-                   'names': ['coherence', 'delta_phase'], 'values': [0.5, sequence * 0.25]}
-        digest = witness_chain.digest(previous, content)
-        entries.append(make_witness(previous_digest=previous, digest=digest, **content))
-        previous = digest
-    return entries
+    """Return a correctly chained run of ``count`` witness records, made by the witness chain."""
+    last = None
+    if start_sequence:
+        last = SimpleNamespace(sequence=start_sequence - 1, digest=previous)
+    chain = witness_chain.HashChain(observer, last)
+    return [chain.append(sequence % 4, 'sync', 'cycle', stamp_ns(sequence),
+                         {'coherence': 0.5, 'delta_phase': sequence * 0.25})
+            for sequence in range(start_sequence, start_sequence + count)]

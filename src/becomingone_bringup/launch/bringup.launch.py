@@ -1,0 +1,49 @@
+"""
+Bring up a BecomingONE host: its cell (cell.launch.py) and optionally rviz (rviz.launch.py).
+
+    ros2 launch becomingone_bringup bringup.launch.py use_sim:=true use_rviz:=true
+
+Every included file gets its arguments explicitly, so each stays usable on its own.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.conditions import IfCondition
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.substitutions import FindPackageShare
+
+
+def generate_launch_description():
+    share = FindPackageShare('becomingone_bringup')
+    namespace = LaunchConfiguration('namespace')
+
+    def include(name, arguments, condition=None):
+        return IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', name])),
+            launch_arguments=arguments.items(), condition=condition)
+
+    return LaunchDescription([
+        DeclareLaunchArgument('namespace', default_value='',
+                              description="Namespace of this host's cell."),
+        DeclareLaunchArgument('params_file',
+                              default_value=PathJoinSubstitution([share, 'params', 'cell.yaml']),
+                              description='Parameters of every node of the cell.'),
+        DeclareLaunchArgument('scale', default_value='demo',
+                              description='Scale preset (params/scales/<scale>.yaml).'),
+        DeclareLaunchArgument('use_sim', default_value='false',
+                              description='Feed the cell from sim_source.'),
+        DeclareLaunchArgument('use_rviz', default_value='false',
+                              description='Start rviz2 with the BecomingONE view.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Log level of every node.'),
+        include('cell.launch.py', {
+            'namespace': namespace,
+            'params_file': LaunchConfiguration('params_file'),
+            'scale': LaunchConfiguration('scale'),
+            'use_sim': LaunchConfiguration('use_sim'),
+            'log_level': LaunchConfiguration('log_level'),
+        }),
+        include('rviz.launch.py', {'namespace': namespace},
+                condition=IfCondition(LaunchConfiguration('use_rviz'))),
+    ])

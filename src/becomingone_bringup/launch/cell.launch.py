@@ -1,0 +1,56 @@
+"""
+One BecomingONE cell, every role its own process: master, emissary, sync, witness.
+
+    ros2 launch becomingone_bringup cell.launch.py namespace:=cell1 scale:=mini use_sim:=true
+
+Parameters come from ``params/scales/<scale>.yaml`` (time scales and thresholds), then from
+``params_file`` (everything else; it wins where both set a value). Topics are relative, so the
+whole cell lives under ``namespace``.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.substitutions import FindPackageShare
+
+ROLES = ('master', 'emissary', 'sync', 'witness')
+
+
+def generate_launch_description():
+    namespace = LaunchConfiguration('namespace')
+    params_file = LaunchConfiguration('params_file')
+    scale = LaunchConfiguration('scale')
+    use_sim = LaunchConfiguration('use_sim')
+    log_level = LaunchConfiguration('log_level')
+    share = FindPackageShare('becomingone_bringup')
+    scale_file = PathJoinSubstitution([share, 'params', 'scales', [scale, '.yaml']])
+
+    arguments = [
+        DeclareLaunchArgument('namespace', default_value='',
+                              description='Namespace of the cell (one per cell on a host).'),
+        DeclareLaunchArgument('params_file',
+                              default_value=PathJoinSubstitution([share, 'params', 'cell.yaml']),
+                              description='Parameters of every node, applied after the scale.'),
+        DeclareLaunchArgument('scale', default_value='demo',
+                              choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+                              description='Scale preset: params/scales/<scale>.yaml.'),
+        DeclareLaunchArgument('use_sim', default_value='false', choices=['true', 'false'],
+                              description='Also start sim_source feeding the cell.'),
+        DeclareLaunchArgument('log_level', default_value='info',
+                              description='Log level of every node.'),
+    ]
+    nodes = [
+        Node(package='becomingone_core', executable=role, name=role, output='screen',
+             parameters=[scale_file, params_file], ros_arguments=['--log-level', log_level])
+        for role in ROLES
+    ]
+    nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
+                      output='screen', parameters=[params_file],
+                      ros_arguments=['--log-level', log_level],
+                      condition=IfCondition(use_sim)))
+    return LaunchDescription([
+        *arguments,
+        GroupAction([PushROSNamespace(namespace), *nodes]),
+    ])

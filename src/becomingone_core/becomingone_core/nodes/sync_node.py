@@ -1,0 +1,143 @@
+"""
+``sync``: the sync layer as a node, deciding whether the cell is collapsed.
+
+Decides from ``master/resonance`` and ``emissary/resonance``, publishes ``sync/state``
+(latched) and, while someone watches, ``sync/markers`` for rviz.
+
+A decision is taken on every Resonance received, stamped with that message's stamp (the newest
+input sample behind it). A transducer not heard for ``resonance_timeout_s`` counts as T = 0, so
+the cell releases rather than acting on one scale alone.
+"""
+
+from becomingone_core.health import OK, StalenessMonitor, Status, worst
+from becomingone_core.nodes.cell_parameters import (declare_scale, refused, RESONANCE_QOS,
+                                                    seconds, set_stamp, stamp_ns,
+                                                    SYNC_STATE_QOS)
+from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.markers import phase_markers
+from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.runner import main_for
+from becomingone_core.sync import SyncLayer
+from becomingone_msgs.msg import Resonance, SyncState
+from rclpy.node import Node
+from visualization_msgs.msg import MarkerArray
+
+ROLES = ('master', 'emissary')
+
+
+class SyncNode(Node):
+    """Publishes the cell's collapse decision and the phase vectors behind it."""
+
+    def __init__(self, name='sync', **kwargs):
+        super().__init__(name, **kwargs)
+        scale = declare_scale(self)
+        threshold = declare(self, 'threshold', scale.threshold,
+                            'Collapse threshold I_c on |T_sync|^2.', minimum=1e-6, maximum=1.0)
+        hysteresis = declare(self, 'hysteresis', scale.hysteresis,
+                             'Release only below threshold - hysteresis.',
+                             minimum=0.0, maximum=1.0)
+        realign = declare(self, 'realign_threshold', scale.realign_threshold,
+                          'Request realignment while delta_phase exceeds this.',
+                          minimum=1e-6, maximum=1.0)
+        try:
+            self.layer = SyncLayer(threshold, hysteresis, realign)
+        except ValueError as error:
+            raise refused(error) from error
+        timeout = declare(self, 'resonance_timeout_s', 1.0,
+                          'A transducer not heard this long counts as T = 0 (s).',
+                          minimum=0.01, maximum=3600.0)
+        self.marker_frame = declare(self, 'marker_frame_id', 'becomingone',
+                                    'Frame of the phase-vector markers.')
+        self.marker_period_s = 1.0 / declare(self, 'marker_rate_hz', 10.0,
+                                             'Most marker updates per second.',
+                                             minimum=0.1, maximum=100.0)
+        self._summaries = dict.fromkeys(ROLES)
+        self._staleness = {role: StalenessMonitor(timeout / 2, timeout, f'{role}/resonance')
+                           for role in ROLES}
+        self._last_marker_s = -1e18
+        self.decisions = 0
+        self._publisher = self.create_publisher(SyncState, 'sync/state', SYNC_STATE_QOS)
+        self._markers = self.create_publisher(MarkerArray, 'sync/markers', 10)
+        for role in ROLES:
+            self.create_subscription(Resonance, f'{role}/resonance',
+                                     lambda message, role=role: self._on_resonance(role, message),
+                                     RESONANCE_QOS)
+        self.create_timer(min(0.1, timeout / 4), self._on_timer)
+        self._diagnostics = DiagnosticsPublisher(self)
+        for role in ROLES:
+            self._diagnostics.add(f'{role} input',
+                                  lambda role=role: self._staleness[role].status(self._now_s()))
+        self._diagnostics.add('decision', self._decision_status)
+
+    def _on_resonance(self, role, message):
+        now_s = self._now_s()
+        self._staleness[role].touch(now_s)
+        self._summaries[role] = complex(message.summary_real, message.summary_imag)
+        self._decide(stamp_ns(message.header.stamp), seconds(message.header.stamp))
+
+    def _on_timer(self):
+        now_s = self._now_s()
+        stale = [role for role in ROLES if self._staleness[role].status(now_s).level >= 2]
+        if stale and any(self._summaries[role] is not None for role in stale):
+            for role in stale:
+                self.get_logger().warning(f'{role}/resonance stale: counting it as T = 0',
+                                          throttle_duration_sec=5.0)
+                self._summaries[role] = None
+            now_ns = self.get_clock().now().nanoseconds
+            self._decide(now_ns, now_ns * 1e-9)
+
+    def _decide(self, nanoseconds, stamp_s):
+        decision = self.layer.update(self._summaries['master'], self._summaries['emissary'],
+                                     stamp_s)
+        self.decisions += 1
+        layer = self.layer
+        message = SyncState()
+        set_stamp(message.header.stamp, nanoseconds)
+        message.header.frame_id = self.get_name()
+        message.master_real, message.master_imag = decision.master.real, decision.master.imag
+        message.emissary_real = decision.emissary.real
+        message.emissary_imag = decision.emissary.imag
+        message.sync_real, message.sync_imag = decision.sync.real, decision.sync.imag
+        message.delta_phase = decision.delta_phase
+        message.coherence = decision.coherence
+        message.threshold = layer.threshold
+        message.hysteresis = layer.hysteresis
+        message.collapsed = decision.collapsed
+        message.realign_requested = decision.realign_requested
+        message.realign_threshold = layer.realign_threshold
+        self._publisher.publish(message)
+        for event in decision.events:
+            self.get_logger().info(f'{event} (coherence {decision.coherence:.2f}, '
+                                   f'delta_phase {decision.delta_phase:.2f})')
+        self._publish_markers(decision)
+
+    def _publish_markers(self, decision):
+        # Markers cost a few hundred microseconds: only build them for someone watching.
+        if self._markers.get_subscription_count() == 0:
+            return
+        now_s = self._now_s()
+        if now_s - self._last_marker_s < self.marker_period_s:
+            return
+        self._last_marker_s = now_s
+        self._markers.publish(phase_markers(
+            decision, self.layer.threshold, self.marker_frame,
+            self.get_clock().now().to_msg()))
+
+    def _now_s(self):
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _decision_status(self):
+        last = self.layer.last
+        values = {'decisions': float(self.decisions), 'collapses': float(self.layer.collapses),
+                  'releases': float(self.layer.releases),
+                  'time_collapsed_s': self.layer.total_collapsed_s(self._now_s())}
+        if last is None:
+            return Status(OK, 'no decision yet', values)
+        values.update(coherence=last.coherence, delta_phase=last.delta_phase)
+        statuses = [self._staleness[role].status(self._now_s()) for role in ROLES]
+        state = 'collapsed' if last.collapsed else 'released'
+        return Status(min(worst(statuses), 1), f'{state}, coherence {last.coherence:.2f}'
+                      f'{", realign requested" if last.realign_requested else ""}', values)
+
+
+main = main_for(SyncNode)

@@ -1,0 +1,181 @@
+"""
+``witness``: observes the cell's topics and itself, and publishes hash-chained ``witness`` records.
+
+It listens to ``phase``, ``master/resonance``, ``emissary/resonance`` and ``sync/state`` (see
+:class:`becomingone_core.witness.Witness` for what each layer records), reports a stream that
+stops (a node that died, a sensor that fell silent) within ``stream_timeout_s`` as a macro
+``stream_lost`` record and an ERROR on ``/diagnostics``, and can append every record to a JSON
+Lines log whose chain ``witness_verify`` checks.
+"""
+
+import os
+
+from becomingone_core.health import ERROR, OK, Status, WARN
+from becomingone_core.nodes.cell_parameters import (declare_scale, RESONANCE_QOS, seconds,
+                                                    set_stamp, stamp_ns, SYNC_STATE_QOS,
+                                                    WITNESS_QOS)
+from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.nodes.runner import main_for
+from becomingone_core.witness import Witness
+from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
+from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+
+STREAMS = ('phase', 'master/resonance', 'emissary/resonance', 'sync/state')
+
+
+class WitnessNode(Node):
+    """Witnesses the cell at four layers and publishes the chain on ``witness``."""
+
+    def __init__(self, name='witness', **kwargs):
+        super().__init__(name, **kwargs)
+        self._log = None
+        declare_scale(self)
+        streams = declare(self, 'streams', list(STREAMS),
+                          'Topics to watch for liveness (relative names, from: '
+                          + ', '.join(STREAMS) + ').')
+        unknown = sorted(set(streams) - set(STREAMS))
+        if unknown:
+            raise ParameterError(f"parameter 'streams': unknown {unknown}; use {list(STREAMS)}")
+        timeout = declare(self, 'stream_timeout_s', 2.0,
+                          'A watched stream silent this long is reported missing (s).',
+                          minimum=0.01, maximum=86400.0)
+        budget = declare(self, 'max_records_per_s', 200.0,
+                         'Budget of micro + meso records per second; beyond it they are '
+                         'dropped and counted (macro and meta never are).',
+                         minimum=1.0, maximum=100000.0)
+        meta_period = declare(self, 'meta_period_s', 1.0,
+                              "Period of the witness's own health records (s).",
+                              minimum=0.01, maximum=3600.0)
+        self.log_path = declare(self, 'log_path', '',
+                                'Append every record to this JSON Lines file (empty: none). '
+                                'An existing log is verified and its chain continued.')
+        last = self._open_log()
+        self.witness = Witness(self.get_name(), {s: timeout for s in streams}, self._now_s(),
+                               budget, last_record=last)
+        self._publisher = self.create_publisher(WitnessRecord, 'witness', WITNESS_QOS)
+        if 'phase' in streams:
+            # Liveness of the raw input costs a share of a core at kHz rates; leave 'phase' out
+            # of streams to rely on the transducers' counters instead.
+            self.create_subscription(Phase, 'phase', self._on_phase, qos_profile_sensor_data)
+        for role in ('master', 'emissary'):
+            self.create_subscription(
+                Resonance, f'{role}/resonance',
+                lambda message, role=role: self._on_resonance(role, message), RESONANCE_QOS)
+        self.create_subscription(SyncState, 'sync/state', self._on_sync, SYNC_STATE_QOS)
+        self.create_timer(min(0.1, timeout / 4), self._on_check)
+        self.create_timer(meta_period, self._on_meta)
+        self._diagnostics = DiagnosticsPublisher(self)
+        for stream in streams:
+            self._diagnostics.add(f'stream {stream}', lambda s=stream: self._stream_status(s))
+        self._diagnostics.add('records', self._records_status)
+
+    def _open_log(self):
+        if not self.log_path:
+            return None
+        last = None
+        if os.path.exists(self.log_path):
+            try:
+                records = read_log(self.log_path)
+            except (OSError, ValueError) as error:
+                raise ParameterError(f"parameter 'log_path': cannot read: {error}") from error
+            result = verify(records)
+            if not result.ok:
+                raise ParameterError(
+                    f"parameter 'log_path': {self.log_path} is broken at record "
+                    f'{result.bad_index} ({result.reason}); refusing to extend it')
+            last = records[-1] if records else None
+        try:
+            self._log = LogWriter(self.log_path)
+        except OSError as error:
+            raise ParameterError(f"parameter 'log_path': {error}") from error
+        return last
+
+    # ----------------------------------------------------------------------------- observing
+    def _on_phase(self, message):
+        now_s = self._now_s()
+        self.witness.observe_input('phase', now_s, lag_s=now_s - seconds(message.header.stamp))
+
+    def _on_resonance(self, role, message):
+        now_s = self._now_s()
+        self._emit(self.witness.observe_resonance(
+            role, stamp_ns(message.header.stamp), now_s,
+            coherence=message.summary_coherence,
+            summary=complex(message.summary_real, message.summary_imag),
+            tau=message.summary_tau, samples=message.samples, rejected=message.rejected,
+            active_sources=message.active_sources,
+            lag_s=now_s - seconds(message.header.stamp)))
+
+    def _on_sync(self, message):
+        now_s = self._now_s()
+        self._emit(self.witness.observe_sync(
+            stamp_ns(message.header.stamp), now_s, coherence=message.coherence,
+            collapsed=message.collapsed, realign_requested=message.realign_requested,
+            delta_phase=message.delta_phase, threshold=message.threshold,
+            lag_s=now_s - seconds(message.header.stamp)))
+
+    def _on_check(self):
+        records = self.witness.check_streams(self._now_s(), self.get_clock().now().nanoseconds)
+        for record in records:
+            self.get_logger().warning(f'{record.subject}: {record.event.replace("_", " ")}')
+        self._emit(records)
+
+    def _on_meta(self):
+        self._emit(self.witness.health(self._now_s(), self.get_clock().now().nanoseconds))
+
+    def _emit(self, records):
+        for record in records:
+            if self._log is not None:
+                self._log.write(record)
+            message = WitnessRecord()
+            set_stamp(message.header.stamp, record.stamp_ns)
+            message.header.frame_id = record.observer
+            message.layer = record.layer
+            message.subject = record.subject
+            message.event = record.event
+            message.names = list(record.names)
+            message.values = list(record.values)
+            message.sequence = record.sequence
+            message.previous_digest = record.previous_digest
+            message.digest = record.digest
+            self._publisher.publish(message)
+
+    # ----------------------------------------------------------------------------- health
+    def _now_s(self):
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _stream_status(self, stream):
+        status = self.witness.stream_statuses(self._now_s())[stream]
+        if stream in self.witness.lost:
+            return Status(ERROR, f'{stream} missing: {status.message}', status.values)
+        return status
+
+    def _records_status(self):
+        w = self.witness
+        values = {'records': float(w.records), 'dropped': float(w.dropped),
+                  'micro': float(w.by_layer[0]), 'meso': float(w.by_layer[1]),
+                  'macro': float(w.by_layer[2]), 'meta': float(w.by_layer[3]),
+                  'sequence': float(w.chain.sequence)}
+        if w.lost:
+            return Status(ERROR, f'missing: {", ".join(sorted(w.lost))}', values)
+        if w.dropped:
+            return Status(WARN, f'{w.dropped} micro/meso records dropped over budget', values)
+        return Status(OK, f'{w.records} records chained', values)
+
+    def destroy_node(self):
+        if self._log is not None:
+            self._log.close()
+        return super().destroy_node()
+
+
+def record_from_message(message):
+    """Return the :class:`becomingone_core.witness_chain.Record` a ``WitnessRecord`` holds."""
+    return Record(message.sequence, message.layer, stamp_ns(message.header.stamp),
+                  message.header.frame_id, message.subject, message.event,
+                  tuple(message.names), tuple(message.values), message.previous_digest,
+                  message.digest)
+
+
+main = main_for(WitnessNode)

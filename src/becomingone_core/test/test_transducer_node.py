@@ -1,0 +1,64 @@
+"""The transducer node on real rclpy: bad input is counted and shown, silent sources reported."""
+
+import math
+
+from becomingone_core.nodes.transducer_node import TransducerNode
+from becomingone_core.phase_block import pack
+from becomingone_core.testing.processes import isolated_ros_env
+from becomingone_core.testing.ros import RosProbe
+from becomingone_msgs.msg import Phase, Resonance
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
+from rclpy.parameter import Parameter
+from rclpy.qos import qos_profile_sensor_data
+
+
+def _phase(t, values, source='imu', epoch_ns=1_700_000_000 * 10**9):
+    fields = pack(t, values, epoch_ns=epoch_ns)
+    message = Phase(channels=fields['channels'], stamps_offset=fields['stamps_offset'],
+                    real=fields['real'], imag=fields['imag'])
+    message.header.stamp.sec, message.header.stamp.nanosec = divmod(fields['stamp_ns'], 10**9)
+    message.header.frame_id = source
+    return message
+
+
+def _statuses(arrays, name):
+    return [s for a in arrays for s in a.status if s.name == name]
+
+
+def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
+    with RosProbe(isolated_ros_env()) as probe:
+        node = TransducerNode('emissary', context=probe.context, parameter_overrides=[
+            Parameter('sample_rate_hz', value=0.0), Parameter('source_timeout_s', value=0.5)])
+        probe.executor.add_node(node)
+        publisher = probe.node.create_publisher(Phase, 'phase', qos_profile_sensor_data)
+        resonance = probe.collect(Resonance, 'emissary/resonance', 20)
+        diagnostics = probe.collect(DiagnosticArray, '/diagnostics', 20)
+        t = np.arange(0, 0.2, 0.01)
+        good = _phase(t, np.exp(2j * np.pi * t))
+        assert probe.spin_until(lambda: (publisher.publish(good), resonance)[1], 30)
+        bad = [
+            _phase([1.0, 1.01], [[math.nan], [1.0]]),  # NaN: whole block refused
+            Phase(real=[1.0, 2.0], imag=[0.0]),  # sizes differ
+            _phase([0.5], [[1.0]]),  # earlier than what came before
+        ]
+        bad[1].header.frame_id = 'imu'
+        for message in bad:
+            publisher.publish(message)
+        publisher.publish(_phase([0.3, 0.31], [[1.0], [1.0]]))
+        # (Repeats of the first message while discovery settled are time_backwards too.)
+        assert probe.spin_until(lambda: node.transducer.rejections.counts['size_mismatch'], 20)
+        counts = node.transducer.rejections.counts
+        assert counts['non_finite'] == 2 and counts['size_mismatch'] == 1
+        assert counts['time_backwards'] >= 1
+        assert probe.spin_until(lambda: resonance[-1].rejected == node.transducer.rejected, 20)
+        assert probe.spin_until(lambda: any(
+            s.level == b'\x01' and 'non_finite' in s.message
+            for s in _statuses(diagnostics, 'emissary: rejections')), 10)
+        # Nothing more from "imu": after its timeout it is reported silent (every source: ERROR).
+        assert probe.spin_until(lambda: any(
+            s.level == b'\x02' and 'imu' in s.message
+            for s in _statuses(diagnostics, 'emissary: input')), 10)
+        assert node.transducer.silent_sources == ['imu']
+        probe.executor.remove_node(node)
+        node.destroy_node()
