@@ -189,3 +189,13 @@ def test_two_writers_of_one_file_agree_on_field_layouts(path):
     finally:
         first.close()
         second.close()
+
+
+def test_paths_with_uri_characters_work(tmp_path):
+    path = tmp_path / 'odd #1 ?name %20.sqlite3'
+    with MemoryStore(path) as store:
+        store.add(sync_record(1))
+        store.flush()
+    assert path.exists()
+    with MemoryStore(path, read_only=True) as store:
+        assert store.acknowledged.total == 1

@@ -82,20 +82,20 @@ class MemoryStore:
         self.read_only = read_only
         self._pending = []
         self._pending_witness = []
+        self._layout_keys, self._layout_ids = {}, {}
+        self._tails = {}
         self._connection = self._connect(create)
         try:
             self._prepare()
+            self.acknowledged = self._read_ack()
+            self._load_layouts()
+            self.chain_breaks = self.verify_witness()
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise CorruptStore(f'{self.path}: not a usable memory store ({error})') from error
         except StoreError:
             self._connection.close()
             raise
-        self.acknowledged = self._read_ack()
-        self._layout_keys, self._layout_ids = {}, {}
-        self._load_layouts()
-        self._tails = {}
-        self.chain_breaks = self.verify_witness()
 
     # -- opening ------------------------------------------------------------------------------
     def _connect(self, create):
@@ -110,7 +110,7 @@ class MemoryStore:
         else:
             # Created when a store is opened, never at import time.
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        uri = f'file:{self.path}?mode=ro' if self.read_only else f'file:{self.path}'
+        uri = self.path.resolve().as_uri() + ('?mode=ro' if self.read_only else '')
         try:
             return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0,
                                    check_same_thread=False)
