@@ -14,11 +14,12 @@ import functools
 
 from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.memory.records import (
-    InvalidRecord, KINDS, MESH, ns_to_stamp, record_from_fields, record_to_fields, RESONANCE,
-    stamp_to_ns, SYNC, WITNESS, witness_from_fields, witness_to_fields)
+    InvalidRecord, KINDS, MESH, record_from_fields, record_to_fields, RESONANCE, SYNC, WITNESS,
+    witness_from_fields, witness_to_fields)
 from becomingone_core.memory.retention import RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
+from becomingone_core.nodes.cell_parameters import set_stamp, stamp_ns
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
@@ -27,20 +28,11 @@ from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord)
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
-from builtin_interfaces.msg import Time
 from rclpy.node import Node
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
 NS = 1_000_000_000
 _LOG_THROTTLE_S = 5.0
-
-
-def _time(stamp_ns):
-    return Time(**ns_to_stamp(stamp_ns))
-
-
-def _ns(stamp):
-    return stamp_to_ns({'sec': stamp.sec, 'nanosec': stamp.nanosec})
 
 
 class MemoryNode(Node):
@@ -197,7 +189,7 @@ class MemoryNode(Node):
         message.total = ack.total
         message.kinds = list(KINDS)
         message.counts = [ack.counts.get(kind, 0) for kind in KINDS]
-        message.newest_stamp = _time(ack.newest_ns)
+        set_stamp(message.newest_stamp, ack.newest_ns)
         self._ack_publisher.publish(message)
         self._published_total = ack.total
 
@@ -214,9 +206,9 @@ class MemoryNode(Node):
             response.success = False
             response.message = f'kind {request.kind!r} is not one of {list(KINDS)}'
             return response
-        end_ns = _ns(request.end) or None
+        end_ns = stamp_ns(request.end) or None
         limit = min(request.max_results or self._default_limit, self._max_limit)
-        result = self.store.query(request.kind, _ns(request.start), end_ns,
+        result = self.store.query(request.kind, stamp_ns(request.start), end_ns,
                                   request.transducer, limit, request.newest_first)
         if request.kind == RESONANCE:
             response.signatures = [s for r in result.records for s in _signatures(r)]
@@ -239,19 +231,19 @@ class MemoryNode(Node):
 
     def _on_reconstruct(self, request, response):
         self.flush()
-        answer = self.store.reconstruct(_ns(request.stamp), self._tolerance_ns)
+        answer = self.store.reconstruct(stamp_ns(request.stamp), self._tolerance_ns)
         response.known = answer.known
         response.source = answer.source
         if answer.record is not None:
             response.state = from_fields(SyncState, record_to_fields(answer.record))
         elif answer.bucket is not None:
             state = SyncState()
-            state.header.stamp = _time(answer.bucket.start_ns)
+            set_stamp(state.header.stamp, answer.bucket.start_ns)
             state.sync_real = answer.bucket.t_mean.real
             state.sync_imag = answer.bucket.t_mean.imag
             state.coherence = answer.bucket.coherence_mean
             response.state = state
-        response.nearest_stamp = _time(answer.stamp_ns)
+        set_stamp(response.nearest_stamp, answer.stamp_ns)
         return response
 
     # -- diagnostics --------------------------------------------------------------------------
@@ -302,7 +294,7 @@ def _signatures(record):
     signatures = []
     for k in range(min(len(tau), len(real), len(imag), len(coherence))):
         signature = TemporalSignature()
-        signature.header.stamp = _time(record.stamp_ns)
+        set_stamp(signature.header.stamp, record.stamp_ns)
         signature.header.frame_id = fields.get('header', {}).get('frame_id', '')
         signature.transducer = record.source
         signature.tau = float(tau[k])
@@ -316,7 +308,8 @@ def _signatures(record):
 
 def _bucket_message(bucket):
     message = CoherenceBucket()
-    message.start, message.end = _time(bucket.start_ns), _time(bucket.end_ns)
+    set_stamp(message.start, bucket.start_ns)
+    set_stamp(message.end, bucket.end_ns)
     message.kind, message.transducer = bucket.kind, bucket.source
     message.count = bucket.count
     message.coherence_mean = bucket.coherence_mean
