@@ -6,6 +6,7 @@
 // the CPU (and OS) supports is chosen once at run time.  Elsewhere (aarch64:
 // NEON is baseline there) the kernel is compiled once for the target.
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 

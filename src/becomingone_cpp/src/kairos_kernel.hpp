@@ -46,27 +46,33 @@ struct BlockArgs
   double t1;             // stamp of the first velocity sample
   int num_lags;
   const double * tau;
-  // Per block sample j (arrays of kBlock, padded; channel-major c*kBlock+j).
+  // Per block sample j, filled by the caller (arrays of kBlock, padded with
+  // finite values; channel-major c*kBlock+j).
   const double * tn;
-  const double * ure;
-  const double * uim;
-  const double * beta;
   const double * active;  // 1.0 for j < nb, 0.0 for the padding
-  double block_decay;    // A
-  double block_e0;       // sum_j b_j |v_j|^2
   const double * alpha;
   const double * oma;    // 1 - alpha, as -expm1(-dt/W)
-  const double * wre;    // (1 - alpha) cos(theta)
-  const double * wim;    // (1 - alpha) sin(theta)
+  const double * theta;  // omega (t - t0) mod 2 pi
   const double * norm2;  // |v_j|^2
   const double * vnre;   // v_j, channel-major c*kBlock+j
   const double * vnim;
+  // Per block sample j, derived by the kernel itself (scratch of kBlock or
+  // kBlock*C doubles): the rotation (1 - alpha) e^{i theta}, the products
+  // P_j = prod_{i>j} alpha_i, b_j = (1 - alpha_j) P_j and U_j.
+  double * wre;
+  double * wim;
+  double * prod;
+  double * beta;
+  double * ure;
+  double * uim;
   // History, physical index = logical index - base.
   std::int64_t base;
   const double * ts;
   const double * inv_dt;
   const double * vre;    // channel-major c*vstride + p
   const double * vim;
+  const double * dre;    // v_p - v_{p-1} (v_0 taken as 0), same layout
+  const double * dim;
   std::int64_t vstride;
 };
 
@@ -80,6 +86,8 @@ struct LagState
   std::uint64_t overrun;
 };
 
+/// Derives the per-sample block terms (wre..uim above), then advances every
+/// lag over the block.
 using KernelFn = void (*)(const BlockArgs &, LagState &);
 
 /// Selects the widest kernel the CPU supports (once); `name` receives its
