@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -41,7 +42,10 @@ double reduced_phase(double omega, double t, double t0)
   const double d_lo = (t - (d - bb)) + (-t0 - bb);
   const double p = omega * d;
   const double p_lo = std::fma(omega, d, -p) + omega * d_lo;
-  const double k = std::nearbyint(p / kTwoPiHi);
+  // Round to nearest (even) integer; below 2^51 by adding and subtracting
+  // 1.5 * 2^52 (same value as nearbyint, without a library call per sample).
+  const double q = p / kTwoPiHi;
+  const double k = std::fabs(q) < 0x1p51 ? (q + 0x1.8p52) - 0x1.8p52 : std::nearbyint(q);
   double r = std::fma(-k, kTwoPiHi, p);
   r = r - k * kTwoPiLo + p_lo;
   if (r < 0.0) {
@@ -96,6 +100,25 @@ struct Reader
   }
 };
 
+// Cache-line aligned storage for the history, so that vector loads at a
+// given sample offset cross cache lines the same way in every array.
+template<typename T>
+struct LineAllocator
+{
+  using value_type = T;
+  LineAllocator() = default;
+  template<typename U>
+  explicit LineAllocator(const LineAllocator<U> &) {}
+  T * allocate(std::size_t n)
+  {
+    return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T * p, std::size_t) {::operator delete(p, std::align_val_t(64));}
+  bool operator==(const LineAllocator &) const {return true;}
+  bool operator!=(const LineAllocator &) const {return false;}
+};
+using HistoryVec = std::vector<double, LineAllocator<double>>;
+
 const char kMagic[8] = {'K', 'A', 'I', 'R', 'O', 'S', 'B', 'K'};
 constexpr std::uint32_t kFormatVersion = 2;
 constexpr std::uint32_t kEndianProbe = 0x01020304u;
@@ -131,7 +154,7 @@ struct ResonanceBank::Impl
   std::int64_t base = 1;
   // theta: omega (t - t0) mod 2 pi; dre/dim: v_p - v_{p-1} (v_0 taken as 0),
   // derived from vre/vim and not persisted.
-  std::vector<double> ts, inv_dt, alpha, oma, theta, norm2, vre, vim, dre, dim;
+  HistoryVec ts, inv_dt, alpha, oma, theta, norm2, vre, vim, dre, dim;
 
   // Committed lag state.
   std::vector<double> tre, tim, e0, et;
@@ -144,8 +167,9 @@ struct ResonanceBank::Impl
   mutable std::uint64_t v_overrun = 0;
 
   // Block scratch.
-  mutable std::vector<double> b_act, b_tn, b_ure, b_uim, b_beta, b_alpha, b_oma, b_theta, b_wre,
-    b_wim, b_prod, b_norm2, b_vnre, b_vnim;
+  // b_lanes holds t_n, beta, U re, U im back to back (see BlockArgs::tn).
+  mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
+    b_norm2, b_vnre, b_vnim;
 
   detail::KernelFn kernel;
   mutable std::mutex mu;
@@ -199,12 +223,11 @@ struct ResonanceBank::Impl
     for (auto * v : {&vre, &vim, &dre, &dim}) {
       v->assign(alloc * C, 0.0);
     }
-    for (auto * v : {&b_act, &b_tn, &b_beta, &b_alpha, &b_oma, &b_theta, &b_wre, &b_wim, &b_prod,
-        &b_norm2})
-    {
+    for (auto * v : {&b_act, &b_alpha, &b_oma, &b_theta, &b_wre, &b_wim, &b_prod, &b_norm2}) {
       v->assign(kBlock, 0.0);
     }
-    for (auto * v : {&b_ure, &b_uim, &b_vnre, &b_vnim}) {
+    b_lanes.assign(static_cast<std::size_t>(kBlock) * (2 + 2 * C), 0.0);
+    for (auto * v : {&b_vnre, &b_vnim}) {
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
     kernel = detail::select_kernel(nullptr);
@@ -367,7 +390,7 @@ struct ResonanceBank::Impl
     for (int j = 0; j < kBlock; ++j) {
       const std::int64_t p = p0 + std::min(j, nb - 1);
       b_act[j] = j < nb ? 1.0 : 0.0;
-      b_tn[j] = ts[p];
+      b_lanes[j] = ts[p];
       b_alpha[j] = alpha[p];
       b_oma[j] = oma[p];
       b_theta[j] = theta[p];
@@ -385,7 +408,7 @@ struct ResonanceBank::Impl
     a.t1 = t1;
     a.num_lags = K;
     a.tau = lags.data();
-    a.tn = b_tn.data();
+    a.tn = b_lanes.data();
     a.active = b_act.data();
     a.alpha = b_alpha.data();
     a.oma = b_oma.data();
@@ -396,9 +419,9 @@ struct ResonanceBank::Impl
     a.wre = b_wre.data();
     a.wim = b_wim.data();
     a.prod = b_prod.data();
-    a.beta = b_beta.data();
-    a.ure = b_ure.data();
-    a.uim = b_uim.data();
+    a.beta = b_lanes.data() + kBlock;
+    a.ure = b_lanes.data() + 2 * kBlock;
+    a.uim = b_lanes.data() + (2 + C) * kBlock;
     a.base = base;
     a.ts = ts.data();
     a.inv_dt = inv_dt.data();

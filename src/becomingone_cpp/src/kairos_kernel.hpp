@@ -35,7 +35,7 @@ namespace kairos
 namespace detail
 {
 
-constexpr int kBlock = 64;
+constexpr int kBlock = 128;
 
 struct BlockArgs
 {
@@ -47,7 +47,8 @@ struct BlockArgs
   int num_lags;
   const double * tau;
   // Per block sample j, filled by the caller (arrays of kBlock, padded with
-  // finite values; channel-major c*kBlock+j).
+  // finite values; channel-major c*kBlock+j).  tn, beta, ure and uim are one
+  // buffer: beta = tn + kBlock, ure = tn + 2*kBlock, uim = ure + C*kBlock.
   const double * tn;
   const double * active;  // 1.0 for j < nb, 0.0 for the padding
   const double * alpha;
