@@ -152,8 +152,10 @@ struct ResonanceBank::Impl
 
   // History (structure of arrays), physical index = logical - base.
   std::int64_t base = 1;
-  // theta: omega (t - t0) mod 2 pi; dre/dim: v_p - v_{p-1} (v_0 taken as 0),
-  // derived from vre/vim and not persisted.
+  // theta: omega (t - t0) mod 2 pi; dre/dim (one channel only, else empty):
+  // v_p - v_{p-1} (v_0 taken as 0) for the fast path, derived, not persisted.
+  // With more channels the kernel forms them on the fly: the history stays
+  // half as large, which matters more there than two subtractions.
   HistoryVec ts, inv_dt, alpha, oma, theta, norm2, vre, vim, dre, dim;
 
   // Committed lag state.
@@ -220,8 +222,11 @@ struct ResonanceBank::Impl
     for (auto * v : {&ts, &inv_dt, &alpha, &oma, &theta, &norm2}) {
       v->assign(alloc, 0.0);
     }
-    for (auto * v : {&vre, &vim, &dre, &dim}) {
+    for (auto * v : {&vre, &vim}) {
       v->assign(alloc * C, 0.0);
+    }
+    for (auto * v : {&dre, &dim}) {
+      v->assign(C == 1 ? alloc : 0, 0.0);
     }
     for (auto * v : {&b_act, &b_alpha, &b_oma, &b_theta, &b_wre, &b_wim, &b_prod, &b_norm2}) {
       v->assign(kBlock, 0.0);
@@ -273,6 +278,9 @@ struct ResonanceBank::Impl
     }
     for (int c = 0; c < C; ++c) {
       for (auto * v : {&vre, &vim, &dre, &dim}) {
+        if (v->empty()) {
+          continue;
+        }
         double * row = v->data() + c * vs;
         std::memmove(row, row + shift, count * sizeof(double));
         std::fill(row + count, row + vs, 0.0);
@@ -370,16 +378,15 @@ struct ResonanceBank::Impl
     return true;
   }
 
-  // dre/dim at physical index p from the velocities at p and p - 1.
+  // dre/dim at physical index p from the velocities at p and p - 1 (C = 1).
   void set_differences(std::int64_t p)
   {
-    const std::int64_t vs = vstride();
-    const bool first = p + base == 1;  // v_0 does not exist: taken as 0
-    for (int c = 0; c < C; ++c) {
-      const std::int64_t q = c * vs + p;
-      dre[q] = first ? vre[q] : vre[q] - vre[q - 1];
-      dim[q] = first ? vim[q] : vim[q] - vim[q - 1];
+    if (dre.empty()) {
+      return;
     }
+    const bool first = p + base == 1;  // v_0 does not exist: taken as 0
+    dre[p] = first ? vre[p] : vre[p] - vre[p - 1];
+    dim[p] = first ? vim[p] : vim[p] - vim[p - 1];
   }
 
   void run_block(std::int64_t n0, int nb, detail::LagState & st) const
@@ -427,8 +434,8 @@ struct ResonanceBank::Impl
     a.inv_dt = inv_dt.data();
     a.vre = vre.data();
     a.vim = vim.data();
-    a.dre = dre.data();
-    a.dim = dim.data();
+    a.dre = dre.empty() ? nullptr : dre.data();
+    a.dim = dim.empty() ? nullptr : dim.data();
     a.vstride = vs;
     kernel(a, st);
   }

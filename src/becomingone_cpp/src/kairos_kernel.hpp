@@ -72,7 +72,7 @@ struct BlockArgs
   const double * inv_dt;
   const double * vre;    // channel-major c*vstride + p
   const double * vim;
-  const double * dre;    // v_p - v_{p-1} (v_0 taken as 0), same layout
+  const double * dre;    // v_p - v_{p-1} (v_0 taken as 0); channels == 1 only
   const double * dim;
   std::int64_t vstride;
 };
