@@ -173,6 +173,7 @@ struct ResonanceBank::Impl
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
+  std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
   // Cache of the last dt -> (alpha, 1 - alpha); not state (a pure function).
@@ -235,6 +236,7 @@ struct ResonanceBank::Impl
     for (auto * v : {&b_vnre, &b_vnim}) {
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
+    vel_scratch.assign(C, {0.0, 0.0});
     kernel = detail::select_kernel(nullptr);
     clear();
   }
@@ -314,15 +316,9 @@ struct ResonanceBank::Impl
     const double inv = 1.0 / dt;
     double n2 = 0.0;
     bool finite = std::isfinite(inv);
-    // Velocities first into the block scratch tail so a rejected sample
-    // leaves no trace.
-    std::complex<double> vel_small[16];
-    std::vector<std::complex<double>> vel_big;
-    std::complex<double> * vel = vel_small;
-    if (C > 16) {
-      vel_big.resize(C);
-      vel = vel_big.data();
-    }
+    // Velocities first into scratch so a rejected sample leaves no trace
+    // (a member buffer: nothing to zero or allocate per sample).
+    std::complex<double> * vel = vel_scratch.data();
     for (int c = 0; finite && c < C; ++c) {
       const double vr = (phase[c].real() - phi_last[c].real()) / dt;
       const double vi = (phase[c].imag() - phi_last[c].imag()) / dt;
