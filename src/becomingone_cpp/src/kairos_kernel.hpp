@@ -17,7 +17,9 @@
 //   Et_k <- A Et_k + sum_j b_j |l_k(j)|^2,     b_j = (1-a_j) P_j
 //   E0_k <- A E0_k + sum_j b_j |v_j|^2          (same for all lags)
 // with P_j = prod_{i>j} a_i and A = prod_j a_j: a dot product over the block
-// that vectorises over samples with contiguous loads.  Otherwise the lag is
+// that vectorises over samples with contiguous loads, a few lags per pass.
+// The lagged velocity is l = v_up + g (v_up - v_lo), g = (s - t_up) /
+// (t_up - t_lo) in [-1, 0] (one FMA; exactly v_up on a stamp).  Otherwise the lag is
 // done sample by sample (scalar path), which also handles warm-up, the
 // bounded-history overrun and irregular sampling.
 
