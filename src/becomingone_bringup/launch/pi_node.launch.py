@@ -48,8 +48,9 @@ def _launch_setup(context):
         raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
     node_id = LaunchConfiguration('node_id').perform(context)
     share = FindPackageShare('becomingone_bringup')
-    scale_file = PathJoinSubstitution(
-        [share, 'params', 'scales', [LaunchConfiguration('scale'), '.yaml']])
+    # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
+    scale_file = [PathJoinSubstitution([share, 'params', 'scales', LaunchConfiguration('scale')]),
+                  '.yaml']
     # The scale preset first, then the cell's and the mesh's files, then this host's identity.
     common = [scale_file, LaunchConfiguration('cell_params_file'),
               LaunchConfiguration('params_file'), {
