@@ -19,9 +19,13 @@ setup(
     tests_require=['pytest'],
     entry_points={
         'console_scripts': [
+            'becomingone-memory = becomingone_core.memory.cli:main',
             'becomingone_cell = becomingone_core.nodes.cell:main',
             'emissary = becomingone_core.nodes.transducer_node:main_emissary',
             'master = becomingone_core.nodes.transducer_node:main_master',
+            'memory = becomingone_core.nodes.memory_node:main',
+            'mesh = becomingone_core.nodes.mesh_node:main',
+            'mesh_estop = becomingone_core.nodes.estop_node:main',
             'sim_source = becomingone_core.nodes.sim_source_node:main',
             'sync = becomingone_core.nodes.sync_node:main',
             'witness = becomingone_core.nodes.witness_node:main',

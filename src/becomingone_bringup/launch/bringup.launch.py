@@ -1,5 +1,5 @@
 """
-Bring up a BecomingONE host: its cell (cell.launch.py) and optionally rviz (rviz.launch.py).
+Bring up a BecomingONE host: its cell (cell.launch.py), its memory and rviz when asked.
 
     ros2 launch becomingone_bringup bringup.launch.py use_sim:=true use_rviz:=true
 
@@ -33,6 +33,8 @@ def generate_launch_description():
                               description='Scale preset (params/scales/<scale>.yaml).'),
         DeclareLaunchArgument('use_sim', default_value='false',
                               description='Feed the cell from sim_source.'),
+        DeclareLaunchArgument('use_memory', default_value='false',
+                              description='Keep the cell\'s history in its temporal memory.'),
         DeclareLaunchArgument('use_rviz', default_value='false',
                               description='Start rviz2 with the BecomingONE view.'),
         DeclareLaunchArgument('log_level', default_value='info',
@@ -44,6 +46,10 @@ def generate_launch_description():
             'use_sim': LaunchConfiguration('use_sim'),
             'log_level': LaunchConfiguration('log_level'),
         }),
+        include('memory.launch.py', {
+            'namespace': namespace,
+            'log_level': LaunchConfiguration('log_level'),
+        }, condition=IfCondition(LaunchConfiguration('use_memory'))),
         include('rviz.launch.py', {'namespace': namespace},
                 condition=IfCondition(LaunchConfiguration('use_rviz'))),
     ])

@@ -25,7 +25,8 @@ def generate_launch_description():
     use_sim = LaunchConfiguration('use_sim')
     log_level = LaunchConfiguration('log_level')
     share = FindPackageShare('becomingone_bringup')
-    scale_file = PathJoinSubstitution([share, 'params', 'scales', [scale, '.yaml']])
+    # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
+    scale_file = [PathJoinSubstitution([share, 'params', 'scales', scale]), '.yaml']
 
     arguments = [
         DeclareLaunchArgument('namespace', default_value='',

@@ -10,7 +10,6 @@ from becomingone_msgs.msg import Phase, Resonance
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 from rclpy.parameter import Parameter
-from rclpy.qos import qos_profile_sensor_data
 
 
 def _phase(t, values, source='imu', epoch_ns=1_700_000_000 * 10**9):
@@ -31,7 +30,8 @@ def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
         node = TransducerNode('emissary', context=probe.context, parameter_overrides=[
             Parameter('sample_rate_hz', value=0.0), Parameter('source_timeout_s', value=0.5)])
         probe.executor.add_node(node)
-        publisher = probe.node.create_publisher(Phase, 'phase', qos_profile_sensor_data)
+        # Reliable (compatible with the node's best-effort subscription): every bad message counts.
+        publisher = probe.node.create_publisher(Phase, 'phase', 50)
         resonance = probe.collect(Resonance, 'emissary/resonance', 20)
         diagnostics = probe.collect(DiagnosticArray, '/diagnostics', 20)
         t = np.arange(0, 0.2, 0.01)
@@ -47,18 +47,18 @@ def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
             publisher.publish(message)
         publisher.publish(_phase([0.3, 0.31], [[1.0], [1.0]]))
         # (Repeats of the first message while discovery settled are time_backwards too.)
-        assert probe.spin_until(lambda: node.transducer.rejections.counts['size_mismatch'], 20)
+        assert probe.spin_until(lambda: node.transducer.rejections.counts['size_mismatch'], 60)
         counts = node.transducer.rejections.counts
         assert counts['non_finite'] == 2 and counts['size_mismatch'] == 1
         assert counts['time_backwards'] >= 1
-        assert probe.spin_until(lambda: resonance[-1].rejected == node.transducer.rejected, 20)
+        assert probe.spin_until(lambda: resonance[-1].rejected == node.transducer.rejected, 60)
         assert probe.spin_until(lambda: any(
             s.level == b'\x01' and 'non_finite' in s.message
-            for s in _statuses(diagnostics, 'emissary: rejections')), 10)
+            for s in _statuses(diagnostics, 'emissary: rejections')), 60)
         # Nothing more from "imu": after its timeout it is reported silent (every source: ERROR).
         assert probe.spin_until(lambda: any(
             s.level == b'\x02' and 'imu' in s.message
-            for s in _statuses(diagnostics, 'emissary: input')), 10)
+            for s in _statuses(diagnostics, 'emissary: input')), 60)
         assert node.transducer.silent_sources == ['imu']
         probe.executor.remove_node(node)
         node.destroy_node()

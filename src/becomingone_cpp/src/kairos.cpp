@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -41,7 +42,10 @@ double reduced_phase(double omega, double t, double t0)
   const double d_lo = (t - (d - bb)) + (-t0 - bb);
   const double p = omega * d;
   const double p_lo = std::fma(omega, d, -p) + omega * d_lo;
-  const double k = std::nearbyint(p / kTwoPiHi);
+  // Round to nearest (even) integer; below 2^51 by adding and subtracting
+  // 1.5 * 2^52 (same value as nearbyint, without a library call per sample).
+  const double q = p / kTwoPiHi;
+  const double k = std::fabs(q) < 0x1p51 ? (q + 0x1.8p52) - 0x1.8p52 : std::nearbyint(q);
   double r = std::fma(-k, kTwoPiHi, p);
   r = r - k * kTwoPiLo + p_lo;
   if (r < 0.0) {
@@ -96,8 +100,27 @@ struct Reader
   }
 };
 
+// Cache-line aligned storage for the history, so that vector loads at a
+// given sample offset cross cache lines the same way in every array.
+template<typename T>
+struct LineAllocator
+{
+  using value_type = T;
+  LineAllocator() = default;
+  template<typename U>
+  explicit LineAllocator(const LineAllocator<U> &) {}
+  T * allocate(std::size_t n)
+  {
+    return static_cast<T *>(::operator new(n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T * p, std::size_t) {::operator delete(p, std::align_val_t(64));}
+  bool operator==(const LineAllocator &) const {return true;}
+  bool operator!=(const LineAllocator &) const {return false;}
+};
+using HistoryVec = std::vector<double, LineAllocator<double>>;
+
 const char kMagic[8] = {'K', 'A', 'I', 'R', 'O', 'S', 'B', 'K'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
 constexpr std::uint32_t kEndianProbe = 0x01020304u;
 
 }  // namespace
@@ -129,7 +152,11 @@ struct ResonanceBank::Impl
 
   // History (structure of arrays), physical index = logical - base.
   std::int64_t base = 1;
-  std::vector<double> ts, inv_dt, alpha, oma, wre, wim, norm2, vre, vim;
+  // theta: omega (t - t0) mod 2 pi; dre/dim (one channel only, else empty):
+  // v_p - v_{p-1} (v_0 taken as 0) for the fast path, derived, not persisted.
+  // With more channels the kernel forms them on the fly: the history stays
+  // half as large, which matters more there than two subtractions.
+  HistoryVec ts, inv_dt, alpha, oma, theta, norm2, vre, vim, dre, dim;
 
   // Committed lag state.
   std::vector<double> tre, tim, e0, et;
@@ -142,9 +169,11 @@ struct ResonanceBank::Impl
   mutable std::uint64_t v_overrun = 0;
 
   // Block scratch.
-  mutable std::vector<double> b_act, b_tn, b_ure, b_uim, b_beta, b_alpha, b_oma, b_wre, b_wim,
+  // b_lanes holds t_n, beta, U re, U im back to back (see BlockArgs::tn).
+  mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
+  std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
   // Cache of the last dt -> (alpha, 1 - alpha); not state (a pure function).
@@ -191,17 +220,23 @@ struct ResonanceBank::Impl
     keep = reach + 2 * kBlock;
     phys = 2 * keep;
     const std::size_t alloc = static_cast<std::size_t>(phys + 2 * kBlock);
-    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2}) {
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &theta, &norm2}) {
       v->assign(alloc, 0.0);
     }
-    vre.assign(alloc * C, 0.0);
-    vim.assign(alloc * C, 0.0);
-    for (auto * v : {&b_act, &b_tn, &b_beta, &b_alpha, &b_oma, &b_wre, &b_wim, &b_norm2}) {
+    for (auto * v : {&vre, &vim}) {
+      v->assign(alloc * C, 0.0);
+    }
+    for (auto * v : {&dre, &dim}) {
+      v->assign(C == 1 ? alloc : 0, 0.0);
+    }
+    for (auto * v : {&b_act, &b_alpha, &b_oma, &b_theta, &b_wre, &b_wim, &b_prod, &b_norm2}) {
       v->assign(kBlock, 0.0);
     }
-    for (auto * v : {&b_ure, &b_uim, &b_vnre, &b_vnim}) {
+    b_lanes.assign(static_cast<std::size_t>(kBlock) * (2 + 2 * C), 0.0);
+    for (auto * v : {&b_vnre, &b_vnim}) {
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
+    vel_scratch.assign(C, {0.0, 0.0});
     kernel = detail::select_kernel(nullptr);
     clear();
   }
@@ -216,7 +251,7 @@ struct ResonanceBank::Impl
     phi_last.assign(C, {0.0, 0.0});
     n_last = n_committed = 0;
     base = 1;
-    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2, &vre, &vim}) {
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &theta, &norm2, &vre, &vim, &dre, &dim}) {
       std::fill(v->begin(), v->end(), 0.0);
     }
     tre.assign(K, 0.0);
@@ -239,12 +274,15 @@ struct ResonanceBank::Impl
     // Everything past the kept samples is zeroed, so what the kernel's padded
     // vector lanes read there never depends on the history's past layout.
     const std::int64_t vs = vstride();
-    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &wre, &wim, &norm2}) {
+    for (auto * v : {&ts, &inv_dt, &alpha, &oma, &theta, &norm2}) {
       std::memmove(v->data(), v->data() + shift, count * sizeof(double));
       std::fill(v->begin() + count, v->begin() + vs, 0.0);
     }
     for (int c = 0; c < C; ++c) {
-      for (auto * v : {&vre, &vim}) {
+      for (auto * v : {&vre, &vim, &dre, &dim}) {
+        if (v->empty()) {
+          continue;
+        }
         double * row = v->data() + c * vs;
         std::memmove(row, row + shift, count * sizeof(double));
         std::fill(row + count, row + vs, 0.0);
@@ -278,15 +316,9 @@ struct ResonanceBank::Impl
     const double inv = 1.0 / dt;
     double n2 = 0.0;
     bool finite = std::isfinite(inv);
-    // Velocities first into the block scratch tail so a rejected sample
-    // leaves no trace.
-    std::complex<double> vel_small[16];
-    std::vector<std::complex<double>> vel_big;
-    std::complex<double> * vel = vel_small;
-    if (C > 16) {
-      vel_big.resize(C);
-      vel = vel_big.data();
-    }
+    // Velocities first into scratch so a rejected sample leaves no trace
+    // (a member buffer: nothing to zero or allocate per sample).
+    std::complex<double> * vel = vel_scratch.data();
     for (int c = 0; finite && c < C; ++c) {
       const double vr = (phase[c].real() - phi_last[c].real()) / dt;
       const double vi = (phase[c].imag() - phi_last[c].imag()) / dt;
@@ -315,20 +347,15 @@ struct ResonanceBank::Impl
     inv_dt[p] = inv;
     alpha[p] = a;
     oma[p] = om;
-    if (omega == 0.0) {
-      wre[p] = om;
-      wim[p] = 0.0;
-    } else {
-      const double th = reduced_phase(omega, t, t0);
-      wre[p] = om * std::cos(th);
-      wim[p] = om * std::sin(th);
-    }
+    // e^{i theta} is evaluated per block, vectorised, by the kernel.
+    theta[p] = reduced_phase(omega, t, t0);
     norm2[p] = n2;
     const std::int64_t vs = vstride();
     for (int c = 0; c < C; ++c) {
       vre[c * vs + p] = vel[c].real();
       vim[c * vs + p] = vel[c].imag();
     }
+    set_differences(p);
     if (i == 1) {
       t1 = t;
     }
@@ -347,44 +374,33 @@ struct ResonanceBank::Impl
     return true;
   }
 
+  // dre/dim at physical index p from the velocities at p and p - 1 (C = 1).
+  void set_differences(std::int64_t p)
+  {
+    if (dre.empty()) {
+      return;
+    }
+    const bool first = p + base == 1;  // v_0 does not exist: taken as 0
+    dre[p] = first ? vre[p] : vre[p] - vre[p - 1];
+    dim[p] = first ? vim[p] : vim[p] - vim[p - 1];
+  }
+
   void run_block(std::int64_t n0, int nb, detail::LagState & st) const
   {
     const std::int64_t vs = vstride();
-    for (int j = 0; j < nb; ++j) {
-      const std::int64_t p = n0 + j - base;
-      b_tn[j] = ts[p];
+    const std::int64_t p0 = n0 - base;
+    // Block inputs; the padding repeats the last sample (finite, weight 0).
+    for (int j = 0; j < kBlock; ++j) {
+      const std::int64_t p = p0 + std::min(j, nb - 1);
+      b_act[j] = j < nb ? 1.0 : 0.0;
+      b_lanes[j] = ts[p];
       b_alpha[j] = alpha[p];
       b_oma[j] = oma[p];
-      b_wre[j] = wre[p];
-      b_wim[j] = wim[p];
+      b_theta[j] = theta[p];
       b_norm2[j] = norm2[p];
       for (int c = 0; c < C; ++c) {
         b_vnre[c * kBlock + j] = vre[c * vs + p];
         b_vnim[c * kBlock + j] = vim[c * vs + p];
-      }
-    }
-    double P = 1.0;
-    double de0 = 0.0;
-    for (int j = nb - 1; j >= 0; --j) {
-      const double wr = b_wre[j] * P, wi = b_wim[j] * P;
-      b_beta[j] = b_oma[j] * P;
-      de0 += b_beta[j] * b_norm2[j];
-      for (int c = 0; c < C; ++c) {
-        const double vr = b_vnre[c * kBlock + j], vi = b_vnim[c * kBlock + j];
-        b_ure[c * kBlock + j] = wr * vr - wi * vi;
-        b_uim[c * kBlock + j] = wr * vi + wi * vr;
-      }
-      P *= b_alpha[j];
-    }
-    for (int j = 0; j < kBlock; ++j) {
-      b_act[j] = j < nb ? 1.0 : 0.0;
-    }
-    for (int j = nb; j < kBlock; ++j) {
-      b_tn[j] = b_tn[nb - 1];
-      b_beta[j] = 0.0;
-      for (int c = 0; c < C; ++c) {
-        b_ure[c * kBlock + j] = 0.0;
-        b_uim[c * kBlock + j] = 0.0;
       }
     }
     detail::BlockArgs a;
@@ -395,25 +411,27 @@ struct ResonanceBank::Impl
     a.t1 = t1;
     a.num_lags = K;
     a.tau = lags.data();
-    a.tn = b_tn.data();
-    a.ure = b_ure.data();
-    a.uim = b_uim.data();
-    a.beta = b_beta.data();
+    a.tn = b_lanes.data();
     a.active = b_act.data();
-    a.block_decay = P;
-    a.block_e0 = de0;
     a.alpha = b_alpha.data();
     a.oma = b_oma.data();
-    a.wre = b_wre.data();
-    a.wim = b_wim.data();
+    a.theta = b_theta.data();
     a.norm2 = b_norm2.data();
     a.vnre = b_vnre.data();
     a.vnim = b_vnim.data();
+    a.wre = b_wre.data();
+    a.wim = b_wim.data();
+    a.prod = b_prod.data();
+    a.beta = b_lanes.data() + kBlock;
+    a.ure = b_lanes.data() + 2 * kBlock;
+    a.uim = b_lanes.data() + (2 + C) * kBlock;
     a.base = base;
     a.ts = ts.data();
     a.inv_dt = inv_dt.data();
     a.vre = vre.data();
     a.vim = vim.data();
+    a.dre = dre.empty() ? nullptr : dre.data();
+    a.dim = dim.empty() ? nullptr : dim.data();
     a.vstride = vs;
     kernel(a, st);
   }
@@ -590,7 +608,7 @@ std::string ResonanceBank::to_bytes() const
   put(out, first);
   put(out, count);
   const std::int64_t p0 = first - m.base;
-  for (const auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.wre, &m.wim, &m.norm2}) {
+  for (const auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.theta, &m.norm2}) {
     put_vec(out, v->data() + p0, count);
   }
   const std::int64_t vs = m.vstride();
@@ -663,13 +681,21 @@ ResonanceBank ResonanceBank::from_bytes(const std::string & bytes)
     }
   }
   m.base = first;
-  for (auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.wre, &m.wim, &m.norm2}) {
+  for (auto * v : {&m.ts, &m.inv_dt, &m.alpha, &m.oma, &m.theta, &m.norm2}) {
     r.get_vec(v->data(), count);
   }
   const std::int64_t vs = m.vstride();
   for (int c = 0; c < m.C; ++c) {
     r.get_vec(m.vre.data() + c * vs, count);
     r.get_vec(m.vim.data() + c * vs, count);
+  }
+  // Differences are derived; the oldest retained one (whose predecessor is
+  // not persisted) is never read: every lag's bracket lies above it.
+  for (std::int64_t p = 1; p < count; ++p) {
+    m.set_differences(p);
+  }
+  if (first == 1 && count > 0) {
+    m.set_differences(0);
   }
   if (r.pos != bytes.size()) {
     throw std::invalid_argument("ResonanceBank.from_bytes: trailing data");

@@ -6,11 +6,13 @@
 // the CPU (and OS) supports is chosen once at run time.  Elsewhere (aarch64:
 // NEON is baseline there) the kernel is compiled once for the target.
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "kairos_kernel.hpp"
 

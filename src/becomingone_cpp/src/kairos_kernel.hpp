@@ -17,7 +17,9 @@
 //   Et_k <- A Et_k + sum_j b_j |l_k(j)|^2,     b_j = (1-a_j) P_j
 //   E0_k <- A E0_k + sum_j b_j |v_j|^2          (same for all lags)
 // with P_j = prod_{i>j} a_i and A = prod_j a_j: a dot product over the block
-// that vectorises over samples with contiguous loads.  Otherwise the lag is
+// that vectorises over samples with contiguous loads, a few lags per pass.
+// The lagged velocity is l = v_up + g (v_up - v_lo), g = (s - t_up) /
+// (t_up - t_lo) in [-1, 0] (one FMA; exactly v_up on a stamp).  Otherwise the lag is
 // done sample by sample (scalar path), which also handles warm-up, the
 // bounded-history overrun and irregular sampling.
 
@@ -35,7 +37,7 @@ namespace kairos
 namespace detail
 {
 
-constexpr int kBlock = 64;
+constexpr int kBlock = 128;
 
 struct BlockArgs
 {
@@ -46,27 +48,34 @@ struct BlockArgs
   double t1;             // stamp of the first velocity sample
   int num_lags;
   const double * tau;
-  // Per block sample j (arrays of kBlock, padded; channel-major c*kBlock+j).
+  // Per block sample j, filled by the caller (arrays of kBlock, padded with
+  // finite values; channel-major c*kBlock+j).  tn, beta, ure and uim are one
+  // buffer: beta = tn + kBlock, ure = tn + 2*kBlock, uim = ure + C*kBlock.
   const double * tn;
-  const double * ure;
-  const double * uim;
-  const double * beta;
   const double * active;  // 1.0 for j < nb, 0.0 for the padding
-  double block_decay;    // A
-  double block_e0;       // sum_j b_j |v_j|^2
   const double * alpha;
   const double * oma;    // 1 - alpha, as -expm1(-dt/W)
-  const double * wre;    // (1 - alpha) cos(theta)
-  const double * wim;    // (1 - alpha) sin(theta)
+  const double * theta;  // omega (t - t0) mod 2 pi
   const double * norm2;  // |v_j|^2
   const double * vnre;   // v_j, channel-major c*kBlock+j
   const double * vnim;
+  // Per block sample j, derived by the kernel itself (scratch of kBlock or
+  // kBlock*C doubles): the rotation (1 - alpha) e^{i theta}, the products
+  // P_j = prod_{i>j} alpha_i, b_j = (1 - alpha_j) P_j and U_j.
+  double * wre;
+  double * wim;
+  double * prod;
+  double * beta;
+  double * ure;
+  double * uim;
   // History, physical index = logical index - base.
   std::int64_t base;
   const double * ts;
   const double * inv_dt;
   const double * vre;    // channel-major c*vstride + p
   const double * vim;
+  const double * dre;    // v_p - v_{p-1} (v_0 taken as 0); channels == 1 only
+  const double * dim;
   std::int64_t vstride;
 };
 
@@ -80,6 +89,8 @@ struct LagState
   std::uint64_t overrun;
 };
 
+/// Derives the per-sample block terms (wre..uim above), then advances every
+/// lag over the block.
 using KernelFn = void (*)(const BlockArgs &, LagState &);
 
 /// Selects the widest kernel the CPU supports (once); `name` receives its

@@ -88,6 +88,10 @@ class SyncNode(Node):
         return SetParametersResult(successful=True)
 
     def _apply_thresholds(self, parameters):
+        # Called for every parameter set, declarations of other parameters included.
+        if not any(p.name in ('threshold', 'hysteresis', 'realign_threshold')
+                   for p in parameters):
+            return
         values = self._thresholds_with(parameters)
         self.layer.threshold = values['threshold']
         self.layer.hysteresis = values['hysteresis']

@@ -1,0 +1,120 @@
+"""
+One host of a BecomingONE mesh (a Raspberry Pi, a PC, a container).
+
+    ros2 launch becomingone_bringup pi_node.launch.py node_id:=pi1 role:=full
+
+The host's nodes run in the namespace ``/<node_id>``; which nodes start depends on ``role``
+(``becomingone_core.mesh.ROLE_NODES``):
+
+* ``full``: the cell (Master, Emissary, sync layer, witness) in one process, the temporal
+  memory and the mesh
+* ``light``: the Emissary and the sync layer, and the mesh
+* ``witness``: the witness and the temporal memory, and the mesh
+* ``relay``: the mesh node only (it forwards nothing itself: DDS does; it sees and reports)
+
+``simulate:=true`` adds a ``sim_source`` feeding the cell's ``phase`` (demos, containers).
+
+Every host of one mesh must use the same ROS_DOMAIN_ID; on networks without reliable multicast
+set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.xml`` profiles.
+"""
+
+import socket
+
+from becomingone_core.mesh import ROLE_NODES, ROLES
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.parameter_descriptions import ParameterValue
+from launch_ros.substitutions import FindPackageShare
+
+# A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
+# runs its nodes' own executables (each named like the node).
+WHOLE_CELL = ('master', 'emissary', 'sync', 'witness')
+
+
+def _processes(role):
+    """Return the executables a role starts, in start order."""
+    nodes = list(ROLE_NODES[role])
+    if all(part in nodes for part in WHOLE_CELL):
+        return ['becomingone_cell'] + [n for n in nodes if n not in WHOLE_CELL]
+    return nodes
+
+
+def _launch_setup(context):
+    role = LaunchConfiguration('role').perform(context)
+    if role not in ROLES:
+        raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
+    node_id = LaunchConfiguration('node_id').perform(context)
+    share = FindPackageShare('becomingone_bringup')
+    # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
+    scale_file = [PathJoinSubstitution([share, 'params', 'scales', LaunchConfiguration('scale')]),
+                  '.yaml']
+    # The scale preset first, then the cell's and the mesh's files, then this host's identity.
+    common = [scale_file, LaunchConfiguration('cell_params_file'),
+              LaunchConfiguration('params_file'), {
+        'role': role,
+        # Typed explicitly: an id like "7" must stay a string, a weight like "2" a double.
+        'node_id': ParameterValue(node_id, value_type=str),
+        'host': ParameterValue(LaunchConfiguration('host'), value_type=str),
+        'weight': ParameterValue(LaunchConfiguration('weight'), value_type=float),
+        'use_sim_time': LaunchConfiguration('use_sim_time'),
+    }]
+    # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
+    nodes = [Node(package='becomingone_core', executable=executable, output='screen',
+                  name=None if executable == 'becomingone_cell' else executable,
+                  parameters=common, respawn=True, respawn_delay=2.0,
+                  arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
+             for executable in _processes(role)]
+    if role in ('full', 'light'):
+        # A simulated phase source for demos and containers without sensors.
+        nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
+                          output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
+                          parameters=[{'frame_id': f'sim_{node_id}',
+                                       'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
+    return [GroupAction([PushROSNamespace(node_id), *nodes])]
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            'node_id', default_value=socket.gethostname().split('.')[0].replace('-', '_'),
+            description="This host's id in the mesh, also its namespace (default: host name)"),
+        DeclareLaunchArgument(
+            'role', default_value='full', choices=list(ROLES),
+            description='full: cell + memory + mesh; light: emissary + sync + mesh; '
+                        'witness: witness + memory + mesh; relay: mesh only'),
+        DeclareLaunchArgument(
+            'host', default_value=socket.gethostname(),
+            description='Host name shared with peers (two hosts claiming one id are reported)'),
+        DeclareLaunchArgument(
+            'weight', default_value='1.0',
+            description='Declared capability weight of this cell in T_global'),
+        DeclareLaunchArgument(
+            'scale', default_value='demo',
+            choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+            description='Scale preset of the cell: params/scales/<scale>.yaml'),
+        DeclareLaunchArgument(
+            'cell_params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('becomingone_bringup'), 'params', 'cell.yaml']),
+            description='Parameters of the cell nodes (applied after the scale)'),
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('becomingone_bringup'), 'params', 'mesh.yaml']),
+            description='Parameters of the mesh node (and any other node of this host)'),
+        DeclareLaunchArgument(
+            'use_sim_time', default_value='false',
+            description='Use /clock (Gazebo, rosbag) instead of the wall clock'),
+        DeclareLaunchArgument(
+            'simulate', default_value='false',
+            description='Feed the cell from a simulated phase source (sim_source)'),
+        DeclareLaunchArgument(
+            'sim_frequency_hz', default_value='1.0',
+            description='Frequency of the simulated source (Hz)'),
+        DeclareLaunchArgument(
+            'log_level', default_value='info', description='Log level of every node'),
+        OpaqueFunction(function=_launch_setup),
+    ])

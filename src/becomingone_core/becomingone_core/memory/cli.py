@@ -1,0 +1,142 @@
+"""
+``becomingone-memory``: query, reconstruct, export, import and verify a memory store offline.
+
+No ROS needs to be running. Times are seconds since the epoch (float); results print as JSON,
+one object per line, so they pipe into ``jq`` or a spreadsheet.
+"""
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from becomingone_core.memory import mcap_io
+from becomingone_core.memory.records import KINDS, Record
+from becomingone_core.memory.store import default_path, MemoryStore, StoreError
+
+NS = 1_000_000_000
+
+
+def _seconds_to_ns(text):
+    return int(round(float(text) * NS))
+
+
+def _json_default(value):
+    if isinstance(value, complex):
+        return [value.real, value.imag]
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f'cannot print {type(value).__name__}')
+
+
+def _as_dict(item):
+    return item.as_dict() if isinstance(item, Record) else dataclasses.asdict(item)
+
+
+def _print(item, **extra):
+    print(json.dumps({**_as_dict(item), **extra}, default=_json_default, sort_keys=True))
+
+
+def _info(store, args):
+    print(json.dumps({
+        'path': str(store.path), 'acknowledged': store.acknowledged.counts,
+        'total': store.acknowledged.total, 'newest_ns': store.acknowledged.newest_ns,
+        'stored': store.stored_counts(), 'disk_bytes': store.disk_bytes(),
+        'witness_chain_breaks': store.chain_breaks}, sort_keys=True))
+    return 0
+
+
+def _query(store, args):
+    result = store.query(args.kind, args.start, args.end, args.source, args.limit,
+                         args.newest_first)
+    for bucket in result.buckets:
+        _print(bucket, type='bucket')
+    for record in result.records:
+        _print(record, type='record')
+    if result.truncated:
+        print(f'truncated at {args.limit} results', file=sys.stderr)
+    return 0
+
+
+def _reconstruct(store, args):
+    answer = store.reconstruct(args.time, args.tolerance)
+    state = answer.record or answer.bucket
+    print(json.dumps({'known': answer.known, 'source': answer.source,
+                      'stamp_ns': answer.stamp_ns,
+                      'state': None if state is None else _as_dict(state)},
+                     default=_json_default, sort_keys=True))
+    return 0 if answer.known else 1
+
+
+def _export(store, args):
+    written = mcap_io.export(store, args.output, namespace=args.namespace)
+    print(json.dumps({'output': args.output, 'messages': written}, sort_keys=True))
+    return 0
+
+
+def _import(store, args):
+    counts = mcap_io.import_into(store, args.input)
+    print(json.dumps({'input': args.input, 'messages': counts}, sort_keys=True))
+    return 0
+
+
+def _verify(store, args):
+    integrity = store.integrity_check()
+    breaks = store.verify_witness()
+    print(json.dumps({'path': str(store.path), 'integrity_check': integrity,
+                      'witness_chain_breaks': breaks}, sort_keys=True))
+    return 0 if integrity == 'ok' and not breaks else 1
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='becomingone-memory', description=__doc__.split('\n')[1])
+    parser.add_argument('--store', help='store file (default: the --cell store under '
+                                        '$XDG_STATE_HOME/becomingone/)')
+    parser.add_argument('--cell', default='cell', help='cell name for the default store path')
+    commands = parser.add_subparsers(dest='command', required=True)
+
+    commands.add_parser('info', help='counts, disk use, witness chain state').set_defaults(
+        run=_info, writable=False)
+
+    query = commands.add_parser('query', help='records and buckets in a time range')
+    query.add_argument('kind', choices=KINDS)
+    query.add_argument('--start', type=_seconds_to_ns, default=0, help='start time (s)')
+    query.add_argument('--end', type=_seconds_to_ns, default=None, help='end time (s)')
+    query.add_argument('--source', default='', help='transducer, mesh node or witness subject')
+    query.add_argument('--limit', type=int, default=1000)
+    query.add_argument('--newest-first', action='store_true')
+    query.set_defaults(run=_query, writable=False)
+
+    reconstruct = commands.add_parser('reconstruct', help='the sync state at a time')
+    reconstruct.add_argument('time', type=_seconds_to_ns, help='time (s since the epoch)')
+    reconstruct.add_argument('--tolerance', type=_seconds_to_ns, default=5 * NS,
+                             help='how far the nearest record may be (s)')
+    reconstruct.set_defaults(run=_reconstruct, writable=False)
+
+    export = commands.add_parser('export', help='write the store to an MCAP file (ROS 2 CDR)')
+    export.add_argument('output')
+    export.add_argument('--namespace', default='/', help='topic namespace, e.g. /cell1')
+    export.set_defaults(run=_export, writable=False)
+
+    import_ = commands.add_parser('import', help='add the messages of an MCAP file')
+    import_.add_argument('input')
+    import_.set_defaults(run=_import, writable=True)
+
+    commands.add_parser('verify', help='integrity check and witness chains').set_defaults(
+        run=_verify, writable=False)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    path = args.store or default_path(args.cell)
+    try:
+        with MemoryStore(path, read_only=not args.writable, create=args.writable) as store:
+            return args.run(store, args)
+    except StoreError as error:
+        print(f'becomingone-memory: {error}', file=sys.stderr)
+        return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""
+The memory file's schema, versioned with forward migrations (``PRAGMA user_version``).
+
+A store file is marked with an SQLite ``application_id`` so a foreign SQLite file is told
+apart from an empty one. Each migration moves the schema one version forward inside the
+caller's transaction; a file newer than this code is refused rather than guessed at.
+"""
+
+import sqlite3
+
+# 'BOne' in ASCII: marks an SQLite file as a BecomingONE memory store.
+APPLICATION_ID = 0x424F6E65
+
+
+class StoreError(Exception):
+    """The memory file cannot be used; the message names the file and why."""
+
+
+class CorruptStore(StoreError):
+    """The file is damaged, or is not a BecomingONE memory store."""
+
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+-- Acknowledged (durably committed) record counts per kind: a monotonic high-water mark.
+CREATE TABLE counters (
+    kind TEXT PRIMARY KEY,
+    acknowledged INTEGER NOT NULL,
+    newest_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- The field names of a message, stored once: records keep only the values, in this order.
+CREATE TABLE layouts (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+
+-- Full-resolution resonance, sync and mesh states; fields is the message's values as a JSON
+-- array in the order of its layout (header.stamp left out: it is stamp_ns).
+CREATE TABLE records (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    stamp_ns INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    coherence REAL NOT NULL,
+    t_real REAL NOT NULL,
+    t_imag REAL NOT NULL,
+    layout INTEGER NOT NULL REFERENCES layouts (id),
+    fields TEXT NOT NULL
+);
+CREATE INDEX records_by_time ON records (kind, stamp_ns);
+
+-- Downsampled history: [start_ns, start_ns + resolution_ns) of one kind and source.
+CREATE TABLE buckets (
+    kind TEXT NOT NULL,
+    resolution_ns INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    coherence_mean REAL NOT NULL,
+    coherence_min REAL NOT NULL,
+    coherence_max REAL NOT NULL,
+    t_real_mean REAL NOT NULL,
+    t_imag_mean REAL NOT NULL,
+    PRIMARY KEY (kind, start_ns, resolution_ns, source)
+) WITHOUT ROWID;
+-- Stored in time order (queries read the table directly); retention walks one tier at a time.
+CREATE INDEX buckets_by_tier ON buckets (kind, resolution_ns, start_ns);
+
+-- Witness records, one hash chain per observer; never downsampled.
+CREATE TABLE witness (
+    observer TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    stamp_ns INTEGER NOT NULL,
+    layer INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    event TEXT NOT NULL,
+    names TEXT NOT NULL,
+    "values" TEXT NOT NULL,
+    previous_digest TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (observer, sequence)
+);
+CREATE INDEX witness_by_time ON witness (stamp_ns);
+
+-- Sequences the memory received right after missing ones (it was not running, or lost them).
+CREATE TABLE witness_gaps (
+    observer TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    PRIMARY KEY (observer, sequence)
+) WITHOUT ROWID;
+
+-- The last pruned witness record per chain, so the kept part still verifies.
+CREATE TABLE witness_anchor (
+    observer TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    digest TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# MIGRATIONS[i] takes a file from version i to version i + 1.
+MIGRATIONS = (_V1,)
+VERSION = len(MIGRATIONS)
+
+
+def migrate(connection, path):
+    """
+    Bring the schema of an open store to :data:`VERSION`; return the version found.
+
+    Runs in one transaction, so a crash mid-migration leaves the old version intact.
+    """
+    application_id = connection.execute('PRAGMA application_id').fetchone()[0]
+    version = connection.execute('PRAGMA user_version').fetchone()[0]
+    tables = connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    if application_id != APPLICATION_ID and (tables or version):
+        raise CorruptStore(f'{path}: an SQLite file, but not a BecomingONE memory store '
+                           f'(application_id {application_id:#x})')
+    if version > VERSION:
+        raise StoreError(f'{path}: schema version {version} is newer than this BecomingONE '
+                         f'understands ({VERSION}); refusing to open it')
+    if version == VERSION:
+        return version
+    try:
+        connection.execute('BEGIN IMMEDIATE')
+        for script in MIGRATIONS[version:]:
+            for statement in _statements(script):
+                connection.execute(statement)
+        connection.execute(f'PRAGMA application_id = {APPLICATION_ID}')
+        connection.execute(f'PRAGMA user_version = {VERSION}')
+        connection.execute('COMMIT')
+    except sqlite3.Error:
+        connection.execute('ROLLBACK')
+        raise
+    return version
+
+
+def _statements(script):
+    # executescript() would commit the open transaction; run statement by statement instead.
+    statement = ''
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ''

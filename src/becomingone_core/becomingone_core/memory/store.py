@@ -1,0 +1,547 @@
+"""
+The temporal memory store: one crash-safe SQLite file per cell (WAL, ``synchronous=FULL``).
+
+Records are buffered and written in batches, one transaction each. A record is acknowledged
+only once its transaction has committed durably, and :attr:`MemoryStore.acknowledged` (the
+high-water mark the node publishes) only ever counts acknowledged records; a batch whose commit
+fails stays buffered and is retried, so no acknowledged record can be lost and no unwritten one
+is ever acknowledged. On open the file is checked (``quick_check``), migrated forward and its
+witness chains verified; breaks are reported, never repaired.
+"""
+
+from dataclasses import dataclass, field
+import functools
+import json
+import os
+import pathlib
+import sqlite3
+
+from becomingone_core import witness_chain
+from becomingone_core.memory import retention, schema
+from becomingone_core.memory.records import (
+    Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, STATE_KINDS, SYNC, WITNESS, WitnessEntry)
+from becomingone_core.memory.schema import CorruptStore, StoreError
+
+_SQLITE_MAGIC = b'SQLite format 3\x00'
+
+
+def default_path(cell='cell', environ=None):
+    """Return ``$XDG_STATE_HOME/becomingone/<cell>.sqlite3`` (``~/.local/state`` fallback)."""
+    environ = os.environ if environ is None else environ
+    state = environ.get('XDG_STATE_HOME') or os.path.join(
+        os.path.expanduser('~'), '.local', 'state')
+    return pathlib.Path(state) / 'becomingone' / f'{cell}.sqlite3'
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The acknowledged high-water mark: records durably stored, per kind and in total."""
+
+    counts: dict = field(default_factory=dict)
+    newest_ns: int = 0
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+
+@dataclass
+class QueryResult:
+    """Records (or witness entries) and buckets of a query, and whether more matched."""
+
+    records: list
+    buckets: list
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """The sync state at a time: from a record, a bucket, or unknown."""
+
+    known: bool
+    source: str = ''
+    stamp_ns: int = 0
+    record: Record = None
+    bucket: Bucket = None
+
+
+class MemoryStore:
+    """
+    One cell's temporal memory in one SQLite file.
+
+    ``add``/``add_witness`` buffer a record (they return True once ``batch_size`` records are
+    waiting), ``flush`` commits the buffer durably and returns the new :class:`Ack`.
+    """
+
+    def __init__(self, path, policy=None, batch_size=1000, max_backlog=100_000,
+                 create=True, read_only=False):
+        self.path = pathlib.Path(path)
+        self.policy = policy or retention.RetentionPolicy()
+        self.batch_size = batch_size
+        self.max_backlog = max_backlog
+        self.read_only = read_only
+        self._pending = []
+        self._pending_witness = []
+        self._layout_keys, self._layout_ids = {}, {}
+        self._tails = {}
+        self._connection = self._connect(create)
+        try:
+            self._prepare()
+            self.acknowledged = self._read_ack()
+            self._load_layouts()
+            self.chain_breaks = self.verify_witness()
+        except sqlite3.DatabaseError as error:
+            self._connection.close()
+            raise CorruptStore(f'{self.path}: not a usable memory store ({error})') from error
+        except StoreError:
+            self._connection.close()
+            raise
+
+    # -- opening ------------------------------------------------------------------------------
+    def _connect(self, create):
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if exists:
+            with open(self.path, 'rb') as handle:
+                if handle.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+                    raise CorruptStore(f'{self.path}: not an SQLite file (corrupt, or a '
+                                       f'foreign file); not a BecomingONE memory store')
+        elif not create or self.read_only:
+            raise StoreError(f'{self.path}: no such memory store')
+        else:
+            # Created when a store is opened, never at import time.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        uri = self.path.resolve().as_uri() + ('?mode=ro' if self.read_only else '')
+        try:
+            return sqlite3.connect(uri, uri=True, isolation_level=None, timeout=10.0,
+                                   check_same_thread=False)
+        except sqlite3.Error as error:
+            raise StoreError(f'{self.path}: cannot open ({error})') from error
+
+    def _prepare(self):
+        connection = self._connection
+        if not self.read_only:
+            tables = connection.execute('SELECT count(*) FROM sqlite_master').fetchone()[0]
+            if not tables:
+                # Lets retention hand freed pages back to the file system (only before tables).
+                connection.execute('PRAGMA auto_vacuum = INCREMENTAL')
+            mode = connection.execute('PRAGMA journal_mode = WAL').fetchone()[0]
+            if mode.lower() != 'wal':
+                raise StoreError(f'{self.path}: cannot switch to WAL mode (got {mode!r})')
+        # FULL: in WAL mode, NORMAL may lose the last commits on power loss, and a commit is
+        # an acknowledgement here.
+        connection.execute('PRAGMA synchronous = FULL')
+        # Keep the write-ahead log from staying at its largest size after a burst.
+        connection.execute('PRAGMA journal_size_limit = 8388608')
+        if self.read_only:
+            version = connection.execute('PRAGMA user_version').fetchone()[0]
+            if version != schema.VERSION:
+                raise StoreError(f'{self.path}: schema version {version}, expected '
+                                 f'{schema.VERSION} (open it writable once to migrate)')
+        else:
+            schema.migrate(connection, self.path)
+        check = connection.execute('PRAGMA quick_check').fetchone()[0]
+        if check != 'ok':
+            raise CorruptStore(f'{self.path}: integrity check failed: {check}')
+
+    def _read_ack(self):
+        counts = dict.fromkeys(KINDS, 0)
+        newest = 0
+        for kind, acknowledged, newest_ns in self._connection.execute(
+                'SELECT kind, acknowledged, newest_ns FROM counters'):
+            counts[kind] = acknowledged
+            newest = max(newest, newest_ns)
+        return Ack(counts, newest)
+
+    def close(self):
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------
+    @property
+    def backlog(self):
+        """Return how many records are buffered but not yet acknowledged."""
+        return len(self._pending) + len(self._pending_witness)
+
+    def add(self, record):
+        """Buffer a :class:`Record`; return True when a flush is due."""
+        self._check_room()
+        if not isinstance(record, Record) or record.kind not in STATE_KINDS:
+            raise InvalidRecord('kind', f'expected a resonance, sync or mesh Record: {record!r}')
+        # Field names go to the layouts table once; each row keeps only the values.
+        fields = record.fields
+        values = [_without_stamp(value) if key == 'header' else value
+                  for key, value in fields.items()]
+        self._pending.append((
+            record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
+            record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':'))))
+        return self.backlog >= self.batch_size
+
+    def _load_layouts(self):
+        for layout, keys in self._connection.execute('SELECT id, keys FROM layouts'):
+            self._layout_keys[layout] = tuple(json.loads(keys))
+            self._layout_ids[self._layout_keys[layout]] = layout
+
+    def _layout_id(self, connection, keys):
+        # Inside the commit's transaction, so two writers of one file agree on every id.
+        if keys in self._layout_ids:
+            return self._layout_ids[keys]
+        text = json.dumps(keys)
+        connection.execute('INSERT OR IGNORE INTO layouts (keys) VALUES (?)', (text,))
+        return connection.execute('SELECT id FROM layouts WHERE keys = ?', (text,)).fetchone()[0]
+
+    def _decode(self, layout, values, stamp_ns):
+        if layout not in self._layout_keys:  # written by another connection since we opened
+            self._load_layouts()
+        fields = dict(zip(self._layout_keys[layout], json.loads(values)))
+        if isinstance(fields.get('header'), dict):
+            fields['header'] = {'stamp': ns_to_stamp(stamp_ns), **fields['header']}
+        return fields
+
+    def _record_from_row(self, row):
+        kind, stamp_ns, source, coherence, t_real, t_imag, layout, values = row[:8]
+        return Record(kind, stamp_ns, source, coherence, complex(t_real, t_imag),
+                      decode=functools.partial(self._decode, layout, values, stamp_ns))
+
+    def add_witness(self, entry):
+        """
+        Buffer a :class:`WitnessEntry`; return True when a flush is due.
+
+        A sequence at or below the chain's newest is a replay and is refused. A record that
+        does not chain to its predecessor is stored anyway (it is evidence) and the break is
+        reported in :attr:`chain_breaks`.
+        """
+        self._check_room()
+        tail = self._tail(entry.observer)
+        if tail is not None and entry.sequence <= tail.sequence:
+            raise InvalidRecord('replay', f'witness {entry.observer!r} sequence {entry.sequence} '
+                                          f'after {tail.sequence}')
+        gap = tail is not None and entry.sequence > tail.sequence + 1
+        previous = None if tail is None or gap else tail.digest
+        if not witness_chain.verify([entry], previous_digest=previous).ok:
+            self.chain_breaks.setdefault(entry.observer, entry.sequence)
+        self._pending_witness.append((entry, gap))
+        self._tails[entry.observer] = entry
+        return self.backlog >= self.batch_size
+
+    def _check_room(self):
+        if self.read_only:
+            raise StoreError(f'{self.path}: opened read-only')
+        if self.backlog >= self.max_backlog:
+            raise InvalidRecord('backlog', f'{self.backlog} records waiting for the disk')
+
+    def _tail(self, observer):
+        if observer not in self._tails:
+            row = self._connection.execute(
+                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence DESC LIMIT 1',
+                (observer,)).fetchone()
+            self._tails[observer] = _witness_from_row(row) if row else None
+        return self._tails[observer]
+
+    def flush(self):
+        """
+        Commit every buffered record in one durable transaction; return the new :class:`Ack`.
+
+        On failure (disk full, I/O error) the transaction is rolled back, the records stay
+        buffered for the next flush and :class:`StoreError` is raised.
+        """
+        if not self.backlog:
+            return self.acknowledged
+        records, witness = self._pending, self._pending_witness
+        added = {}
+        newest = self.acknowledged.newest_ns
+        for row in records:
+            added[row[0]] = added.get(row[0], 0) + 1
+            newest = max(newest, row[1])
+        if witness:
+            added[WITNESS] = len(witness)
+            newest = max(newest, max(entry.stamp_ns for entry, _ in witness))
+        connection = self._connection
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+            layouts = {keys: self._layout_id(connection, keys)
+                       for keys in {row[6] for row in records}}
+            connection.executemany(
+                'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
+                'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+                [row[:6] + (layouts[row[6]], row[7]) for row in records])
+            connection.executemany(
+                'INSERT OR IGNORE INTO witness VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                [_witness_row(entry) for entry, _ in witness])
+            connection.executemany(
+                'INSERT OR IGNORE INTO witness_gaps VALUES (?, ?)',
+                [(entry.observer, entry.sequence) for entry, gap in witness if gap])
+            connection.executemany(
+                'INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET '
+                'acknowledged = acknowledged + excluded.acknowledged, '
+                'newest_ns = max(newest_ns, excluded.newest_ns)',
+                [(kind, count, newest) for kind, count in added.items()])
+            connection.execute('COMMIT')
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute('ROLLBACK')
+            raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
+                             f'the next attempt ({error})') from error
+        self._pending, self._pending_witness = [], []
+        for keys, layout in layouts.items():
+            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
+        counts = dict(self.acknowledged.counts)
+        for kind, count in added.items():
+            counts[kind] = counts.get(kind, 0) + count
+        self.acknowledged = Ack(counts, newest)
+        return self.acknowledged
+
+    def add_buckets(self, buckets):
+        """Merge downsampled buckets (e.g. imported ones) in one durable transaction."""
+        self._check_room()
+        rows = [(b.kind, b.resolution_ns, b.start_ns, b.source, b.count, b.coherence_mean,
+                 b.coherence_min, b.coherence_max, b.t_mean.real, b.t_mean.imag)
+                for b in buckets]
+        self._transaction(lambda connection: connection.executemany(
+            'INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
+            + retention.UPSERT_BUCKET, rows), 'bucket import')
+        return len(rows)
+
+    def _transaction(self, work, what):
+        connection = self._connection
+        try:
+            connection.execute('BEGIN IMMEDIATE')
+            result = work(connection)
+            connection.execute('COMMIT')
+        except sqlite3.Error as error:
+            if connection.in_transaction:
+                connection.execute('ROLLBACK')
+            raise StoreError(f'{self.path}: {what} failed ({error})') from error
+        return result
+
+    # -- retention ----------------------------------------------------------------------------
+    def apply_retention(self, now_ns=None, max_rows=50_000):
+        """
+        Run one bounded retention step (see :mod:`retention`) and return its report.
+
+        ``now_ns`` defaults to the newest acknowledged stamp, so retention follows the data's
+        own clock (a replayed recording is not downsampled just because it is old).
+        """
+        now_ns = self.acknowledged.newest_ns if now_ns is None else now_ns
+        report = self._transaction(
+            lambda connection: retention.apply(connection, self.policy, now_ns, max_rows),
+            'retention')
+        if not report.done:
+            # Hand freed pages back to the file system. executescript() steps the pragma to
+            # the end; execute() would free a single page.
+            self._connection.executescript('PRAGMA incremental_vacuum;')
+        return report
+
+    # -- reading ------------------------------------------------------------------------------
+    def query(self, kind, start_ns=0, end_ns=None, source='', limit=1000, newest_first=False):
+        """
+        Return records of ``kind`` stamped in ``[start_ns, end_ns]`` and buckets overlapping it.
+
+        ``source`` restricts to one transducer (resonance), mesh node (mesh) or subject
+        (witness). At most ``limit`` items come back, ordered by time (buckets hold the older
+        history, so they come first oldest-first and last newest-first); ``truncated`` says
+        more matched.
+        """
+        if kind not in KINDS:
+            raise ValueError(f'kind {kind!r} is not one of {list(KINDS)}')
+        if limit <= 0:
+            raise ValueError('limit must be > 0')
+        end_ns = 2**63 - 1 if end_ns is None else end_ns
+        order = 'DESC' if newest_first else 'ASC'
+        if kind == WITNESS:
+            rows = self._select(
+                'SELECT * FROM witness WHERE stamp_ns BETWEEN ? AND ?', (start_ns, end_ns),
+                'subject', source, f'stamp_ns {order}, sequence {order}', limit + 1)
+            entries = [_witness_from_row(row) for row in rows]
+            return QueryResult(entries[:limit], [], len(entries) > limit)
+
+        def fetch_records(count):
+            return [self._record_from_row(row) for row in self._select(
+                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields '
+                'FROM records '
+                'WHERE kind = ? AND stamp_ns BETWEEN ? AND ?', (kind, start_ns, end_ns),
+                'source', source, f'stamp_ns {order}, id {order}', count)]
+
+        # A lower bound on start_ns keeps the index scan to the range itself.
+        widest = self._widest_bucket(kind)
+
+        def fetch_buckets(count):
+            return [_bucket_from_row(row) for row in self._select(
+                'SELECT * FROM buckets WHERE kind = ? AND start_ns BETWEEN ? AND ? AND '
+                'start_ns + resolution_ns > ?', (kind, start_ns - widest, end_ns, start_ns),
+                'source', source, f'start_ns {order}, resolution_ns {order}', count)]
+
+        first, second = ((fetch_records, fetch_buckets) if newest_first else
+                         (fetch_buckets, fetch_records))
+        items = first(limit + 1)
+        if len(items) <= limit:
+            items += second(limit + 1 - len(items))
+        truncated = len(items) > limit
+        items = items[:limit]
+        return QueryResult([i for i in items if isinstance(i, Record)],
+                           [i for i in items if isinstance(i, Bucket)], truncated)
+
+    def _widest_bucket(self, kind):
+        row = self._connection.execute(
+            'SELECT max(resolution_ns) FROM buckets WHERE kind = ?', (kind,)).fetchone()
+        return row[0] or 0
+
+    def _select(self, sql, arguments, source_column, source, order, limit):
+        if source:
+            sql += f' AND {source_column} = ?'
+            arguments += (source,)
+        return self._connection.execute(f'{sql} ORDER BY {order} LIMIT ?',
+                                        arguments + (limit,)).fetchall()
+
+    def reconstruct(self, stamp_ns, tolerance_ns=5_000_000_000):
+        """
+        Return the sync state at ``stamp_ns``: the nearest record, else the bucket covering it.
+
+        Whichever of a record and a bucket lies closer wins (a record on a tie); nothing within
+        ``tolerance_ns`` means unknown.
+        """
+        best = Reconstruction(False)
+        best_distance = tolerance_ns
+        for comparison, order in (('<=', 'DESC'), ('>=', 'ASC')):
+            row = self._connection.execute(
+                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields '
+                'FROM records '
+                f"WHERE kind = 'sync' AND stamp_ns {comparison} ? "
+                f'ORDER BY stamp_ns {order} LIMIT 1', (stamp_ns,)).fetchone()
+            if row is not None and abs(row[1] - stamp_ns) <= best_distance:
+                best_distance = abs(row[1] - stamp_ns)
+                best = Reconstruction(True, 'record', row[1],
+                                      record=self._record_from_row(row))
+        widest = self._widest_bucket(SYNC)
+        for row in self._connection.execute(
+                "SELECT * FROM buckets WHERE kind = 'sync' AND start_ns BETWEEN ? AND ?",
+                (stamp_ns - tolerance_ns - widest, stamp_ns + tolerance_ns)):
+            bucket = _bucket_from_row(row)
+            distance = max(0, bucket.start_ns - stamp_ns, stamp_ns - bucket.end_ns + 1)
+            if distance < best_distance or (distance == best_distance and not best.known):
+                best_distance = distance
+                best = Reconstruction(True, 'bucket', bucket.start_ns, bucket=bucket)
+        return best
+
+    def iter_records(self, kind, batch=10_000):
+        """Yield every full-resolution record (or witness entry) of ``kind`` in time order."""
+        last = (-1, -1)
+        while True:
+            if kind == WITNESS:
+                rows = self._connection.execute(
+                    'SELECT * FROM witness WHERE (stamp_ns, sequence) > (?, ?) '
+                    'ORDER BY stamp_ns, sequence LIMIT ?', (*last, batch)).fetchall()
+                items = [_witness_from_row(row) for row in rows]
+                keys = [(row[2], row[1]) for row in rows]
+            else:
+                rows = self._connection.execute(
+                    'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields, id '
+                    'FROM records WHERE kind = ? AND (stamp_ns, id) > (?, ?) '
+                    'ORDER BY stamp_ns, id LIMIT ?', (kind, *last, batch)).fetchall()
+                items = [self._record_from_row(row) for row in rows]
+                keys = [(row[1], row[8]) for row in rows]
+            if not rows:
+                return
+            yield from items
+            last = keys[-1]
+
+    def iter_buckets(self):
+        """Yield every bucket, oldest first."""
+        for row in self._connection.execute('SELECT * FROM buckets ORDER BY start_ns'):
+            yield _bucket_from_row(row)
+
+    # -- checking -----------------------------------------------------------------------------
+    def verify_witness(self):
+        """Recompute every witness chain; return ``{observer: first bad sequence}``."""
+        breaks = {}
+        observers = [row[0] for row in self._connection.execute(
+            'SELECT DISTINCT observer FROM witness')]
+        for observer in observers:
+            anchor = self._connection.execute(
+                'SELECT digest FROM witness_anchor WHERE observer = ?', (observer,)).fetchone()
+            gaps = {row[0] for row in self._connection.execute(
+                'SELECT sequence FROM witness_gaps WHERE observer = ?', (observer,))}
+            entries = [_witness_from_row(row) for row in self._connection.execute(
+                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence', (observer,))]
+            bad = _first_break(entries, anchor[0] if anchor else None, gaps)
+            if bad is not None:
+                breaks[observer] = bad
+        return breaks
+
+    def integrity_check(self):
+        """Run ``PRAGMA integrity_check``; return ``'ok'`` or SQLite's findings."""
+        rows = self._connection.execute('PRAGMA integrity_check').fetchall()
+        return '\n'.join(row[0] for row in rows)
+
+    def stored_counts(self):
+        """Rows held now: full-resolution records per kind, buckets and witness records."""
+        counts = dict(self._connection.execute(
+            'SELECT kind, count(*) FROM records GROUP BY kind').fetchall())
+        counts['buckets'] = self._connection.execute('SELECT count(*) FROM buckets').fetchone()[0]
+        counts[WITNESS] = self._connection.execute('SELECT count(*) FROM witness').fetchone()[0]
+        return counts
+
+    def disk_bytes(self):
+        """Bytes on disk: the database file and its write-ahead log."""
+        return sum(os.path.getsize(p) for p in (self.path, f'{self.path}-wal')
+                   if os.path.exists(p))
+
+
+def move_aside(path, now_text):
+    """Rename a corrupt store to ``<path>.corrupt-<now_text>`` (with its WAL); return the name."""
+    path = pathlib.Path(path)
+    target = path.with_name(f'{path.name}.corrupt-{now_text}')
+    for suffix in ('-wal', '-shm'):
+        side = pathlib.Path(f'{path}{suffix}')
+        if side.exists():
+            side.rename(f'{target}{suffix}')
+    path.rename(target)
+    return target
+
+
+def _without_stamp(header):
+    if not isinstance(header, dict):
+        return header
+    return {key: value for key, value in header.items() if key != 'stamp'}
+
+
+def _bucket_from_row(row):
+    kind, resolution_ns, start_ns, source, count, mean, low, high, t_real, t_imag = row
+    return Bucket(kind, source, resolution_ns, start_ns, count, mean, low, high,
+                  complex(t_real, t_imag))
+
+
+def _first_break(entries, anchor_digest, gaps):
+    """
+    Return the sequence of the first record breaking the chain, or ``None``.
+
+    The chain restarts after a known gap (records the memory never received): there only the
+    record's own digest can be checked. A record missing anywhere else is a break.
+    """
+    starts = [0] + [i for i, entry in enumerate(entries) if i and entry.sequence in gaps]
+    for start, end in zip(starts, starts[1:] + [len(entries)]):
+        segment = entries[start:end]
+        result = witness_chain.verify(segment, anchor_digest if start == 0 else None)
+        if not result.ok:
+            return segment[result.bad_index].sequence
+    return None
+
+
+def _witness_row(entry):
+    return (entry.observer, entry.sequence, entry.stamp_ns, entry.layer, entry.subject,
+            entry.event, json.dumps(list(entry.names)), json.dumps(list(entry.values)),
+            entry.previous_digest, entry.digest)
+
+
+def _witness_from_row(row):
+    observer, sequence, stamp_ns, layer, subject, event, names, values, previous, digest = row
+    return WitnessEntry(sequence=sequence, layer=layer, stamp_ns=stamp_ns, observer=observer,
+                        subject=subject, event=event, names=tuple(json.loads(names)),
+                        values=tuple(json.loads(values)), previous_digest=previous,
+                        digest=digest)

@@ -1,0 +1,322 @@
+"""
+The ``memory`` node: the cell's temporal memory over ROS 2.
+
+Subscribes to the cell's resonance, sync, witness and mesh topics, stores them durably in one
+SQLite file (:mod:`becomingone_core.memory.store`), publishes the acknowledged high-water mark
+on ``memory/acknowledged`` after every durable commit, and answers ``memory/query`` and
+``memory/reconstruct``. A Resonance message is stored as one row (its summary coherence and T
+index it; the per-lag arrays are kept whole) and comes back from ``memory/query`` as one
+TemporalSignature per lag.
+"""
+
+import datetime
+import functools
+
+from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
+from becomingone_core.memory.records import (
+    InvalidRecord, KINDS, MESH, record_from_fields, record_to_fields, RESONANCE, SYNC, WITNESS,
+    witness_from_fields, witness_to_fields)
+from becomingone_core.memory.retention import RetentionPolicy
+from becomingone_core.memory.store import (
+    CorruptStore, default_path, MemoryStore, move_aside, StoreError)
+from becomingone_core.nodes.cell_parameters import set_stamp, stamp_ns
+from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.message_fields import from_fields, to_fields
+from becomingone_core.nodes.parameters import declare, ParameterError, require
+from becomingone_core.nodes.runner import main_for
+from becomingone_msgs.msg import (
+    CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
+    WitnessRecord)
+from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
+from rclpy.node import Node
+from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+
+NS = 1_000_000_000
+_LOG_THROTTLE_S = 5.0
+
+
+class MemoryNode(Node):
+    """Durable temporal memory of one cell."""
+
+    def __init__(self, **kwargs):
+        super().__init__('memory', **kwargs)
+        self._declare_parameters()
+        self.store = self._open_store()
+        self._rejections = RejectionCounter('records')
+        self._written = RateMonitor(window_s=10.0, what='records written')
+        self._commit_error = None
+        self._published_total = None
+
+        state_qos = QoSProfile(depth=self._qos_depth, reliability=QoSReliabilityPolicy.RELIABLE)
+        for topic in ('master/resonance', 'emissary/resonance'):
+            self.create_subscription(Resonance, topic, self._on_resonance, state_qos)
+        self.create_subscription(SyncState, 'sync/state', self._on_sync, state_qos)
+        self.create_subscription(MeshState, 'mesh/state', self._on_mesh, state_qos)
+        self.create_subscription(WitnessRecord, 'witness', self._on_witness, state_qos)
+        # Latched: a late subscriber learns the current mark at once.
+        self._ack_publisher = self.create_publisher(MemoryAck, 'memory/acknowledged', QoSProfile(
+            depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
+            durability=QoSDurabilityPolicy.TRANSIENT_LOCAL))
+        self.create_service(QueryMemory, 'memory/query', self._on_query)
+        self.create_service(ReconstructCoherence, 'memory/reconstruct', self._on_reconstruct)
+        self.create_timer(self._flush_period_s, self.flush)
+        self.create_timer(self._retention_period_s, self._apply_retention)
+        self._diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s)
+        self._diagnostics.add('store', self._store_status)
+        self._diagnostics.add('witness chain', self._chain_status)
+        self._diagnostics.add('input', self._rejections.status)
+        self._publish_ack(self.store.acknowledged)
+        self.get_logger().info(
+            f'memory at {self.store.path}: {self.store.acknowledged.total} records acknowledged')
+
+    # -- set-up -------------------------------------------------------------------------------
+    def _declare_parameters(self):
+        # Read once at start-up: read-only, so `ros2 param set` cannot pretend to change them.
+        d = functools.partial(declare, self, read_only=True)
+        self._path = d('path', '', 'store file; empty: $XDG_STATE_HOME/becomingone/<cell>.sqlite3')
+        self._cell = d('cell', '', 'cell name for the default path; empty: from the namespace')
+        self._move_aside = d('move_aside_corrupt', False,
+                             'move a corrupt or foreign store file aside (<file>.corrupt-<time>) '
+                             'and start a new one, instead of refusing to start')
+        self._flush_period_s = d('flush_period_s', 0.05, 'commit buffered records this often (s)',
+                                 minimum=0.001, maximum=10.0)
+        self._batch_size = d('batch_size', 1000, 'commit at once when this many records wait',
+                             minimum=1, maximum=1_000_000)
+        self._max_backlog = d('max_backlog', 100_000,
+                              'refuse (and count) new records while this many wait for the disk',
+                              minimum=1, maximum=100_000_000)
+        self._qos_depth = d('qos_depth', 100, 'subscription queue depth (reliable)',
+                            minimum=1, maximum=100_000)
+        raw_keep_s = d('raw_keep_s', 3600.0, 'keep full-resolution records this long (s)',
+                       minimum=1e-3)
+        resolutions = d('tier_resolutions_s', [1.0, 60.0, 3600.0],
+                        'bucket resolution of each retention tier (s), finest first')
+        keeps = d('tier_keep_s', [86_400.0, 2_592_000.0, 0.0],
+                  'how long each tier keeps its buckets (s); 0: forever (last tier only)')
+        witness_keep_s = d('witness_keep_s', 0.0,
+                           'keep witness records this long (s); 0: forever', minimum=0.0)
+        try:
+            self._policy = RetentionPolicy.from_lists(raw_keep_s, resolutions, keeps,
+                                                      witness_keep_s)
+        except ValueError as error:
+            raise ParameterError(
+                f"parameters 'tier_resolutions_s'/'tier_keep_s': {error}") from error
+        self._retention_period_s = d('retention_period_s', 10.0,
+                                     'run one bounded retention step this often (s)',
+                                     minimum=0.01, maximum=86_400.0)
+        self._retention_max_rows = d('retention_max_rows', 50_000,
+                                     'fold at most about this many records per step',
+                                     minimum=1, maximum=10_000_000)
+        self._default_limit = d('query_default_limit', 1000,
+                                'results of memory/query when max_results is 0',
+                                minimum=1, maximum=1_000_000)
+        self._max_limit = d('query_max_limit', 10_000, 'most results one memory/query returns',
+                            minimum=1, maximum=1_000_000)
+        require(self._default_limit <= self._max_limit, 'query_default_limit',
+                'must not exceed query_max_limit')
+        self._tolerance_ns = int(NS * d(
+            'reconstruct_tolerance_s', 5.0,
+            'memory/reconstruct answers "unknown" when nothing lies this close (s)',
+            minimum=0.0))
+        self._diagnostics_period_s = d('diagnostics_period_s', 1.0,
+                                       'publish /diagnostics this often (s)',
+                                       minimum=0.01, maximum=3600.0)
+
+    def _open_store(self):
+        cell = self._cell or self.get_namespace().strip('/').replace('/', '_') or 'cell'
+        path = self._path or str(default_path(cell))
+        options = {'policy': self._policy, 'batch_size': self._batch_size,
+                   'max_backlog': self._max_backlog}
+        try:
+            return MemoryStore(path, **options)
+        except CorruptStore as error:
+            if not self._move_aside:
+                raise ParameterError(f"parameter 'path': {error} (set move_aside_corrupt:=true "
+                                     'to move it aside and start a new store)') from error
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
+            target = move_aside(path, stamp)
+            self.get_logger().error(f'{error}; moved it to {target} and started a new store')
+            return MemoryStore(path, **options)
+        except StoreError as error:
+            raise ParameterError(f"parameter 'path': {error}") from error
+
+    # -- ingest -------------------------------------------------------------------------------
+    def _on_resonance(self, message):
+        self._ingest(lambda: self.store.add(record_from_fields(RESONANCE, to_fields(message))))
+
+    def _on_sync(self, message):
+        self._ingest(lambda: self.store.add(record_from_fields(SYNC, to_fields(message))))
+
+    def _on_mesh(self, message):
+        self._ingest(lambda: self.store.add(record_from_fields(MESH, to_fields(message))))
+
+    def _on_witness(self, message):
+        breaks = dict(self.store.chain_breaks)
+        self._ingest(lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
+        for observer, sequence in self.store.chain_breaks.items():
+            if observer not in breaks:
+                self.get_logger().error(f'witness chain of {observer!r} breaks at sequence '
+                                        f'{sequence}')
+
+    def _ingest(self, add):
+        try:
+            due = add()
+        except InvalidRecord as error:
+            self._rejections.reject(error.reason)
+            self.get_logger().warning(f'rejected a record: {error}',
+                                      throttle_duration_sec=_LOG_THROTTLE_S)
+            return
+        if due:
+            self.flush()
+
+    def flush(self):
+        """Commit buffered records durably; publish the new mark when it moved."""
+        try:
+            before = self.store.acknowledged.total
+            ack = self.store.flush()
+        except StoreError as error:
+            self._commit_error = str(error)
+            self.get_logger().error(str(error), throttle_duration_sec=_LOG_THROTTLE_S)
+            return
+        self._commit_error = None
+        self._written.tick(self._now_s(), ack.total - before)
+        if ack.total != self._published_total:
+            self._publish_ack(ack)
+
+    def _publish_ack(self, ack):
+        message = MemoryAck()
+        message.header.stamp = self.get_clock().now().to_msg()
+        message.total = ack.total
+        message.kinds = list(KINDS)
+        message.counts = [ack.counts.get(kind, 0) for kind in KINDS]
+        set_stamp(message.newest_stamp, ack.newest_ns)
+        self._ack_publisher.publish(message)
+        self._published_total = ack.total
+
+    def _apply_retention(self):
+        try:
+            self.store.apply_retention(max_rows=self._retention_max_rows)
+        except StoreError as error:
+            self.get_logger().error(str(error), throttle_duration_sec=_LOG_THROTTLE_S)
+
+    # -- services -----------------------------------------------------------------------------
+    def _on_query(self, request, response):
+        self.flush()
+        if request.kind not in KINDS:
+            response.success = False
+            response.message = f'kind {request.kind!r} is not one of {list(KINDS)}'
+            return response
+        end_ns = stamp_ns(request.end) or None
+        limit = min(request.max_results or self._default_limit, self._max_limit)
+        result = self.store.query(request.kind, stamp_ns(request.start), end_ns,
+                                  request.transducer, limit, request.newest_first)
+        if request.kind == RESONANCE:
+            response.signatures = [s for r in result.records for s in _signatures(r)]
+        elif request.kind == SYNC:
+            response.sync_states = [from_fields(SyncState, record_to_fields(r))
+                                    for r in result.records]
+        elif request.kind == MESH:
+            response.mesh_states = [from_fields(MeshState, record_to_fields(r))
+                                    for r in result.records]
+        elif request.kind == WITNESS:
+            response.witness_records = [from_fields(WitnessRecord, witness_to_fields(e))
+                                        for e in result.records]
+        response.buckets = [_bucket_message(b) for b in result.buckets]
+        response.truncated = result.truncated
+        response.success = True
+        truncated = ' (truncated)' if result.truncated else ''
+        response.message = f'{len(result.records)} records, {len(result.buckets)} buckets' \
+            f'{truncated}'
+        return response
+
+    def _on_reconstruct(self, request, response):
+        self.flush()
+        answer = self.store.reconstruct(stamp_ns(request.stamp), self._tolerance_ns)
+        response.known = answer.known
+        response.source = answer.source
+        if answer.record is not None:
+            response.state = from_fields(SyncState, record_to_fields(answer.record))
+        elif answer.bucket is not None:
+            state = SyncState()
+            set_stamp(state.header.stamp, answer.bucket.start_ns)
+            state.sync_real = answer.bucket.t_mean.real
+            state.sync_imag = answer.bucket.t_mean.imag
+            state.coherence = answer.bucket.coherence_mean
+            response.state = state
+        set_stamp(response.nearest_stamp, answer.stamp_ns)
+        return response
+
+    # -- diagnostics --------------------------------------------------------------------------
+    def _now_s(self):
+        return self.get_clock().now().nanoseconds / NS
+
+    def _store_status(self):
+        ack = self.store.acknowledged
+        values = {'path': str(self.store.path), 'acknowledged_total': ack.total,
+                  'newest_stamp_s': ack.newest_ns / NS, 'backlog': self.store.backlog,
+                  'write_rate_hz': self._written.rate(self._now_s()),
+                  'disk_bytes': self.store.disk_bytes()}
+        values.update({f'acknowledged_{kind}': ack.counts.get(kind, 0) for kind in KINDS})
+        if self._commit_error:
+            return Status(ERROR, f'commits failing: {self._commit_error}', values)
+        if self.store.backlog >= self._max_backlog // 2:
+            return Status(WARN, f'{self.store.backlog} records waiting for the disk', values)
+        return Status(OK, f'{ack.total} records acknowledged', values)
+
+    def _chain_status(self):
+        breaks = self.store.chain_breaks
+        values = {f'first_bad_sequence_{observer}': sequence
+                  for observer, sequence in breaks.items()}
+        if breaks:
+            where = ', '.join(f'{observer!r} at sequence {sequence}'
+                              for observer, sequence in sorted(breaks.items()))
+            return Status(ERROR, f'witness chain broken: {where}', values)
+        return Status(OK, 'witness chains verified', values)
+
+    def destroy_node(self):
+        # Commit what is buffered; the context may be gone already, so do not publish.
+        try:
+            self.store.flush()
+        except StoreError as error:
+            self.get_logger().error(f'records lost at shutdown: {error}')
+        finally:
+            self.store.close()
+        super().destroy_node()
+
+
+def _signatures(record):
+    """One TemporalSignature per lag of a stored Resonance (normalised: energies are 1)."""
+    fields = record.fields
+    tau = fields.get('tau') or [fields.get('summary_tau', 0.0)]
+    real = fields.get('gamma_real') or [record.t.real]
+    imag = fields.get('gamma_imag') or [record.t.imag]
+    coherence = fields.get('coherence') or [record.coherence]
+    signatures = []
+    for k in range(min(len(tau), len(real), len(imag), len(coherence))):
+        signature = TemporalSignature()
+        set_stamp(signature.header.stamp, record.stamp_ns)
+        signature.header.frame_id = fields.get('header', {}).get('frame_id', '')
+        signature.transducer = record.source
+        signature.tau = float(tau[k])
+        signature.omega = float(fields.get('omega', 0.0))
+        signature.t_real, signature.t_imag = float(real[k]), float(imag[k])
+        signature.energy_0 = signature.energy_tau = 1.0
+        signature.coherence = float(coherence[k])
+        signatures.append(signature)
+    return signatures
+
+
+def _bucket_message(bucket):
+    message = CoherenceBucket()
+    set_stamp(message.start, bucket.start_ns)
+    set_stamp(message.end, bucket.end_ns)
+    message.kind, message.transducer = bucket.kind, bucket.source
+    message.count = bucket.count
+    message.coherence_mean = bucket.coherence_mean
+    message.coherence_min = bucket.coherence_min
+    message.coherence_max = bucket.coherence_max
+    message.t_mean_real, message.t_mean_imag = bucket.t_mean.real, bucket.t_mean.imag
+    return message
+
+
+main = main_for(MemoryNode)

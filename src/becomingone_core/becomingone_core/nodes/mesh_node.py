@@ -1,0 +1,384 @@
+"""
+The ``mesh`` node: share this cell's state with the mesh over DDS and see the mesh as one.
+
+It reads its cell's ``sync/state``, publishes the cell's ``PeerState`` on the shared absolute
+topic :data:`becomingone_core.mesh.PEERS_TOPIC`, keeps a peer table from that topic (all logic in
+:mod:`becomingone_core.mesh`) and publishes ``mesh/state`` (MeshState), ``/diagnostics`` and,
+only while someone subscribes, ``mesh/markers`` (the peers' T in the complex plane, for rviz).
+"""
+
+from collections import deque
+import socket
+import time
+
+from becomingone_core import health
+from becomingone_core.mesh import (
+    ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate, ROLES,
+    SYNC_ROLES)
+from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.parameters import declare, ParameterError, require
+from becomingone_core.nodes.runner import main_for
+from becomingone_msgs.msg import MeshState, PeerState, SyncState
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.node import Node
+from rclpy.qos import (
+    QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy)
+from std_msgs.msg import Bool
+from visualization_msgs.msg import Marker, MarkerArray
+
+# Peer states are heartbeats: a newer one supersedes any older, so a lost one is not resent
+# (resending an old state over a healed link would only produce stale updates).
+PEERS_QOS = QoSProfile(depth=20, history=QoSHistoryPolicy.KEEP_LAST,
+                       reliability=QoSReliabilityPolicy.BEST_EFFORT)
+STATE_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
+                         durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def _seconds(stamp):
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def _stamp(seconds):
+    nanoseconds = int(round(seconds * 1e9))
+    return Time(sec=nanoseconds // 10**9, nanosec=nanoseconds % 10**9)
+
+
+def update_from_message(message):
+    """Convert a ``PeerState`` message into a plain :class:`PeerUpdate`."""
+    return PeerUpdate(
+        node_id=message.node_id, host=message.host, role=int(message.role),
+        weight=float(message.weight), t=complex(message.t_real, message.t_imag),
+        coherence=float(message.coherence), collapsed=bool(message.collapsed),
+        sequence=int(message.sequence), stamp_s=_seconds(message.header.stamp))
+
+
+def message_from_update(update, last_seen_s=None, alive=True):
+    """Convert a :class:`PeerUpdate` (and what the table knows of it) into a ``PeerState``."""
+    message = PeerState()
+    message.header.stamp = _stamp(update.stamp_s)
+    message.header.frame_id = update.node_id
+    message.node_id = update.node_id
+    message.host = update.host
+    message.role = update.role
+    message.weight = update.weight
+    message.t_real, message.t_imag = update.t.real, update.t.imag
+    message.coherence = update.coherence
+    message.collapsed = update.collapsed
+    message.sequence = update.sequence
+    if last_seen_s is not None:
+        message.last_seen = _stamp(last_seen_s)
+    message.alive = alive
+    return message
+
+
+class MeshNode(Node):
+    """Publishes this cell's PeerState and the mesh's global state."""
+
+    def __init__(self):
+        super().__init__('mesh')
+        self._declare_parameters()
+        self._table = PeerTable(self._config)
+        # Sequences start at the wall clock in microseconds, so a restarted cell continues
+        # above its old sequence instead of looking like a replay of itself.
+        self._sequence = int(time.time() * 1e6)
+        self._sent = deque(maxlen=256)
+        self._sync = None
+        self._sync_monitor = health.StalenessMonitor(
+            self._config.timeout_s / 2, self._config.timeout_s, what='sync/state')
+        self._rejections = health.RejectionCounter(what='peer update')
+        self._sync_rejections = health.RejectionCounter(what='sync/state')
+        self._estop = None
+        self._marker_ids = {}
+        self._last_global = None
+        self._alive = set()
+
+        self._peers_publisher = self.create_publisher(PeerState, PEERS_TOPIC, PEERS_QOS)
+        self._state_publisher = self.create_publisher(MeshState, 'mesh/state', STATE_QOS)
+        self._marker_publisher = self.create_publisher(MarkerArray, 'mesh/markers', STATE_QOS)
+        self.create_subscription(SyncState, 'sync/state', self._on_sync, STATE_QOS)
+        self.create_subscription(PeerState, PEERS_TOPIC, self._on_peer, PEERS_QOS)
+        self.create_subscription(Bool, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
+        self.create_timer(1.0 / self._rate_hz, self._tick)
+        # Validate a runtime change before it is made, apply it after (ROS 2 demos' pattern).
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+
+        diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s,
+                                           hardware_id=self._host)
+        diagnostics.add('peers', self._peers_status)
+        diagnostics.add('peer updates', self._rejections.status)
+        diagnostics.add('node ids', self._conflict_status)
+        if self._role in SYNC_ROLES:
+            diagnostics.add('sync input', self._sync_status)
+        diagnostics.add('e-stop', self._estop_status)
+        self.get_logger().info(
+            f'mesh node {self._node_id!r} on {self._host!r} as {ROLES[self._role]}, '
+            f'publishing on {PEERS_TOPIC} at {self._rate_hz:g} Hz, aggregation '
+            f'{self._config.aggregation}')
+
+    # -- parameters ------------------------------------------------------------------------
+    def _declare_parameters(self):
+        namespace = self.get_namespace().strip('/').replace('/', '_')
+        node_id = declare(
+            self, 'node_id', '',
+            'Id of this cell in the mesh (empty: the namespace, else the host name)',
+            read_only=True)
+        host = declare(self, 'host', '', 'Host name sent to peers (empty: this machine name)',
+                       read_only=True)
+        self._host = host or socket.gethostname()
+        self._node_id = node_id or namespace or self._host
+        role = declare(self, 'role', 'full', 'Role of this host: ' + ', '.join(ROLES),
+                       choices=ROLES, read_only=True)
+        self._role = ROLES.index(role)
+        self._weight = declare(self, 'weight', 1.0,
+                               'Declared capability weight of this cell in T_global',
+                               minimum=0.0, maximum=1e6)
+        self._rate_hz = declare(self, 'publish_rate_hz', 5.0,
+                                'Rate of this cell PeerState and of mesh/state (Hz)',
+                                minimum=0.1, maximum=100.0, read_only=True)
+        self._diagnostics_period_s = declare(self, 'diagnostics_period_s', 1.0,
+                                             'Period of /diagnostics (s)',
+                                             minimum=0.05, maximum=60.0, read_only=True)
+        self._frame_id = declare(self, 'frame_id', 'mesh',
+                                 'Frame of mesh/markers (the complex plane of T)')
+        defaults = MeshConfig()
+        values = {
+            'timeout_s': declare(
+                self, 'timeout_s', defaults.timeout_s,
+                'A peer unheard for this long is dead (s)', minimum=0.01, maximum=3600.0,
+                read_only=True),
+            'max_clock_skew_s': declare(
+                self, 'max_clock_skew_s', defaults.max_clock_skew_s,
+                'Updates stamped further ahead of our clock are rejected as future (s)',
+                minimum=0.0, maximum=3600.0),
+            'max_update_age_s': declare(
+                self, 'max_update_age_s', defaults.max_update_age_s,
+                'Updates stamped further behind our clock are rejected as stale (s)',
+                minimum=0.01, maximum=3600.0),
+            'forget_after_s': declare(
+                self, 'forget_after_s', defaults.forget_after_s,
+                'Dead peers are dropped from the table after this long (s)',
+                minimum=0.01, maximum=86400.0),
+            'emergence_threshold': declare(
+                self, 'emergence_threshold', defaults.emergence_threshold,
+                'The mesh has emerged while global coherence reaches this', minimum=0.0,
+                maximum=1.0),
+            'emergence_hysteresis': declare(
+                self, 'emergence_hysteresis', defaults.emergence_hysteresis,
+                'Emergence ends below threshold minus this', minimum=0.0, maximum=1.0),
+            'min_peers': declare(
+                self, 'min_peers', defaults.min_peers,
+                'Contributing live peers (this cell included) needed to emerge',
+                minimum=1, maximum=100000),
+            'aggregation': declare(
+                self, 'aggregation', defaults.aggregation,
+                'How peers combine into T_global: ' + ', '.join(AGGREGATIONS),
+                choices=AGGREGATIONS),
+            'trim_fraction': declare(
+                self, 'trim_fraction', defaults.trim_fraction,
+                'trimmed_mean: weight share cut from each tail (tolerates liars up to it)',
+                minimum=0.0, maximum=0.49),
+            'max_weight': declare(
+                self, 'max_weight', defaults.max_weight,
+                'Declared peer weights are clipped to this', minimum=1e-6, maximum=1e6),
+        }
+        require(self._weight <= values['max_weight'], 'weight', 'must be <= max_weight')
+        require(values['timeout_s'] * self._rate_hz >= 2.0, 'timeout_s',
+                'must cover at least two publish periods (timeout_s * publish_rate_hz >= 2)')
+        try:
+            self._config = MeshConfig(**values)
+        except ValueError as error:
+            raise ParameterError(f'parameter {error}') from error
+
+    def _candidate(self, parameters):
+        """Return (config, weight) with ``parameters`` applied; raise ValueError if invalid."""
+        changes = {p.name: p.value for p in parameters}
+        fields = {name: changes.get(name, getattr(self._config, name))
+                  for name in MeshConfig.__dataclass_fields__}
+        config = MeshConfig(**fields)
+        weight = changes.get('weight', self._weight)
+        if weight > config.max_weight:
+            raise ValueError("'weight' must be <= max_weight")
+        return config, weight
+
+    def _validate_parameters(self, parameters):
+        """Refuse a change that leaves the mesh configuration invalid (state is not touched)."""
+        try:
+            self._candidate(parameters)
+        except ValueError as error:
+            return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, parameters):
+        self._config, self._weight = self._candidate(parameters)
+        self._table.config = self._config
+        self._frame_id = next((p.value for p in parameters if p.name == 'frame_id'),
+                              self._frame_id)
+
+    # -- inputs ----------------------------------------------------------------------------
+    def _now(self):
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_sync(self, message):
+        t = complex(message.sync_real, message.sync_imag)
+        coherence = message.coherence
+        if not (abs(t) <= 1 + 1e-9 and 0 <= coherence <= 1 + 1e-9):  # also false for NaN
+            self._sync_rejections.reject('invalid')
+            self.get_logger().warning('rejected a sync/state with T or coherence out of range',
+                                      throttle_duration_sec=5.0)
+            return
+        now = self._now()
+        self._sync = (t, min(coherence, 1.0), bool(message.collapsed))
+        self._sync_monitor.touch(now)
+
+    def _on_peer(self, message):
+        update = update_from_message(message)
+        if update.node_id == self._node_id and update.host == self._host \
+                and update.sequence in self._sent:
+            return  # our own state, heard back over DDS; the table already has it
+        verdict = self._table.offer(update, self._now())
+        if verdict != ACCEPTED:
+            self._rejections.reject(verdict)
+            self.get_logger().warning(
+                f'rejected peer update from {update.node_id!r}@{update.host!r}: {verdict}',
+                throttle_duration_sec=5.0)
+
+    def _on_estop(self, message):
+        self._estop = bool(message.data)
+
+    # -- outputs ---------------------------------------------------------------------------
+    def own_update(self, now):
+        """Return this cell's state to share: weight 0 unless its sync state is fresh."""
+        self._sequence += 1
+        fresh = (self._role in SYNC_ROLES and self._sync is not None
+                 and self._sync_monitor.age(now) <= self._config.timeout_s)
+        t, coherence, collapsed = self._sync if fresh else (0j, 0.0, False)
+        return PeerUpdate(
+            node_id=self._node_id, host=self._host, role=self._role,
+            weight=self._weight if fresh else 0.0, t=t, coherence=coherence,
+            collapsed=collapsed, sequence=self._sequence, stamp_s=now)
+
+    def _tick(self):
+        now = self._now()
+        update = self.own_update(now)
+        self._sent.append(update.sequence)
+        self._table.offer(update, now)
+        self._peers_publisher.publish(message_from_update(update))
+        state = self._table.aggregate(now)
+        self._log_changes(state, now)
+        self._last_global = state
+        self._state_publisher.publish(self._mesh_state(state, now))
+        if self._marker_publisher.get_subscription_count() > 0:
+            self._marker_publisher.publish(self._markers(state, now))
+
+    def _log_changes(self, state, now):
+        """Log peers joining and dying, and the mesh emerging or dissolving."""
+        alive = {u.node_id for u, _, is_alive in self._table.view(now) if is_alive}
+        for node_id in sorted(alive - self._alive):
+            self.get_logger().info(f'peer {node_id!r} joined ({len(alive)} alive)')
+        for node_id in sorted(self._alive - alive):
+            self.get_logger().warning(
+                f'peer {node_id!r} dead: unheard for {self._config.timeout_s:g} s '
+                f'({len(alive)} alive)')
+        self._alive = alive
+        previous = self._last_global is not None and self._last_global.emerged
+        if state.emerged != previous:
+            self.get_logger().info(
+                f'mesh {"EMERGED" if state.emerged else "dissolved"}: global coherence '
+                f'{state.coherence:.3f}, {state.contributors} contributing')
+
+    def _mesh_state(self, state, now):
+        message = MeshState()
+        message.header.stamp = _stamp(now)
+        message.header.frame_id = self._frame_id
+        message.node_id = self._node_id
+        message.peers = [message_from_update(update, seen, alive)
+                         for update, seen, alive in self._table.view(now)]
+        message.peers_alive = state.peers_alive
+        message.peers_dead = state.peers_dead
+        message.global_real, message.global_imag = state.t.real, state.t.imag
+        message.global_coherence = state.coherence
+        message.emerged = state.emerged
+        message.emergence_threshold = self._config.emergence_threshold
+        message.aggregation = self._config.aggregation
+        return message
+
+    def _markers(self, state, now):
+        """Each peer as a sphere at its T (green: collapsed, blue: alive, grey: dead)."""
+        array = MarkerArray()
+        clear = Marker(action=Marker.DELETEALL)
+        clear.header.frame_id = self._frame_id
+        array.markers.append(clear)
+        stamp = _stamp(now)
+        for update, _, alive in self._table.view(now):
+            marker_id = self._marker_ids.setdefault(update.node_id, len(self._marker_ids))
+            colour = ((0.2, 0.9, 0.2) if update.collapsed else (0.2, 0.5, 1.0)) if alive \
+                else (0.5, 0.5, 0.5)
+            for kind, namespace in ((Marker.SPHERE, 'peers'), (Marker.TEXT_VIEW_FACING,
+                                                               'peer_names')):
+                marker = Marker(type=kind, action=Marker.ADD, ns=namespace, id=marker_id)
+                marker.header.frame_id = self._frame_id
+                marker.header.stamp = stamp
+                marker.pose.position.x, marker.pose.position.y = update.t.real, update.t.imag
+                marker.pose.position.z = 0.0 if kind == Marker.SPHERE else 0.08
+                marker.pose.orientation.w = 1.0
+                size = 0.03 + 0.05 * min(update.weight, 1.0)
+                marker.scale.x = marker.scale.y = marker.scale.z = size
+                marker.color.r, marker.color.g, marker.color.b = colour
+                marker.color.a = 1.0
+                marker.text = update.node_id if kind == Marker.TEXT_VIEW_FACING else ''
+                array.markers.append(marker)
+        arrow = Marker(type=Marker.ARROW, action=Marker.ADD, ns='global', id=0)
+        arrow.header.frame_id = self._frame_id
+        arrow.header.stamp = stamp
+        arrow.points = [_point(0j), _point(state.t)]
+        arrow.scale.x, arrow.scale.y, arrow.scale.z = 0.02, 0.04, 0.04
+        arrow.color.r, arrow.color.g, arrow.color.b, arrow.color.a = (
+            (1.0, 0.8, 0.0, 1.0) if state.emerged else (1.0, 1.0, 1.0, 0.8))
+        array.markers.append(arrow)
+        return array
+
+    # -- diagnostics -----------------------------------------------------------------------
+    def _peers_status(self):
+        state = self._last_global
+        if state is None:
+            return health.Status(health.WARN, 'no mesh state yet')
+        values = {'peers_alive': float(state.peers_alive), 'peers_dead': float(state.peers_dead),
+                  'contributors': float(state.contributors),
+                  'global_coherence': state.coherence, 'emerged': float(state.emerged)}
+        message = (f'{state.peers_alive} alive, {state.peers_dead} dead, '
+                   f'coherence {state.coherence:.3f}' + (', emerged' if state.emerged else ''))
+        level = health.WARN if state.peers_dead or state.peers_alive <= 1 else health.OK
+        return health.Status(level, message, values)
+
+    def _conflict_status(self):
+        if not self._table.conflicts:
+            return health.Status(health.OK, 'every node id has one host')
+        described = '; '.join(f'{node_id!r} claimed by {", ".join(sorted(hosts))}'
+                              for node_id, hosts in sorted(self._table.conflicts.items()))
+        return health.Status(health.ERROR, f'node id claimed by two hosts: {described}',
+                             {'conflicting_ids': float(len(self._table.conflicts))})
+
+    def _sync_status(self):
+        status = self._sync_monitor.status(self._now())
+        rejected = self._sync_rejections.status()
+        return health.Status(max(status.level, rejected.level),
+                             f'{status.message}; {rejected.message}',
+                             {**status.values, **rejected.values})
+
+    def _estop_status(self):
+        if self._estop is None:
+            return health.Status(health.OK, f'no e-stop published on {ESTOP_TOPIC}')
+        if self._estop:
+            return health.Status(health.WARN, 'mesh-wide e-stop ENGAGED', {'engaged': 1.0})
+        return health.Status(health.OK, 'mesh-wide e-stop released', {'engaged': 0.0})
+
+
+def _point(value):
+    return Point(x=value.real, y=value.imag, z=0.0)
+
+
+main = main_for(MeshNode)
