@@ -34,7 +34,7 @@ def generate_launch_description():
         DeclareLaunchArgument('use_sim', default_value='false',
                               description='Feed the cell from sim_source.'),
         DeclareLaunchArgument('use_memory', default_value='false',
-                              description='Keep the cell\'s history in its temporal memory.'),
+                              description="Keep the cell's history in its temporal memory."),
         DeclareLaunchArgument('use_rviz', default_value='false',
                               description='Start rviz2 with the BecomingONE view.'),
         DeclareLaunchArgument('log_level', default_value='info',

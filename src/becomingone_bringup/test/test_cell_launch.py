@@ -4,14 +4,15 @@ launch_testing: cell.launch.py starts a namespaced cell on simulated input that 
 Runs where ``launch``/``launch_testing`` are installed (a full ROS 2 install); skipped elsewhere.
 """
 
+import unittest
+
 import pytest
 
 launch = pytest.importorskip('launch')
 launch_testing = pytest.importorskip('launch_testing')
 launch_ros = pytest.importorskip('launch_ros')
 
-import unittest  # noqa: E402  (after the skips: nothing below works without launch)
-
+# Below: after the skips, since nothing there works without launch.
 from becomingone_msgs.msg import SyncState  # noqa: E402
 from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402

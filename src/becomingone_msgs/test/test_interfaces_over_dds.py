@@ -1,4 +1,5 @@
-"""Every becomingone_msgs message and service crosses real DDS intact.
+"""
+Every becomingone_msgs message and service crosses real DDS intact.
 
 The test process subscribes (and calls services); a second process, started from this same
 file, publishes one deterministic instance of each message and serves each service by echoing
