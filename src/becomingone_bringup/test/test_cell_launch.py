@@ -13,7 +13,7 @@ launch_testing = pytest.importorskip('launch_testing')
 launch_ros = pytest.importorskip('launch_ros')
 
 # Below: after the skips, since nothing there works without launch.
-from becomingone_msgs.msg import SyncState  # noqa: E402
+from becomingone_msgs.msg import SyncState  # noqa: E402, I100
 from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from launch.substitutions import PathJoinSubstitution  # noqa: E402
