@@ -178,6 +178,19 @@ def test_a_restarted_chain_is_stored_as_a_new_epoch_not_refused(tmp_path):
         assert _epochs_of(store)[-1] == (1, 25)
 
 
+def test_a_restart_after_the_memory_missed_the_end_of_the_previous_run_is_no_break(tmp_path):
+    # The previous run published 0..343, but the memory stopped first and stored 0..333; the
+    # new run goes past 334. Version 1 refused 0..333 as replays and reported its 334 as a
+    # break (it does not chain to the previous run's 333).
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(344, 0)[:334])
+    _stored(path, _run(400, 1000 * NS))
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {}
+        assert [e[:2] for e in store.witness_epochs()[CHAIN]] == [(0, 0), (1, 0)]
+        assert store.stored_counts()['witness'] == 734
+
+
 def test_restart_whose_first_records_the_memory_missed_is_still_an_epoch(tmp_path):
     # A restarted witness may publish its first records before DDS matched it with the memory.
     path = tmp_path / 'w.sqlite3'

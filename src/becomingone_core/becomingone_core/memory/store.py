@@ -267,6 +267,16 @@ class MemoryStore:
         self._tails[observer] = (epoch, entry.sequence, entry.digest)
         return self.backlog >= self.batch_size
 
+    def current_epoch(self, observer):
+        """Return ``(epoch, newest sequence)`` of ``observer``'s chain, or ``None``."""
+        tail = self._tail(observer)
+        return None if tail is None else tail[:2]
+
+    def chain_restart_counts(self):
+        """Return ``{observer: restarts}`` over the whole store (epochs after the first)."""
+        return {observer: len(epochs) - 1 for observer, epochs in self.witness_epochs().items()
+                if len(epochs) > 1}
+
     def _is_stored(self, entry):
         if (entry.observer, entry.sequence, entry.digest) in self._pending_digests:
             return True
