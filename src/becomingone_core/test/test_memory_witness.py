@@ -222,6 +222,16 @@ def test_tampering_inside_an_epoch_is_a_break_at_its_sequence(tmp_path, edit, wh
         assert store.chain_break_epochs == {CHAIN: where[0]}
 
 
+def test_a_deleted_epoch_is_a_break_at_its_first_record(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(10, 0) + _run(10, 100 * NS) + _run(10, 200 * NS))
+    with MemoryStore(path) as store:
+        store._connection.execute('DELETE FROM witness WHERE epoch = 1')
+        assert store.verify_witness() == {CHAIN: 0}
+    with MemoryStore(path) as store:
+        assert store.chain_break_epochs == {CHAIN: 1}
+
+
 def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
     entries = _run(20, 0)
     # Sequence 10 claiming a fresh start (the genesis digest) where 9 was.

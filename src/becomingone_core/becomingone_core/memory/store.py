@@ -563,7 +563,15 @@ class MemoryStore:
             # The sequence the chain had reached before each epoch (for the first kept epoch,
             # the anchor's when retention dropped its predecessor).
             reached = anchor[1] if anchor else None
-            for epoch, entries in chain.items():
+            for epoch in sorted(set(epochs) | set(chain)):
+                entries = chain.get(epoch)
+                if not entries:
+                    # Recorded with its first record in one commit: an epoch without records
+                    # that retention has not passed was deleted.
+                    if anchor is None or epoch > anchor[0]:
+                        breaks[observer] = (epoch, epochs[epoch])
+                        break
+                    continue
                 bad = _first_break_in_epoch(
                     entries, {s for e, s in gaps if e == epoch}, epochs.get(epoch),
                     anchor=anchor[1:] if anchor and anchor[0] == epoch else None,
