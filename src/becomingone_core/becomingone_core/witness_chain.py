@@ -8,6 +8,9 @@ exact and survives a round trip through JSON or a ``WitnessRecord`` message.
 
 The log is JSON Lines, one record per line, appended and flushed as records are made;
 :func:`verify_log` checks a stored log (also from the command line: ``witness_verify FILE``).
+A witness that restarts with its log continues the chain; one without a log starts a new chain
+at sequence 0 chained to :data:`GENESIS`, which the temporal memory keeps as a new *epoch* of
+the same observer (see :mod:`becomingone_core.memory.store`).
 """
 
 from dataclasses import asdict, dataclass

@@ -185,6 +185,6 @@ def test_a_tampered_witness_record_in_the_file_is_reported_at_its_sequence(tmp_p
         status = _chain_status()
         assert status.level == b'\x02' and 'sequence 12' in status.message
         assert [(kv.key, kv.value) for kv in status.values] == \
-            [('first_bad_sequence_cell/witness', '12')]
+            [('first_bad_sequence_cell/witness', '12'), ('first_bad_epoch_cell/witness', '0')]
     with MemoryStore(path) as store:  # reported, never repaired
         assert store.chain_breaks == {'cell/witness': 12}

@@ -131,6 +131,22 @@ def test_cli_verify_fails_on_a_tampered_witness_record(store_path, capsys):
     assert code == 1 and report['witness_chain_breaks'] == {'cell/witness': 12}
 
 
+def test_cli_verify_passes_a_restarted_chain_and_counts_the_restart(store_path, capsys):
+    with MemoryStore(store_path) as store:
+        for entry in witness_entries(5, stamp_ns=lambda sequence: (100 + sequence) * NS):
+            store.add_witness(entry)
+        store.flush()
+    code, [report], _ = _run(capsys, '--store', str(store_path), 'verify')
+    assert code == 0 and report['witness_chain_breaks'] == {}
+    assert report['witness_chain_restarts'] == {'cell/witness': 1}
+    connection = sqlite3.connect(store_path)
+    connection.execute("UPDATE witness SET event = 'quiet' WHERE epoch = 1 AND sequence = 3")
+    connection.commit()
+    connection.close()
+    code, [report], _ = _run(capsys, '--store', str(store_path), 'verify')
+    assert code == 1 and report['witness_chain_breaks'] == {'cell/witness': 3}
+
+
 def test_cli_export_and_import(store_path, tmp_path, capsys):
     output = tmp_path / 'out.mcap'
     code, [exported], _ = _run(capsys, '--store', str(store_path), 'export', str(output))

@@ -2,8 +2,10 @@
 
 import dataclasses
 import json
+import sqlite3
 
 from becomingone_core import witness_chain
+from becomingone_core.memory import mcap_io, schema
 from becomingone_core.memory.records import InvalidRecord
 from becomingone_core.memory.retention import RetentionPolicy
 from becomingone_core.memory.store import MemoryStore
@@ -139,3 +141,241 @@ def test_witness_queries_by_time_and_subject(tmp_path):
         assert [e.sequence for e in result.records] == [19, 18, 17, 16, 15]
         assert store.query('witness', source='emissary').records == []
         assert len(store.query('witness', source='sync', limit=100).records) == 50
+
+
+# -- epochs: a witness restarted without a persistent log starts a new chain ---------------------
+def _run(count, start_ns, observer=CHAIN):
+    """Return the records of one witness process: a new chain from 0, stamped from ``start_ns``."""
+    return witness_entries(count, observer=observer,
+                           stamp_ns=lambda sequence: start_ns + sequence * NS)
+
+
+def _epochs_of(store):
+    return [(epoch, sequence) for epoch, sequence in store._connection.execute(
+        'SELECT epoch, sequence FROM witness ORDER BY epoch, sequence')]
+
+
+def test_a_restarted_chain_is_stored_as_a_new_epoch_not_refused(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    first, second = _run(344, 0), _run(20, 1000 * NS)
+    with MemoryStore(path) as store:
+        for entry in first + second:
+            store.add_witness(entry)
+        store.flush()
+        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert store.acknowledged.counts['witness'] == 364
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {} and store.chain_restarts == {}
+        assert store.witness_epochs() == {CHAIN: [(0, 0, 0), (1, 0, 1000 * NS)]}
+        assert _epochs_of(store) == [(0, s) for s in range(344)] + [(1, s) for s in range(20)]
+        records = store.query('witness', limit=1000).records
+        assert records == first + second
+        # The restarted chain goes on in its epoch after a reopen, with a gap as before.
+        store.add_witness(_run(30, 1000 * NS)[25])
+        store.flush()
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {}
+        assert _epochs_of(store)[-1] == (1, 25)
+
+
+def test_a_restart_after_the_memory_missed_the_end_of_the_previous_run_is_no_break(tmp_path):
+    # The previous run published 0..343, but the memory stopped first and stored 0..333; the
+    # new run goes past 334. Version 1 refused 0..333 as replays and reported its 334 as a
+    # break (it does not chain to the previous run's 333).
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(344, 0)[:334])
+    _stored(path, _run(400, 1000 * NS))
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {}
+        assert [e[:2] for e in store.witness_epochs()[CHAIN]] == [(0, 0), (1, 0)]
+        assert store.stored_counts()['witness'] == 734
+
+
+def test_restart_whose_first_records_the_memory_missed_is_still_an_epoch(tmp_path):
+    # A restarted witness may publish its first records before DDS matched it with the memory.
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(50, 0) + _run(30, 100 * NS)[4:])
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {}
+        assert store.witness_epochs()[CHAIN][1][:2] == (1, 4)
+        store._connection.execute('DELETE FROM witness WHERE epoch = 1 AND sequence = 4')
+        assert store.verify_witness() == {CHAIN: 5}  # its head deleted
+
+
+@pytest.mark.parametrize('edit, where', [
+    ("UPDATE witness SET event = 'forged' WHERE epoch = 1 AND sequence = 7", (1, 7)),
+    ('UPDATE witness SET stamp_ns = 1 WHERE epoch = 0 AND sequence = 7', (0, 7)),
+    ('DELETE FROM witness WHERE epoch = 1 AND sequence = 3', (1, 4)),
+    ('DELETE FROM witness WHERE epoch = 1 AND sequence = 0', (1, 1)),
+    ('UPDATE witness SET sequence = sequence + 100 WHERE epoch = 1 AND sequence IN (2, 3)',
+     (1, 4)),
+    # Records moved into the other epoch.
+    ('UPDATE witness SET epoch = 0 WHERE epoch = 1 AND sequence >= 40', (0, 40)),
+])
+def test_tampering_inside_an_epoch_is_a_break_at_its_sequence(tmp_path, edit, where):
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(40, 0) + _run(60, 100 * NS))
+    with MemoryStore(path) as store:
+        store._connection.execute(edit)
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {CHAIN: where[1]}
+        assert store.chain_break_epochs == {CHAIN: where[0]}
+
+
+def test_a_deleted_epoch_is_a_break_at_its_first_record(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(10, 0) + _run(10, 100 * NS) + _run(10, 200 * NS))
+    with MemoryStore(path) as store:
+        store._connection.execute('DELETE FROM witness WHERE epoch = 1')
+        assert store.verify_witness() == {CHAIN: 0}
+    with MemoryStore(path) as store:
+        assert store.chain_break_epochs == {CHAIN: 1}
+
+
+def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
+    entries = _run(20, 0)
+    # Sequence 10 claiming a fresh start (the genesis digest) where 9 was.
+    forged = witness_entries(5, start_sequence=10, previous=witness_chain.GENESIS)
+    with MemoryStore(tmp_path / 'a.sqlite3') as store:
+        for entry in entries[:10] + forged:
+            store.add_witness(entry)
+        store.flush()
+        assert store.chain_breaks == {CHAIN: 10} and store.chain_restarts == {}
+    with MemoryStore(tmp_path / 'a.sqlite3') as store:
+        assert store.chain_breaks == {CHAIN: 10}
+    # In the file: the second half of an epoch relabelled as an epoch of its own.
+    path = tmp_path / 'b.sqlite3'
+    _stored(path, entries + _run(5, 100 * NS))
+    with MemoryStore(path) as store:
+        store._connection.execute('UPDATE witness SET epoch = 2 WHERE epoch = 1')
+        store._connection.execute('UPDATE witness_epochs SET epoch = 2 WHERE epoch = 1')
+        store._connection.execute(
+            'UPDATE witness SET epoch = 1 WHERE epoch = 0 AND sequence >= 12')
+        store._connection.execute('INSERT INTO witness_epochs VALUES (?, 1, 12, 0)', (CHAIN,))
+        assert store.verify_witness() == {CHAIN: 12}
+
+
+def test_replays_are_refused_in_every_epoch(tmp_path):
+    first, second = _run(10, 0), _run(10, 100 * NS)
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, first + second[:6])
+    with MemoryStore(path) as store:
+        for replayed in (second[5], second[0], first[3], first[0]):
+            with pytest.raises(InvalidRecord) as refused:
+                store.add_witness(replayed)
+            assert refused.value.reason == 'replay'
+        store.add_witness(second[6])
+        with pytest.raises(InvalidRecord, match='replay'):  # buffered, not yet committed
+            store.add_witness(second[6])
+        store.flush()
+        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert len(store.query('witness', limit=100).records) == 17
+
+
+def test_retention_drops_old_epochs_whole_and_the_rest_verifies(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    policy = RetentionPolicy(witness_keep_s=30.0)
+    _stored(path, _run(50, 0) + _run(50, 100 * NS), policy=policy)
+    with MemoryStore(path, policy=policy) as store:
+        assert store.apply_retention().witness_dropped == 50 + 19
+        assert _epochs_of(store) == [(1, s) for s in range(19, 50)]
+    with MemoryStore(path, policy=policy) as store:
+        assert store.chain_breaks == {}
+        assert [e for e, _, _ in store.witness_epochs()[CHAIN]] == [0, 1]
+        store.add_witness(_run(51, 100 * NS)[50])
+        store.add_witness(_run(3, 300 * NS)[0])  # another restart, after pruning
+        store.flush()
+        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        store._connection.execute('DELETE FROM witness WHERE epoch = 1 AND sequence = 19')
+        assert store.verify_witness() == {CHAIN: 20}
+
+
+def test_a_restart_after_every_record_was_pruned_is_a_new_epoch(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    policy = RetentionPolicy(witness_keep_s=1.0)
+    _stored(path, _run(10, 0), policy=policy)
+    with MemoryStore(path, policy=policy) as store:
+        store.apply_retention(now_ns=100 * NS)
+        assert _epochs_of(store) == []
+        store.add_witness(_run(11, 0)[10])  # the same chain goes on from the anchor
+        store.add_witness(_run(2, 200 * NS)[0])
+        store.flush()
+        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert _epochs_of(store) == [(0, 10), (1, 0)]
+
+
+def test_two_observers_restart_independently(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, _run(5, 0, 'a') + _run(5, 0, 'b') + _run(3, 10 * NS, 'a'))
+    with MemoryStore(path) as store:
+        assert {o: len(e) for o, e in store.witness_epochs().items()} == {'a': 2, 'b': 1}
+        store._connection.execute(
+            "UPDATE witness SET layer = 3 WHERE observer = 'a' AND epoch = 1 AND sequence = 1")
+        assert store.verify_witness() == {'a': 1}
+
+
+def _version_1_store(path, entries, gaps=(), anchor=None):
+    """Write a store of schema version 1 (before epochs), as the previous release did."""
+    connection = sqlite3.connect(path, isolation_level=None)
+    for statement in schema._statements(schema.MIGRATIONS[0]):
+        connection.execute(statement)
+    connection.execute(f'PRAGMA application_id = {schema.APPLICATION_ID}')
+    connection.execute('PRAGMA user_version = 1')
+    connection.executemany('INSERT INTO witness VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [(
+        e.observer, e.sequence, e.stamp_ns, e.layer, e.subject, e.event, json.dumps(e.names),
+        json.dumps(e.values), e.previous_digest, e.digest) for e in entries])
+    connection.executemany('INSERT INTO witness_gaps VALUES (?, ?)', [(CHAIN, s) for s in gaps])
+    if anchor is not None:
+        connection.execute('INSERT INTO witness_anchor VALUES (?, ?, ?)',
+                           (CHAIN, anchor.sequence, anchor.digest))
+    connection.execute("INSERT INTO counters VALUES ('witness', ?, 0)", (len(entries),))
+    connection.close()
+
+
+def test_a_version_1_store_is_migrated_and_its_chain_becomes_epoch_0(tmp_path):
+    path = tmp_path / 'v1.sqlite3'
+    entries = _run(40, 0)
+    # Pruned up to 4, and the memory missed 20..24.
+    _version_1_store(path, entries[5:20] + entries[25:], gaps=[25], anchor=entries[4])
+    with MemoryStore(path) as store:
+        assert store._connection.execute('PRAGMA user_version').fetchone()[0] == schema.VERSION
+        assert schema.VERSION == 2
+        assert store.chain_breaks == {} and store.acknowledged.counts['witness'] == 30
+        assert _epochs_of(store) == [(0, s) for s in list(range(5, 20)) + list(range(25, 40))]
+        assert store.query('witness', limit=100).records == entries[5:20] + entries[25:]
+        # The restart that version 1 refused as a replay is now a new epoch.
+        for entry in _run(10, 100 * NS):
+            store.add_witness(entry)
+        store.flush()
+        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        store._connection.execute('UPDATE witness SET event = ? WHERE epoch = 0 AND sequence = 30',
+                                  ('forged',))
+        assert store.verify_witness() == {CHAIN: 30}
+
+
+def test_a_version_1_store_keeps_its_break_after_migration(tmp_path):
+    path = tmp_path / 'v1.sqlite3'
+    entries = _run(20, 0)
+    entries[12] = dataclasses.replace(entries[12], event='forged')
+    _version_1_store(path, entries)
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {CHAIN: 12}
+
+
+def test_epochs_survive_an_mcap_export_and_import(tmp_path):
+    source, copy, mcap = tmp_path / 'a.sqlite3', tmp_path / 'b.sqlite3', tmp_path / 'w.mcap'
+    # Two observers interleaved in time, one restarting twice, once with its start missed.
+    entries = (_run(30, 0) + _run(10, 5 * NS, 'other') + _run(20, 50 * NS)
+               + _run(15, 200 * NS)[3:])
+    _stored(source, entries)
+    with MemoryStore(source) as store:
+        assert mcap_io.export(store, str(mcap), buckets=False) == {'witness': len(entries)}
+        epochs = store.witness_epochs()
+    with MemoryStore(copy) as store:
+        assert mcap_io.import_into(store, str(mcap)) == {'witness': len(entries)}
+        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 2}
+        assert store.witness_epochs() == epochs
+        assert sorted(store.query('witness', limit=1000).records,
+                      key=entries.index) == entries
+    with MemoryStore(copy) as store:
+        assert store.chain_breaks == {}

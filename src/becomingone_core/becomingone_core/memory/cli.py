@@ -42,7 +42,8 @@ def _info(store, args):
         'path': str(store.path), 'acknowledged': store.acknowledged.counts,
         'total': store.acknowledged.total, 'newest_ns': store.acknowledged.newest_ns,
         'stored': store.stored_counts(), 'disk_bytes': store.disk_bytes(),
-        'witness_chain_breaks': store.chain_breaks}, sort_keys=True))
+        'witness_chain_breaks': store.chain_breaks,
+        'witness_chain_restarts': store.chain_restart_counts()}, sort_keys=True))
     return 0
 
 
@@ -83,8 +84,10 @@ def _import(store, args):
 def _verify(store, args):
     integrity = store.integrity_check()
     breaks = store.verify_witness()
+    # A restart (a new epoch) is not a break: each epoch is verified on its own.
     print(json.dumps({'path': str(store.path), 'integrity_check': integrity,
-                      'witness_chain_breaks': breaks}, sort_keys=True))
+                      'witness_chain_breaks': breaks,
+                      'witness_chain_restarts': store.chain_restart_counts()}, sort_keys=True))
     return 0 if integrity == 'ok' and not breaks else 1
 
 

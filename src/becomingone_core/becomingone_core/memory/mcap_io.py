@@ -130,14 +130,18 @@ def import_into(store, path):
     """
     Add every BecomingONE message of an MCAP file to ``store``; return counts per kind.
 
-    Other topics are skipped; records the store refuses are counted under ``rejected``.
-    The store is flushed (made durable) before returning.
+    Messages are read in the order they were written (not re-sorted by log time): witness
+    records then arrive in chain order, as :func:`export` writes them or a recording received
+    them, so each chain's epochs are rebuilt as they were. Other topics are skipped; records the
+    store refuses are counted under ``rejected``. The store is flushed (made durable) before
+    returning.
     """
     counts = {}
     imported_buckets = []
     with open(path, 'rb') as stream:
         reader = make_reader(stream, decoder_factories=[DecoderFactory()])
-        for schema, _channel, _message, decoded in reader.iter_decoded_messages():
+        messages = reader.iter_decoded_messages(log_time_order=False)
+        for schema, _channel, _message, decoded in messages:
             kind = KIND_OF_TYPE.get(schema.name if schema else '')
             if kind is None:
                 continue

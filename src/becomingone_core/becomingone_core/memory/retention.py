@@ -6,8 +6,9 @@ tier's buckets older than its ``keep_s`` fold into the next, coarser tier; the l
 keep forever. Bucket statistics merge exactly (counts add, means weight by count, min/max
 combine), so folding in several steps gives the same buckets as folding at once. Each call
 moves a bounded number of rows, so a long-running cell's file stays bounded without long
-pauses. Witness records are never downsampled: they are dropped after ``witness_keep_s``, and
-the last dropped record of each chain becomes the anchor the kept records verify against.
+pauses. Witness records are never downsampled: they are dropped after ``witness_keep_s``, in
+chain order (whole older epochs first), and the last dropped record of each observer becomes the
+anchor the kept records of its epoch verify against.
 """
 
 from dataclasses import dataclass, field
@@ -194,14 +195,21 @@ def _prune_witness(connection, policy, now_ns):
     if math.isinf(policy.witness_keep_s):
         return 0
     cutoff = now_ns - int(policy.witness_keep_s * NS)
-    connection.execute("""
-        INSERT OR REPLACE INTO witness_anchor (observer, sequence, digest)
-        SELECT observer, sequence, digest FROM witness AS w
-        WHERE stamp_ns < :cutoff AND sequence = (
-            SELECT max(sequence) FROM witness WHERE observer = w.observer AND stamp_ns < :cutoff)
-    """, {'cutoff': cutoff})
-    # Drop by sequence up to the anchor, so a chain never loses a record from its middle.
+    # Per observer, the last record in chain order (epoch, then sequence) older than the cutoff
+    # becomes the anchor.
+    for observer, epoch in connection.execute(
+            'SELECT observer, max(epoch) FROM witness WHERE stamp_ns < ? GROUP BY observer',
+            (cutoff,)).fetchall():
+        sequence, digest = connection.execute(
+            'SELECT sequence, digest FROM witness WHERE observer = ? AND epoch = ? '
+            'AND stamp_ns < ? ORDER BY sequence DESC LIMIT 1',
+            (observer, epoch, cutoff)).fetchone()
+        connection.execute(
+            'INSERT OR REPLACE INTO witness_anchor (observer, epoch, sequence, digest) '
+            'VALUES (?, ?, ?, ?)', (observer, epoch, sequence, digest))
+    # Drop everything up to the anchor in chain order, so a chain never loses a record from its
+    # middle (older epochs go whole).
     return connection.execute("""
-        DELETE FROM witness WHERE sequence <= (
-            SELECT sequence FROM witness_anchor AS a WHERE a.observer = witness.observer)
+        DELETE FROM witness WHERE (epoch, sequence) <= (
+            SELECT epoch, sequence FROM witness_anchor AS a WHERE a.observer = witness.observer)
     """).rowcount

@@ -96,8 +96,63 @@ CREATE TABLE witness_anchor (
 ) WITHOUT ROWID;
 """
 
+# Version 2: witness chains have epochs. A witness that restarts without a persistent log starts
+# a new chain at sequence 0 (chained to the genesis digest); each such chain is an epoch of its
+# observer, numbered from 0 in the order the memory received them, and verified on its own.
+# Existing records become epoch 0.
+_V2 = """
+CREATE TABLE witness_v2 (
+    observer TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    sequence INTEGER NOT NULL,
+    stamp_ns INTEGER NOT NULL,
+    layer INTEGER NOT NULL,
+    subject TEXT NOT NULL,
+    event TEXT NOT NULL,
+    names TEXT NOT NULL,
+    "values" TEXT NOT NULL,
+    previous_digest TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (observer, epoch, sequence)
+);
+INSERT INTO witness_v2 SELECT observer, 0, sequence, stamp_ns, layer, subject, event, names,
+    "values", previous_digest, digest FROM witness;
+DROP TABLE witness;
+ALTER TABLE witness_v2 RENAME TO witness;
+CREATE INDEX witness_by_time ON witness (stamp_ns);
+-- Replays are found by sequence across the epochs of an observer.
+CREATE INDEX witness_by_sequence ON witness (observer, sequence);
+
+CREATE TABLE witness_gaps_v2 (
+    observer TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    sequence INTEGER NOT NULL,
+    PRIMARY KEY (observer, epoch, sequence)
+) WITHOUT ROWID;
+INSERT INTO witness_gaps_v2 SELECT observer, 0, sequence FROM witness_gaps;
+DROP TABLE witness_gaps;
+ALTER TABLE witness_gaps_v2 RENAME TO witness_gaps;
+
+ALTER TABLE witness_anchor ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+
+-- Each epoch of each chain as the memory first received it: its first sequence (0 when the
+-- restart itself arrived, more when the memory missed the first records) and that record's
+-- stamp. Kept when retention drops the epoch's records, so restarts stay counted.
+CREATE TABLE witness_epochs (
+    observer TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    first_sequence INTEGER NOT NULL,
+    stamp_ns INTEGER NOT NULL,
+    PRIMARY KEY (observer, epoch)
+) WITHOUT ROWID;
+INSERT INTO witness_epochs
+    SELECT observer, 0, min(sequence), stamp_ns FROM witness GROUP BY observer;
+INSERT OR IGNORE INTO witness_epochs
+    SELECT observer, 0, sequence + 1, 0 FROM witness_anchor;
+"""
+
 # MIGRATIONS[i] takes a file from version i to version i + 1.
-MIGRATIONS = (_V1,)
+MIGRATIONS = (_V1, _V2)
 VERSION = len(MIGRATIONS)
 
 

@@ -7,6 +7,13 @@ high-water mark the node publishes) only ever counts acknowledged records; a bat
 fails stays buffered and is retried, so no acknowledged record can be lost and no unwritten one
 is ever acknowledged. On open the file is checked (``quick_check``), migrated forward and its
 witness chains verified; breaks are reported, never repaired.
+
+Witness chains have **epochs**. A chain is identified by its observer (the witness node's name)
+and its epoch: a witness restarted without a persistent log starts a new chain at sequence 0,
+chained to the genesis digest. The store accepts that record as the start of the observer's
+next epoch (a counted chain restart, :attr:`MemoryStore.chain_restarts`) and verifies each epoch
+as a chain of its own. Within an epoch every edit, deletion and reorder is still a break at the
+record where it shows, and so is a "restart" anywhere but at sequence 0 with the genesis digest.
 """
 
 from dataclasses import dataclass, field
@@ -84,12 +91,19 @@ class MemoryStore:
         self._pending_witness = []
         self._layout_keys, self._layout_ids = {}, {}
         self._tails = {}
+        self._next_epoch = {}
+        self._pending_epochs = []
+        self._pending_digests = set()
+        self.chain_restarts = {}
         self._connection = self._connect(create)
         try:
             self._prepare()
             self.acknowledged = self._read_ack()
             self._load_layouts()
-            self.chain_breaks = self.verify_witness()
+            self.chain_breaks, self.chain_break_epochs = {}, {}
+            for observer, (epoch, sequence) in self._verify_chains().items():
+                self.chain_breaks[observer] = sequence
+                self.chain_break_epochs[observer] = epoch
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise CorruptStore(f'{self.path}: not a usable memory store ({error})') from error
@@ -213,22 +227,62 @@ class MemoryStore:
         """
         Buffer a :class:`WitnessEntry`; return True when a flush is due.
 
-        A sequence at or below the chain's newest is a replay and is refused. A record that
-        does not chain to its predecessor is stored anyway (it is evidence) and the break is
-        reported in :attr:`chain_breaks`.
+        The record continues the observer's current epoch when its sequence is above the
+        epoch's newest: right after it, it must chain to it (anything else, a "restart" to the
+        genesis digest included, is a break); further on, the sequences between are a known gap
+        (records the memory never received). A record already stored (same observer, sequence
+        and digest) is a replay and is refused. Any other record at or below the newest
+        sequence starts the observer's next epoch, a chain restart counted in
+        :attr:`chain_restarts`: normally sequence 0 chained to the genesis digest; a later
+        sequence when the memory missed the new chain's first records (a restarted witness may
+        publish them before DDS has matched it with the memory), which is then verified from
+        its own previous digest, like a gap. A record that breaks its chain is stored anyway
+        (it is evidence) and the break is reported in :attr:`chain_breaks` (its epoch in
+        :attr:`chain_break_epochs`).
         """
         self._check_room()
-        tail = self._tail(entry.observer)
-        if tail is not None and entry.sequence <= tail.sequence:
-            raise InvalidRecord('replay', f'witness {entry.observer!r} sequence {entry.sequence} '
-                                          f'after {tail.sequence}')
-        gap = tail is not None and entry.sequence > tail.sequence + 1
-        previous = None if tail is None or gap else tail.digest
+        observer = entry.observer
+        tail = self._tail(observer)
+        restart = False
+        if tail is not None and entry.sequence > tail[1]:
+            epoch, gap = tail[0], entry.sequence > tail[1] + 1
+            previous = None if gap else tail[2]
+        else:
+            if tail is not None and self._is_stored(entry):
+                raise InvalidRecord('replay', f'witness {observer!r} sequence {entry.sequence} '
+                                              f'(epoch {tail[0]}) is already stored')
+            # The observer's first record, or the first of a new epoch (sequence 0 must chain
+            # to the genesis digest, a later one is checked against its own previous digest).
+            epoch, gap, previous = self._next_epoch[observer], False, None
+            restart = tail is not None
+            self._next_epoch[observer] = epoch + 1
+            self._pending_epochs.append((observer, epoch, entry.sequence, entry.stamp_ns))
         if not witness_chain.verify([entry], previous_digest=previous).ok:
-            self.chain_breaks.setdefault(entry.observer, entry.sequence)
-        self._pending_witness.append((entry, gap))
-        self._tails[entry.observer] = entry
+            self.chain_breaks.setdefault(observer, entry.sequence)
+            self.chain_break_epochs.setdefault(observer, epoch)
+        elif restart:
+            self.chain_restarts[observer] = self.chain_restarts.get(observer, 0) + 1
+        self._pending_witness.append((entry, epoch, gap))
+        self._pending_digests.add((observer, entry.sequence, entry.digest))
+        self._tails[observer] = (epoch, entry.sequence, entry.digest)
         return self.backlog >= self.batch_size
+
+    def current_epoch(self, observer):
+        """Return ``(epoch, newest sequence)`` of ``observer``'s chain, or ``None``."""
+        tail = self._tail(observer)
+        return None if tail is None else tail[:2]
+
+    def chain_restart_counts(self):
+        """Return ``{observer: restarts}`` over the whole store (epochs after the first)."""
+        return {observer: len(epochs) - 1 for observer, epochs in self.witness_epochs().items()
+                if len(epochs) > 1}
+
+    def _is_stored(self, entry):
+        if (entry.observer, entry.sequence, entry.digest) in self._pending_digests:
+            return True
+        return self._connection.execute(
+            'SELECT 1 FROM witness WHERE observer = ? AND sequence = ? AND digest = ?',
+            (entry.observer, entry.sequence, entry.digest)).fetchone() is not None
 
     def _check_room(self):
         if self.read_only:
@@ -237,11 +291,22 @@ class MemoryStore:
             raise InvalidRecord('backlog', f'{self.backlog} records waiting for the disk')
 
     def _tail(self, observer):
+        """Return ``(epoch, sequence, digest)`` of the observer's newest record, or ``None``."""
         if observer not in self._tails:
-            row = self._connection.execute(
-                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence DESC LIMIT 1',
+            connection = self._connection
+            # The newest stored record, else the anchor when retention dropped them all.
+            tail = connection.execute(
+                'SELECT epoch, sequence, digest FROM witness WHERE observer = ? '
+                'ORDER BY epoch DESC, sequence DESC LIMIT 1', (observer,)).fetchone()
+            tail = tail or connection.execute(
+                'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
                 (observer,)).fetchone()
-            self._tails[observer] = _witness_from_row(row) if row else None
+            self._tails[observer] = tuple(tail) if tail else None
+            newest = connection.execute(
+                'SELECT max(epoch) FROM witness_epochs WHERE observer = ?',
+                (observer,)).fetchone()[0]
+            epochs = [-1 if newest is None else newest, -1 if tail is None else tail[0]]
+            self._next_epoch[observer] = max(epochs) + 1
         return self._tails[observer]
 
     def flush(self):
@@ -261,7 +326,7 @@ class MemoryStore:
             newest = max(newest, row[1])
         if witness:
             added[WITNESS] = len(witness)
-            newest = max(newest, max(entry.stamp_ns for entry, _ in witness))
+            newest = max(newest, max(entry.stamp_ns for entry, _, _ in witness))
         connection = self._connection
         try:
             connection.execute('BEGIN IMMEDIATE')
@@ -272,11 +337,15 @@ class MemoryStore:
                 'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
                 [row[:6] + (layouts[row[6]], row[7]) for row in records])
             connection.executemany(
-                'INSERT OR IGNORE INTO witness VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                [_witness_row(entry) for entry, _ in witness])
+                f'INSERT OR IGNORE INTO witness (epoch, {_WITNESS_COLUMNS}) '
+                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                [(epoch,) + _witness_row(entry) for entry, epoch, _ in witness])
             connection.executemany(
-                'INSERT OR IGNORE INTO witness_gaps VALUES (?, ?)',
-                [(entry.observer, entry.sequence) for entry, gap in witness if gap])
+                'INSERT OR IGNORE INTO witness_gaps (observer, epoch, sequence) VALUES (?, ?, ?)',
+                [(entry.observer, epoch, entry.sequence) for entry, epoch, gap in witness if gap])
+            connection.executemany(
+                'INSERT OR IGNORE INTO witness_epochs (observer, epoch, first_sequence, stamp_ns) '
+                'VALUES (?, ?, ?, ?)', self._pending_epochs)
             connection.executemany(
                 'INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET '
                 'acknowledged = acknowledged + excluded.acknowledged, '
@@ -289,6 +358,7 @@ class MemoryStore:
             raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
                              f'the next attempt ({error})') from error
         self._pending, self._pending_witness = [], []
+        self._pending_epochs, self._pending_digests = [], set()
         for keys, layout in layouts.items():
             self._layout_ids[keys], self._layout_keys[layout] = layout, keys
         counts = dict(self.acknowledged.counts)
@@ -356,8 +426,9 @@ class MemoryStore:
         order = 'DESC' if newest_first else 'ASC'
         if kind == WITNESS:
             rows = self._select(
-                'SELECT * FROM witness WHERE stamp_ns BETWEEN ? AND ?', (start_ns, end_ns),
-                'subject', source, f'stamp_ns {order}, sequence {order}', limit + 1)
+                f'SELECT {_WITNESS_COLUMNS} FROM witness WHERE stamp_ns BETWEEN ? AND ?',
+                (start_ns, end_ns), 'subject', source,
+                f'stamp_ns {order}, epoch {order}, sequence {order}', limit + 1)
             entries = [_witness_from_row(row) for row in rows]
             return QueryResult(entries[:limit], [], len(entries) > limit)
 
@@ -430,15 +501,23 @@ class MemoryStore:
         return best
 
     def iter_records(self, kind, batch=10_000):
-        """Yield every full-resolution record (or witness entry) of ``kind`` in time order."""
+        """
+        Yield every full-resolution record of ``kind`` in time order.
+
+        Witness entries come in chain order instead (observer, epoch, sequence), the order in
+        which the memory received them, so importing them elsewhere rebuilds the same epochs.
+        """
         last = (-1, -1)
+        if kind == WITNESS:
+            last = ('', -1, -1)
         while True:
             if kind == WITNESS:
                 rows = self._connection.execute(
-                    'SELECT * FROM witness WHERE (stamp_ns, sequence) > (?, ?) '
-                    'ORDER BY stamp_ns, sequence LIMIT ?', (*last, batch)).fetchall()
-                items = [_witness_from_row(row) for row in rows]
-                keys = [(row[2], row[1]) for row in rows]
+                    f'SELECT {_WITNESS_COLUMNS}, epoch FROM witness '
+                    'WHERE (observer, epoch, sequence) > (?, ?, ?) '
+                    'ORDER BY observer, epoch, sequence LIMIT ?', (*last, batch)).fetchall()
+                items = [_witness_from_row(row[:10]) for row in rows]
+                keys = [(row[0], row[10], row[1]) for row in rows]
             else:
                 rows = self._connection.execute(
                     'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields, id '
@@ -459,20 +538,62 @@ class MemoryStore:
     # -- checking -----------------------------------------------------------------------------
     def verify_witness(self):
         """Recompute every witness chain; return ``{observer: first bad sequence}``."""
+        return {observer: sequence for observer, (_, sequence) in self._verify_chains().items()}
+
+    def _verify_chains(self):
+        """Return ``{observer: (epoch, sequence)}`` of each chain's first bad record."""
         breaks = {}
-        observers = [row[0] for row in self._connection.execute(
+        connection = self._connection
+        observers = [row[0] for row in connection.execute(
             'SELECT DISTINCT observer FROM witness')]
         for observer in observers:
-            anchor = self._connection.execute(
-                'SELECT digest FROM witness_anchor WHERE observer = ?', (observer,)).fetchone()
-            gaps = {row[0] for row in self._connection.execute(
-                'SELECT sequence FROM witness_gaps WHERE observer = ?', (observer,))}
-            entries = [_witness_from_row(row) for row in self._connection.execute(
-                'SELECT * FROM witness WHERE observer = ? ORDER BY sequence', (observer,))]
-            bad = _first_break(entries, anchor[0] if anchor else None, gaps)
-            if bad is not None:
-                breaks[observer] = bad
+            anchor = connection.execute(
+                'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
+                (observer,)).fetchone()
+            epochs = dict(connection.execute(
+                'SELECT epoch, first_sequence FROM witness_epochs WHERE observer = ?',
+                (observer,)).fetchall())
+            gaps = set(connection.execute(
+                'SELECT epoch, sequence FROM witness_gaps WHERE observer = ?', (observer,)))
+            chain = {}
+            for row in connection.execute(
+                    f'SELECT epoch, {_WITNESS_COLUMNS} FROM witness WHERE observer = ? '
+                    'ORDER BY epoch, sequence', (observer,)):
+                chain.setdefault(row[0], []).append(_witness_from_row(row[1:]))
+            # The sequence the chain had reached before each epoch (for the first kept epoch,
+            # the anchor's when retention dropped its predecessor).
+            reached = anchor[1] if anchor else None
+            for epoch in sorted(set(epochs) | set(chain)):
+                entries = chain.get(epoch)
+                if not entries:
+                    # Recorded with its first record in one commit: an epoch without records
+                    # that retention has not passed was deleted.
+                    if anchor is None or epoch > anchor[0]:
+                        breaks[observer] = (epoch, epochs[epoch])
+                        break
+                    continue
+                bad = _first_break_in_epoch(
+                    entries, {s for e, s in gaps if e == epoch}, epochs.get(epoch),
+                    anchor=anchor[1:] if anchor and anchor[0] == epoch else None,
+                    reached=reached if epoch > min(epochs, default=epoch) else None)
+                if bad is not None:
+                    breaks[observer] = (epoch, bad)
+                    break
+                reached = entries[-1].sequence
         return breaks
+
+    def witness_epochs(self):
+        """
+        Return ``{observer: [(epoch, first sequence received, its stamp_ns), ...]}``.
+
+        Every epoch after an observer's first is a chain restart.
+        """
+        epochs = {}
+        for observer, epoch, first, stamp in self._connection.execute(
+                'SELECT observer, epoch, first_sequence, stamp_ns FROM witness_epochs '
+                'ORDER BY observer, epoch'):
+            epochs.setdefault(observer, []).append((epoch, first, stamp))
+        return epochs
 
     def integrity_check(self):
         """Run ``PRAGMA integrity_check``; return ``'ok'`` or SQLite's findings."""
@@ -517,20 +638,40 @@ def _bucket_from_row(row):
                   complex(t_real, t_imag))
 
 
-def _first_break(entries, anchor_digest, gaps):
+def _first_break_in_epoch(entries, gaps, first_sequence, anchor, reached):
     """
-    Return the sequence of the first record breaking the chain, or ``None``.
+    Return the sequence of the first record breaking one epoch's chain, or ``None``.
 
-    The chain restarts after a known gap (records the memory never received): there only the
-    record's own digest can be checked. A record missing anywhere else is a break.
+    The epoch continues ``anchor`` (``(sequence, digest)`` of the last record retention
+    dropped) when there is one. Else its first record must be the first one the memory
+    received (``first_sequence``: an edited or deleted head is a break), and a restart (an
+    epoch after the first; ``reached`` is the sequence its predecessor had reached) must begin
+    at or below ``reached``: a chain that went on would have continued the epoch before, so an
+    epoch split off the middle of another is a break. Sequence 0 must chain to the genesis
+    digest. The chain resumes after a known gap (records the memory never received, where the
+    sequence jumps): there only the record's own digest can be checked. A record missing
+    anywhere else is a break.
     """
-    starts = [0] + [i for i, entry in enumerate(entries) if i and entry.sequence in gaps]
+    head = entries[0]
+    start_digest = None
+    if anchor is not None:
+        start_digest = anchor[1]
+    elif head.sequence != first_sequence or (reached is not None and head.sequence > reached):
+        return head.sequence
+    starts = [0] + [i for i in range(1, len(entries))
+                    if entries[i].sequence in gaps
+                    and entries[i].sequence > entries[i - 1].sequence + 1]
     for start, end in zip(starts, starts[1:] + [len(entries)]):
         segment = entries[start:end]
-        result = witness_chain.verify(segment, anchor_digest if start == 0 else None)
+        result = witness_chain.verify(segment, start_digest if start == 0 else None)
         if not result.ok:
             return segment[result.bad_index].sequence
     return None
+
+
+# The witness table's columns a WitnessEntry is made of (the epoch is the store's own).
+_WITNESS_COLUMNS = ('observer, sequence, stamp_ns, layer, subject, event, names, "values", '
+                    'previous_digest, digest')
 
 
 def _witness_row(entry):

@@ -164,6 +164,12 @@ def main(argv=None):
         status = 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # SIGINT shuts the context down at any moment: between rclpy.ok() and spin_once (the
+        # wait set then fails), or inside a callback (a publish or a take then fails). That is
+        # a clean shutdown, not a failure; anything else is re-raised.
+        if rclpy.ok():
+            raise
     finally:
         if run is not None:
             shown = run.summary()

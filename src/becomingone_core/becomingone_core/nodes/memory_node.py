@@ -152,11 +152,20 @@ class MemoryNode(Node):
 
     def _on_witness(self, message):
         breaks = dict(self.store.chain_breaks)
+        restarts = dict(self.store.chain_restarts)
         self._ingest(lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
         for observer, sequence in self.store.chain_breaks.items():
             if observer not in breaks:
+                epoch = self.store.chain_break_epochs[observer]
                 self.get_logger().error(f'witness chain of {observer!r} breaks at sequence '
-                                        f'{sequence}')
+                                        f'{sequence} (epoch {epoch})')
+        for observer, count in self.store.chain_restarts.items():
+            if count != restarts.get(observer, 0):
+                epoch, sequence = self.store.current_epoch(observer)
+                self.get_logger().warning(
+                    f'witness {observer!r} restarted its chain (a new witness process without '
+                    f'a persistent log): epoch {epoch} from sequence {sequence}, kept and '
+                    'verified on its own')
 
     def _ingest(self, add):
         try:
@@ -264,13 +273,24 @@ class MemoryNode(Node):
         return Status(OK, f'{ack.total} records acknowledged', values)
 
     def _chain_status(self):
-        breaks = self.store.chain_breaks
-        values = {f'first_bad_sequence_{observer}': sequence
-                  for observer, sequence in breaks.items()}
+        breaks, restarts = self.store.chain_breaks, self.store.chain_restarts
+        values = {}
+        for observer, sequence in breaks.items():
+            values[f'first_bad_sequence_{observer}'] = sequence
+            values[f'first_bad_epoch_{observer}'] = self.store.chain_break_epochs[observer]
+        values.update({f'restarts_{observer}': count for observer, count in restarts.items()})
         if breaks:
-            where = ', '.join(f'{observer!r} at sequence {sequence}'
-                              for observer, sequence in sorted(breaks.items()))
+            where = ', '.join(
+                f'{observer!r} at sequence {sequence} (epoch '
+                f'{self.store.chain_break_epochs[observer]})'
+                for observer, sequence in sorted(breaks.items()))
             return Status(ERROR, f'witness chain broken: {where}', values)
+        if restarts:
+            which = ', '.join(f'{observer!r} {count}x' for observer, count in
+                              sorted(restarts.items()))
+            # Each epoch verifies, but nothing proves what happened between two of them.
+            return Status(WARN, f'witness chain restarted since the memory started: {which} '
+                                '(each epoch verified on its own)', values)
         return Status(OK, 'witness chains verified', values)
 
     def destroy_node(self):

@@ -30,6 +30,11 @@ def run_nodes(*factories, args=None, executor=None):
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # rclpy's errors (RCLError, pybind11's conversion errors) when SIGINT shut the context
+        # down inside a callback (a publish, a take) are part of shutting down.
+        if rclpy.ok():
+            raise
     finally:
         for node in nodes:
             node.destroy_node()
