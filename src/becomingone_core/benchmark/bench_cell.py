@@ -71,13 +71,13 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def latency_and_cpu(rate_hz, duration_s):
-    from becomingone_msgs.msg import Phase, SyncState
+def latency_and_cpu(rate_hz, duration_s, breakdown=False):
+    from becomingone_msgs.msg import Phase, Resonance, SyncState
+    from becomingone_core.nodes.cell_parameters import stamp_ns
     env = isolated_ros_env()
     here = os.path.abspath(__file__)
     processes = {
-        'emissary': NodeProcess.run('becomingone_core', 'emissary', env,
-                                    ros_arguments=['-p', 'publish_rate_hz:=10000.0']),
+        'emissary': NodeProcess.run('becomingone_core', 'emissary', env),
         'master': NodeProcess.run('becomingone_core', 'master', env),
         'sync': NodeProcess.run('becomingone_core', 'sync', env),
         'witness': NodeProcess.run('becomingone_core', 'witness', env),
@@ -87,19 +87,27 @@ def latency_and_cpu(rate_hz, duration_s):
     try:
         with RosProbe(env, 'bench_probe') as probe:
             cell, bare = [], []
+            arrivals = {}  # topic -> {input stamp ns: probe receive ns}
 
-            def latency(message):
-                return probe.node.get_clock().now().nanoseconds * 1e-9 - seconds(
-                    message.header.stamp)
+            def recorder(topic, into=None):
+                table = arrivals.setdefault(topic, {})
 
-            def on_state(message):
-                cell.append(latency(message))
+                def record(message):
+                    now = probe.node.get_clock().now().nanoseconds
+                    stamp = stamp_ns(message.header.stamp)
+                    table[stamp] = now
+                    if into is not None:
+                        into.append((now - stamp) * 1e-9)
+                return record
 
-            def on_relay(message):
-                bare.append(latency(message))
-
-            probe.node.create_subscription(SyncState, 'sync/state', on_state, latched_qos(100))
-            probe.node.create_subscription(Phase, 'hop2', on_relay, 100)
+            probe.node.create_subscription(SyncState, 'sync/state',
+                                           recorder('sync/state', cell), latched_qos(100))
+            probe.node.create_subscription(Phase, 'hop2', recorder('hop2', bare), 100)
+            if breakdown:
+                probe.node.create_subscription(Phase, 'hop1', recorder('hop1'), 100)
+                for role in ('emissary', 'master'):
+                    probe.node.create_subscription(Resonance, f'{role}/resonance',
+                                                   recorder(f'{role}/resonance'), 100)
             names = {'emissary', 'master', 'sync', 'witness', 'relay_hop1', 'relay_hop2'}
             wait_until(lambda: names <= set(probe.node.get_node_names()), 60, 0.2)
             processes['sim_source'] = NodeProcess.run(
@@ -110,6 +118,8 @@ def latency_and_cpu(rate_hz, duration_s):
             probe.spin_for(2.0)  # warm-up
             cell.clear()
             bare.clear()
+            for table in arrivals.values():
+                table.clear()
             cpu_before = {n: _cpu_seconds(p.process.pid) for n, p in processes.items()}
             started = time.monotonic()
             probe.spin_for(duration_s)
@@ -129,6 +139,20 @@ def latency_and_cpu(rate_hz, duration_s):
           f'p99 {p99_bare * 1e3:7.2f} ms  ({len(bare)} messages)')
     print(f'   ratio cell / bare:         p50 {p50_cell / p50_bare:7.2f} x   p99 '
           f'{p99_cell / p99_bare:7.2f} x')
+    decided = arrivals['sync/state']
+    paired = [(arrivals['hop2'][s] - s) * 1e-9 for s in decided if s in arrivals['hop2']]
+    p50_pair, p99_pair = _percentiles(paired)
+    print(f'   bare, only the {len(paired)} inputs that triggered a decision: p50 '
+          f'{p50_pair * 1e3:7.2f} ms  p99 {p99_pair * 1e3:7.2f} ms')
+    if breakdown:
+        print('   breakdown (ms from input stamp to probe receipt, decision-triggering inputs):')
+        for role in ('emissary', 'master'):
+            stamps = [s for s in decided if s in arrivals[f'{role}/resonance']]
+            for topic in ('hop1', f'{role}/resonance', 'hop2', 'sync/state'):
+                values = [(arrivals[topic][s] - s) * 1e-9 for s in stamps if s in arrivals[topic]]
+                p50, p99 = _percentiles(values)
+                print(f'     {role:9s} {topic:19s} p50 {p50 * 1e3:7.2f}  p99 {p99 * 1e3:7.2f}'
+                      f'  (n={len(values)})')
     print(f'\n3) CPU per process at {rate_hz:g} Hz input (share of one core):')
     for name, share in cpu.items():
         print(f'   {name:11s} {share * 100:6.1f} %')
@@ -145,12 +169,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--seconds', type=float, default=15.0)
     parser.add_argument('--rate', type=float, default=1000.0)
+    parser.add_argument('--breakdown', action='store_true',
+                        help='also time the intermediate topics (adds probe load)')
+    parser.add_argument('--skip-push-cost', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--relay', nargs=2, metavar=('IN', 'OUT'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.relay:
         return relay_main(*args.relay)
-    python_cost_per_scale()
-    latency_and_cpu(args.rate, args.seconds)
+    if not args.skip_push_cost:
+        python_cost_per_scale()
+    latency_and_cpu(args.rate, args.seconds, args.breakdown)
     return 0
 
 
