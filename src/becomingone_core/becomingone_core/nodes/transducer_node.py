@@ -3,8 +3,9 @@
 
 Subscribes to ``Phase`` on every topic in ``input_topics`` (best effort, as sensors publish),
 integrates it, and publishes ``<role>/resonance`` on the input that completes an integration
-cycle (at most ``publish_rate_hz``; a cycle held back by that limit goes out one period later). ``header.stamp`` of each ``Resonance`` is the stamp of the newest input
-sample it integrated, so a consumer can measure the input-to-decision latency.
+cycle (at most ``publish_rate_hz``; a cycle held back by that limit goes out one period
+later). ``header.stamp`` of each ``Resonance`` is the stamp of the newest input sample it
+integrated, so a consumer can measure the input-to-decision latency.
 """
 
 import time
