@@ -178,6 +178,12 @@ def latency_and_cpu(rate_hz, duration_s, breakdown=False):
                 p50, p99 = _percentiles(values)
                 print(f'     {role:9s} {topic:19s} p50 {p50 * 1e3:7.2f}  p99 {p99 * 1e3:7.2f}'
                       f'  (n={len(values)})')
+            for cell_topic, bare_topic in ((f'{role}/resonance', 'hop1'), ('sync/state', 'hop2')):
+                both = [s for s in stamps if s in arrivals[bare_topic]]
+                extra = [(arrivals[cell_topic][s] - arrivals[bare_topic][s]) * 1e-9 for s in both]
+                p50, p99 = _percentiles(extra)
+                print(f'     {role:9s} {cell_topic} - {bare_topic}, same input: p50 '
+                      f'{p50 * 1e3:6.2f}  p99 {p99 * 1e3:6.2f}')
     print(f'\n3) CPU per process at {rate_hz:g} Hz input (share of one core):')
     for name, share in cpu.items():
         print(f'   {name:11s} {share * 100:6.1f} %')
