@@ -62,3 +62,27 @@ def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
         assert node.transducer.silent_sources == ['imu']
         probe.executor.remove_node(node)
         node.destroy_node()
+
+
+def test_a_cycle_held_back_by_publish_rate_goes_out_once_the_period_allows():
+    with RosProbe(isolated_ros_env()) as probe:
+        node = TransducerNode('emissary', context=probe.context, parameter_overrides=[
+            Parameter('sample_rate_hz', value=0.0), Parameter('publish_rate_hz', value=0.5)])
+        probe.executor.add_node(node)
+        publisher = probe.node.create_publisher(Phase, 'phase', 50)
+        resonance = probe.collect(Resonance, 'emissary/resonance', 20)
+        first = _phase(np.arange(0, 0.2, 0.01), np.ones(20))
+        assert probe.spin_until(lambda: (publisher.publish(first), resonance)[1], 30)
+        assert node._flush_timer.is_canceled()  # published on the input: nothing to flush
+        cycles = node.transducer.cycles
+        t = np.arange(0.3, 0.4, 0.01)
+        publisher.publish(_phase(t, np.ones(t.size)))
+        assert probe.spin_until(lambda: node.transducer.cycles > cycles, 30)
+        if len(resonance) == 1:  # within 2 s of the first: held back, flush armed
+            assert not node._flush_timer.is_canceled()
+        assert probe.spin_until(lambda: len(resonance) == 2, 10)
+        stamp = resonance[-1].header.stamp
+        assert abs(stamp.sec + stamp.nanosec * 1e-9 - (1_700_000_000 + t[-1])) < 1e-6
+        probe.spin_for(0.1)
+        assert node._flush_timer.is_canceled() and len(resonance) == 2
+        node.destroy_node()

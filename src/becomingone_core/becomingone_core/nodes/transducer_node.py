@@ -2,9 +2,10 @@
 ``master`` and ``emissary``: one :class:`becomingone_core.transducer.Transducer` as a node.
 
 Subscribes to ``Phase`` on every topic in ``input_topics`` (best effort, as sensors publish),
-integrates it, and publishes ``<role>/resonance`` after integration cycles (at most
-``publish_rate_hz``). ``header.stamp`` of each ``Resonance`` is the stamp of the newest input
-sample it integrated, so a consumer can measure the input-to-decision latency.
+integrates it, and publishes ``<role>/resonance`` on the input that completes an integration
+cycle (at most ``publish_rate_hz``; a cycle held back by that limit goes out one period
+later). ``header.stamp`` of each ``Resonance`` is the stamp of the newest input sample it
+integrated, so a consumer can measure the input-to-decision latency.
 """
 
 import time
@@ -65,7 +66,13 @@ class TransducerNode(Node):
         self._publisher = self.create_publisher(Resonance, f'{role}/resonance', RESONANCE_QOS)
         for topic in topics:
             self.create_subscription(Phase, topic, self._on_phase, qos_profile_sensor_data)
-        self.create_timer(1.0 / self.publish_rate_hz, self._on_timer)
+        # Housekeeping (silent sources) at a modest fixed rate. Publishing never waits for it:
+        # a cycle is published on the input that closed it; only a cycle held back by
+        # publish_rate_hz arms the flush timer, which runs once and cancels itself. (A timer
+        # at publish_rate_hz would spin the executor up to 10 kHz for nothing.)
+        self.create_timer(min(0.1, self.transducer.config.source_timeout_s / 4), self._on_timer)
+        self._flush_timer = self.create_timer(1.0 / self.publish_rate_hz, self._on_flush)
+        self._flush_timer.cancel()
         self._diagnostics = DiagnosticsPublisher(self)
         self._diagnostics.add('input', self._input_status)
         self._diagnostics.add('rejections', self.transducer.rejections.status)
@@ -156,6 +163,8 @@ class TransducerNode(Node):
             self._newest_input_ns = self._epoch_ns + int(round(t[-1] * NANOSECONDS))
             if now_s - self._last_publish_s >= 1.0 / self.publish_rate_hz:
                 self._publish(now_s)
+            elif self._flush_timer.is_canceled():
+                self._flush_timer.reset()
         handling = time.perf_counter() - started
         self._handling_max_s = max(self._handling_max_s, handling)
         if handling > self.deadline_s:
@@ -166,13 +175,16 @@ class TransducerNode(Node):
                                   throttle_duration_sec=5.0)
 
     def _on_timer(self):
-        now_s = self._now_s()
-        for source in self.transducer.expire(now_s):
+        for source in self.transducer.expire(self._now_s()):
             self.get_logger().warning(
                 f'source {source!r} silent for {self.transducer.config.source_timeout_s:g} s: '
                 'it no longer contributes')
+
+    def _on_flush(self):
+        # Armed only when a cycle was held back by publish_rate_hz: send it, then disarm.
+        self._flush_timer.cancel()
         if self._unpublished:
-            self._publish(now_s)
+            self._publish(self._now_s())
 
     def _publish(self, now_s):
         state = self.transducer.state()
