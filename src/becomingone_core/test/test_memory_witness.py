@@ -6,7 +6,6 @@ import sqlite3
 
 from becomingone_core import witness_chain
 from becomingone_core.memory import mcap_io, schema
-from becomingone_core.memory.records import InvalidRecord
 from becomingone_core.memory.retention import RetentionPolicy
 from becomingone_core.memory.store import MemoryStore
 from becomingone_core.testing.memory_records import witness_entries
@@ -83,16 +82,78 @@ def test_break_on_ingest_is_reported_and_the_record_still_kept(tmp_path):
         assert len(store.query('witness').records) == 10
 
 
-def test_replayed_sequence_is_refused(tmp_path):
+def test_a_stored_record_delivered_again_is_ignored_and_counted(tmp_path):
     entries = witness_entries(5)
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
         for entry in entries:
             store.add_witness(entry)
         store.flush()
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
-        with pytest.raises(InvalidRecord) as refused:
-            store.add_witness(entries[3])
-        assert refused.value.reason == 'replay'
+        assert store.add_witness(entries[3]) is False
+        assert store.duplicates_ignored == {CHAIN: 1} and store.backlog == 0
+        assert store.chain_restarts == {} and store.chain_breaks == {}
+
+
+def test_a_stored_sequence_with_another_digest_is_not_a_duplicate(tmp_path):
+    entries = witness_entries(5)
+    with MemoryStore(tmp_path / 'w.sqlite3') as store:
+        for entry in entries:
+            store.add_witness(entry)
+        store.flush()
+        forged = dataclasses.replace(entries[3], event='nothing')
+        store.add_witness(forged)
+        assert store.duplicates_ignored == {}
+        assert store.chain_breaks == {CHAIN: 3}
+
+
+def test_redelivered_history_after_a_memory_restart_continues_the_epoch(tmp_path):
+    """The witness's transient-local history: stored records again, then new ones."""
+    entries = _run(60, 0)
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, entries[:40])
+    with MemoryStore(path) as store:  # the memory restarted; the witness kept running
+        for entry in entries[10:]:  # its history reaches back past what the memory had
+            store.add_witness(entry)
+        store.flush()
+        assert store.duplicates_ignored == {CHAIN: 30}
+        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert _epochs_of(store) == [(0, sequence) for sequence in range(60)]
+    with MemoryStore(path) as store:
+        assert store.chain_breaks == {} and store.chain_restart_counts() == {}
+
+
+def test_history_older_than_the_stored_epoch_is_ignored_not_a_restart(tmp_path):
+    # An epoch the memory began late (before its subscription was transient local), then
+    # a memory restart receives the run's earlier records too.
+    entries = _run(30, 0)
+    path = tmp_path / 'w.sqlite3'
+    _stored(path, entries[4:20])
+    with MemoryStore(path) as store:
+        for entry in entries:
+            store.add_witness(entry)
+        store.flush()
+        assert store.duplicates_ignored == {CHAIN: 20}
+        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert _epochs_of(store) == [(0, sequence) for sequence in range(4, 30)]
+        # A real restart is newer than what it follows: a new epoch, not history.
+        store.add_witness(_run(1, 100 * NS)[0])
+        assert store.chain_restarts == {CHAIN: 1}
+
+
+def test_history_older_than_retention_kept_is_ignored(tmp_path):
+    path = tmp_path / 'w.sqlite3'
+    policy = RetentionPolicy(witness_keep_s=10.0)
+    entries = _run(40, 0)
+    _stored(path, entries, policy=policy)
+    with MemoryStore(path, policy=policy) as store:
+        store.apply_retention()
+        kept = len(store.query('witness', limit=100).records)
+        assert 0 < kept < 40
+        for entry in entries:
+            store.add_witness(entry)
+        store.flush()
+        assert store.duplicates_ignored == {CHAIN: 40}
+        assert store.chain_restarts == {} and store.chain_breaks == {}
 
 
 def test_records_the_memory_never_received_are_a_known_gap_not_a_break(tmp_path):
@@ -255,18 +316,16 @@ def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
         assert store.verify_witness() == {CHAIN: 12}
 
 
-def test_replays_are_refused_in_every_epoch(tmp_path):
+def test_duplicates_are_ignored_in_every_epoch(tmp_path):
     first, second = _run(10, 0), _run(10, 100 * NS)
     path = tmp_path / 'w.sqlite3'
     _stored(path, first + second[:6])
     with MemoryStore(path) as store:
         for replayed in (second[5], second[0], first[3], first[0]):
-            with pytest.raises(InvalidRecord) as refused:
-                store.add_witness(replayed)
-            assert refused.value.reason == 'replay'
+            assert store.add_witness(replayed) is False
         store.add_witness(second[6])
-        with pytest.raises(InvalidRecord, match='replay'):  # buffered, not yet committed
-            store.add_witness(second[6])
+        assert store.add_witness(second[6]) is False  # buffered, not yet committed
+        assert store.duplicates_ignored == {CHAIN: 5}
         store.flush()
         assert store.chain_restarts == {} and store.chain_breaks == {}
         assert len(store.query('witness', limit=100).records) == 17
@@ -379,3 +438,6 @@ def test_epochs_survive_an_mcap_export_and_import(tmp_path):
                       key=entries.index) == entries
     with MemoryStore(copy) as store:
         assert store.chain_breaks == {}
+        # Importing the same file again adds nothing: every record is a duplicate.
+        assert mcap_io.import_into(store, str(mcap)) == {'duplicates': len(entries)}
+        assert store.witness_epochs() == epochs and store.chain_restarts == {}

@@ -133,7 +133,8 @@ def import_into(store, path):
     Messages are read in the order they were written (not re-sorted by log time): witness
     records then arrive in chain order, as :func:`export` writes them or a recording received
     them, so each chain's epochs are rebuilt as they were. Other topics are skipped; records the
-    store refuses are counted under ``rejected``. The store is flushed (made durable) before
+    store refuses are counted under ``rejected``, witness records it already holds under
+    ``duplicates``. The store is flushed (made durable) before
     returning.
     """
     counts = {}
@@ -150,7 +151,11 @@ def import_into(store, path):
                 if kind == BUCKETS:
                     imported_buckets.append(bucket_from_fields(fields))
                 elif kind == WITNESS:
+                    before = sum(store.duplicates_ignored.values())
                     _add(store, store.add_witness, witness_from_fields(fields))
+                    if sum(store.duplicates_ignored.values()) != before:
+                        counts['duplicates'] = counts.get('duplicates', 0) + 1
+                        continue
                 else:
                     _add(store, store.add, record_from_fields(kind, fields))
             except InvalidRecord:

@@ -93,8 +93,9 @@ class MemoryStore:
         self._tails = {}
         self._next_epoch = {}
         self._pending_epochs = []
-        self._pending_digests = set()
+        self._pending_rows = set()
         self.chain_restarts = {}
+        self.duplicates_ignored = {}
         self._connection = self._connect(create)
         try:
             self._prepare()
@@ -231,7 +232,12 @@ class MemoryStore:
         epoch's newest: right after it, it must chain to it (anything else, a "restart" to the
         genesis digest included, is a break); further on, the sequences between are a known gap
         (records the memory never received). A record already stored (same observer, sequence
-        and digest) is a replay and is refused. Any other record at or below the newest
+        and digest, every field equal, any epoch) is a duplicate: ignored and counted in
+        :attr:`duplicates_ignored`, since the witness's transient-local history redelivers up to
+        its depth of records to a memory that restarts (and a replay of a stored record changes
+        nothing). So is a record of the current epoch older than the oldest one the store holds
+        of it (a lower sequence stamped no later: history the memory missed or retention
+        dropped), not a restart. Any other record at or below the newest
         sequence starts the observer's next epoch, a chain restart counted in
         :attr:`chain_restarts`: normally sequence 0 chained to the genesis digest; a later
         sequence when the memory missed the new chain's first records (a restarted witness may
@@ -244,13 +250,15 @@ class MemoryStore:
         observer = entry.observer
         tail = self._tail(observer)
         restart = False
+        # Any epoch: an older run's record may lie above the current run's newest sequence.
+        if tail is not None and (self._is_stored(entry) or (
+                entry.sequence <= tail[1] and self._predates(entry, tail[0]))):
+            self.duplicates_ignored[observer] = self.duplicates_ignored.get(observer, 0) + 1
+            return False
         if tail is not None and entry.sequence > tail[1]:
             epoch, gap = tail[0], entry.sequence > tail[1] + 1
             previous = None if gap else tail[2]
         else:
-            if tail is not None and self._is_stored(entry):
-                raise InvalidRecord('replay', f'witness {observer!r} sequence {entry.sequence} '
-                                              f'(epoch {tail[0]}) is already stored')
             # The observer's first record, or the first of a new epoch (sequence 0 must chain
             # to the genesis digest, a later one is checked against its own previous digest).
             epoch, gap, previous = self._next_epoch[observer], False, None
@@ -263,7 +271,7 @@ class MemoryStore:
         elif restart:
             self.chain_restarts[observer] = self.chain_restarts.get(observer, 0) + 1
         self._pending_witness.append((entry, epoch, gap))
-        self._pending_digests.add((observer, entry.sequence, entry.digest))
+        self._pending_rows.add(_witness_row(entry))
         self._tails[observer] = (epoch, entry.sequence, entry.digest)
         return self.backlog >= self.batch_size
 
@@ -278,11 +286,35 @@ class MemoryStore:
                 if len(epochs) > 1}
 
     def _is_stored(self, entry):
-        if (entry.observer, entry.sequence, entry.digest) in self._pending_digests:
+        """Tell whether exactly this record (every field, not only its digest) is stored."""
+        row = _witness_row(entry)
+        if row in self._pending_rows:
             return True
-        return self._connection.execute(
-            'SELECT 1 FROM witness WHERE observer = ? AND sequence = ? AND digest = ?',
-            (entry.observer, entry.sequence, entry.digest)).fetchone() is not None
+        return any(tuple(stored) == row for stored in self._connection.execute(
+            f'SELECT {_WITNESS_COLUMNS} FROM witness WHERE observer = ? AND sequence = ? '
+            'AND digest = ?', (entry.observer, entry.sequence, entry.digest)))
+
+    def _predates(self, entry, epoch):
+        """Tell whether ``entry`` is older than every record the store holds of ``epoch``."""
+        connection = self._connection
+        head = connection.execute(
+            'SELECT sequence, stamp_ns FROM witness WHERE observer = ? AND epoch = ? '
+            'ORDER BY sequence LIMIT 1', (entry.observer, epoch)).fetchone()
+        if head is None:  # the epoch began in a batch not yet committed
+            head = next(((e.sequence, e.stamp_ns) for e, pending_epoch, _ in self._pending_witness
+                         if e.observer == entry.observer and pending_epoch == epoch), None)
+        if head is None:  # retention dropped them all: the anchor and the epoch's first stamp
+            anchor = connection.execute(
+                'SELECT sequence FROM witness_anchor WHERE observer = ? AND epoch = ?',
+                (entry.observer, epoch)).fetchone()
+            first = connection.execute(
+                'SELECT stamp_ns FROM witness_epochs WHERE observer = ? AND epoch = ?',
+                (entry.observer, epoch)).fetchone()
+            if anchor is None or first is None:
+                return False
+            head = (anchor[0] + 1, first[0])
+        # A new run (a restart) starts later than the records it follows: its stamps are newer.
+        return entry.sequence < head[0] and entry.stamp_ns <= head[1]
 
     def _check_room(self):
         if self.read_only:
@@ -358,7 +390,7 @@ class MemoryStore:
             raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
                              f'the next attempt ({error})') from error
         self._pending, self._pending_witness = [], []
-        self._pending_epochs, self._pending_digests = [], set()
+        self._pending_epochs, self._pending_rows = [], set()
         for keys, layout in layouts.items():
             self._layout_ids[keys], self._layout_keys[layout] = layout, keys
         counts = dict(self.acknowledged.counts)
