@@ -3,6 +3,7 @@
 import math
 
 from becomingone_core.memory.store import MemoryStore
+from becomingone_core.nodes.cell_parameters import WITNESS_QOS
 from becomingone_core.testing.memory_records import witness_entries
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
@@ -70,7 +71,8 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
         diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
         publishers = {
             'sync': probe.node.create_publisher(SyncState, f'{NS}/sync/state', RELIABLE),
-            'witness': probe.node.create_publisher(WitnessRecord, f'{NS}/witness', RELIABLE),
+            # Transient local, like the witness: the memory's subscription does not match less.
+            'witness': probe.node.create_publisher(WitnessRecord, f'{NS}/witness', WITNESS_QOS),
             'master': probe.node.create_publisher(Resonance, f'{NS}/master/resonance', RELIABLE),
         }
         assert probe.spin_until(
@@ -185,6 +187,7 @@ def test_a_tampered_witness_record_in_the_file_is_reported_at_its_sequence(tmp_p
         status = _chain_status()
         assert status.level == b'\x02' and 'sequence 12' in status.message
         assert [(kv.key, kv.value) for kv in status.values] == \
-            [('first_bad_sequence_cell/witness', '12'), ('first_bad_epoch_cell/witness', '0')]
+            [('first_bad_sequence_cell/witness', '12'), ('first_bad_epoch_cell/witness', '0'),
+             ('duplicates_ignored', '0')]
     with MemoryStore(path) as store:  # reported, never repaired
         assert store.chain_breaks == {'cell/witness': 12}

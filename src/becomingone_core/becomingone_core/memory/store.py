@@ -14,6 +14,9 @@ chained to the genesis digest. The store accepts that record as the start of the
 next epoch (a counted chain restart, :attr:`MemoryStore.chain_restarts`) and verifies each epoch
 as a chain of its own. Within an epoch every edit, deletion and reorder is still a break at the
 record where it shows, and so is a "restart" anywhere but at sequence 0 with the genesis digest.
+A record the store already holds (the witness topic is transient local, so a memory that
+restarts receives up to the witness's history depth of records again) is a duplicate: ignored
+and counted in :attr:`MemoryStore.duplicates_ignored`.
 """
 
 from dataclasses import dataclass, field

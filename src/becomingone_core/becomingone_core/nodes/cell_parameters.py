@@ -9,8 +9,15 @@ RESONANCE_QOS = QoSProfile(depth=20, reliability=QoSReliabilityPolicy.RELIABLE)
 # sync/state: latched, so an output adapter that starts late learns at once whether to act.
 SYNC_STATE_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
                             durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
-# witness: every record is part of the chain: reliable and deep enough for bursts.
-WITNESS_QOS = QoSProfile(depth=200, reliability=QoSReliabilityPolicy.RELIABLE)
+# witness: every record is part of the chain: reliable, and transient local so that a reader
+# matched late (the memory starting after the witness, or restarting) still receives the last
+# WITNESS_HISTORY_DEPTH records; a volatile reader (ros2 topic echo, rviz) matches it too, but a
+# transient-local reader does not match a volatile writer. 1000 records are 5 s at the default
+# micro + meso budget of 200/s and minutes of macro/meta records; at most about 1 KB each in
+# the writer's history, so ~1 MB per witness (and per memory subscription), small on a Pi too.
+WITNESS_HISTORY_DEPTH = 1000
+WITNESS_QOS = QoSProfile(depth=WITNESS_HISTORY_DEPTH, reliability=QoSReliabilityPolicy.RELIABLE,
+                         durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def declare_scale(node):

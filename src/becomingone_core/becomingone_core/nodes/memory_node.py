@@ -19,7 +19,7 @@ from becomingone_core.memory.records import (
 from becomingone_core.memory.retention import RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
-from becomingone_core.nodes.cell_parameters import set_stamp, stamp_ns
+from becomingone_core.nodes.cell_parameters import set_stamp, stamp_ns, WITNESS_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
@@ -52,7 +52,9 @@ class MemoryNode(Node):
             self.create_subscription(Resonance, topic, self._on_resonance, state_qos)
         self.create_subscription(SyncState, 'sync/state', self._on_sync, state_qos)
         self.create_subscription(MeshState, 'mesh/state', self._on_mesh, state_qos)
-        self.create_subscription(WitnessRecord, 'witness', self._on_witness, state_qos)
+        # Transient local, like the witness's publisher: on matching, the memory receives the
+        # records the witness published before DDS matched them (no gap at an epoch's start).
+        self.create_subscription(WitnessRecord, 'witness', self._on_witness, WITNESS_QOS)
         # Latched: a late subscriber learns the current mark at once.
         self._ack_publisher = self.create_publisher(MemoryAck, 'memory/acknowledged', QoSProfile(
             depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
@@ -85,7 +87,8 @@ class MemoryNode(Node):
         self._max_backlog = d('max_backlog', 100_000,
                               'refuse (and count) new records while this many wait for the disk',
                               minimum=1, maximum=100_000_000)
-        self._qos_depth = d('qos_depth', 100, 'subscription queue depth (reliable)',
+        self._qos_depth = d('qos_depth', 100, 'queue depth of the resonance, sync and mesh '
+                            'subscriptions (reliable; witness: the witness history depth)',
                             minimum=1, maximum=100_000)
         raw_keep_s = d('raw_keep_s', 3600.0, 'keep full-resolution records this long (s)',
                        minimum=1e-3)
@@ -279,6 +282,11 @@ class MemoryNode(Node):
             values[f'first_bad_sequence_{observer}'] = sequence
             values[f'first_bad_epoch_{observer}'] = self.store.chain_break_epochs[observer]
         values.update({f'restarts_{observer}': count for observer, count in restarts.items()})
+        # Redelivered history (the witness topic is transient local): benign, counted apart.
+        duplicates = self.store.duplicates_ignored
+        values['duplicates_ignored'] = sum(duplicates.values())
+        values.update({f'duplicates_ignored_{observer}': count
+                       for observer, count in duplicates.items()})
         if breaks:
             where = ', '.join(
                 f'{observer!r} at sequence {sequence} (epoch '
