@@ -95,7 +95,8 @@ def _cpu_seconds(pid):
 
 def latency_and_cpu(rate_hz, duration_s, breakdown=False):
     from becomingone_msgs.msg import Phase, Resonance, SyncState
-    from becomingone_core.nodes.cell_parameters import RESONANCE_QOS, stamp_ns
+    from becomingone_core.nodes.cell_parameters import RESONANCE_QOS
+    from becomingone_core.nodes.stamps import stamp_ns
     env = isolated_ros_env()
     here = os.path.abspath(__file__)
     processes = {

@@ -12,11 +12,6 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 
-def stamp_seconds(stamp):
-    """builtin_interfaces/Time -> float seconds (sec is signed, so this can be negative)."""
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
 class PhaseInputNode(Node):
     """A node that turns some input into ``becomingone_msgs/Phase`` on ``phase``."""
 

@@ -7,9 +7,10 @@ type; the encodings live in the pure modules.
 
 from becomingone_adapters import image, scalars, text
 from becomingone_adapters.encoding import InputRejected, RangeEncoder
-from becomingone_adapters.nodes.input_node import PhaseInputNode, stamp_seconds
+from becomingone_adapters.nodes.input_node import PhaseInputNode
 from becomingone_core.nodes.parameters import declare, require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import seconds
 from sensor_msgs.msg import FluidPressure, Image, Imu, Temperature
 from std_msgs.msg import Float64, Float64MultiArray, String
 
@@ -65,7 +66,7 @@ class TemperatureToPhase(PhaseInputNode):
         self.subscribe(Temperature, 'temperature', self._on_message)
 
     def _on_message(self, message):
-        self.accept(stamp_seconds(message.header.stamp),
+        self.accept(seconds(message.header.stamp),
                     lambda: scalars.encode_scalar(message.temperature, self.encoder))
 
 
@@ -78,7 +79,7 @@ class FluidPressureToPhase(PhaseInputNode):
         self.subscribe(FluidPressure, 'fluid_pressure', self._on_message)
 
     def _on_message(self, message):
-        self.accept(stamp_seconds(message.header.stamp),
+        self.accept(seconds(message.header.stamp),
                     lambda: scalars.encode_scalar(message.fluid_pressure, self.encoder))
 
 
@@ -93,7 +94,7 @@ class ImuToPhase(PhaseInputNode):
 
     def _on_message(self, message):
         w, a = message.angular_velocity, message.linear_acceleration
-        self.accept(stamp_seconds(message.header.stamp), lambda: scalars.encode_imu(
+        self.accept(seconds(message.header.stamp), lambda: scalars.encode_imu(
             (w.x, w.y, w.z), (a.x, a.y, a.z), self.gyro, self.accel))
 
 
@@ -110,7 +111,7 @@ class ImageToPhase(PhaseInputNode):
         self.subscribe(Image, 'image_raw', self._on_image)
 
     def _on_image(self, message):
-        self.accept(stamp_seconds(message.header.stamp), lambda: image.encode_luma(
+        self.accept(seconds(message.header.stamp), lambda: image.encode_luma(
             image.luma(message.encoding, message.height, message.width, message.step,
                        message.data, bool(message.is_bigendian), self.max_bytes),
             self.spatial))

@@ -43,16 +43,3 @@ def refused(error):
     """Turn a pure module's ``ValueError('name: why')`` into a ParameterError naming ``name``."""
     name, _, why = str(error).partition(':')
     return ParameterError(f'parameter {name.strip()!r}: {why.strip()}')
-
-
-def seconds(stamp):
-    """Return a ``builtin_interfaces/Time`` as float seconds."""
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
-def stamp_ns(stamp):
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
-
-
-def set_stamp(stamp, nanoseconds):
-    stamp.sec, stamp.nanosec = divmod(int(nanoseconds), 1_000_000_000)

@@ -19,11 +19,12 @@ from becomingone_core.memory.records import (
 from becomingone_core.memory.retention import RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
-from becomingone_core.nodes.cell_parameters import set_stamp, stamp_ns, WITNESS_QOS
+from becomingone_core.nodes.cell_parameters import WITNESS_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import set_stamp, stamp_ns
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord)

@@ -18,8 +18,8 @@ from becomingone_core.mesh import (
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import seconds, time_from_seconds
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
-from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.node import Node
@@ -37,28 +37,19 @@ LATCHED_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
                          durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def _seconds(stamp):
-    return stamp.sec + stamp.nanosec * 1e-9
-
-
-def _stamp(seconds):
-    nanoseconds = int(round(seconds * 1e9))
-    return Time(sec=nanoseconds // 10**9, nanosec=nanoseconds % 10**9)
-
-
 def update_from_message(message):
     """Convert a ``PeerState`` message into a plain :class:`PeerUpdate`."""
     return PeerUpdate(
         node_id=message.node_id, host=message.host, role=int(message.role),
         weight=float(message.weight), t=complex(message.t_real, message.t_imag),
         coherence=float(message.coherence), collapsed=bool(message.collapsed),
-        sequence=int(message.sequence), stamp_s=_seconds(message.header.stamp))
+        sequence=int(message.sequence), stamp_s=seconds(message.header.stamp))
 
 
 def message_from_update(update, last_seen_s=None, alive=True):
     """Convert a :class:`PeerUpdate` (and what the table knows of it) into a ``PeerState``."""
     message = PeerState()
-    message.header.stamp = _stamp(update.stamp_s)
+    message.header.stamp = time_from_seconds(update.stamp_s)
     message.header.frame_id = update.node_id
     message.node_id = update.node_id
     message.host = update.host
@@ -69,7 +60,7 @@ def message_from_update(update, last_seen_s=None, alive=True):
     message.collapsed = update.collapsed
     message.sequence = update.sequence
     if last_seen_s is not None:
-        message.last_seen = _stamp(last_seen_s)
+        message.last_seen = time_from_seconds(last_seen_s)
     message.alive = alive
     return message
 
@@ -292,7 +283,7 @@ class MeshNode(Node):
 
     def _mesh_state(self, state, now):
         message = MeshState()
-        message.header.stamp = _stamp(now)
+        message.header.stamp = time_from_seconds(now)
         message.header.frame_id = self._frame_id
         message.node_id = self._node_id
         message.peers = [message_from_update(update, seen, alive)
@@ -312,7 +303,7 @@ class MeshNode(Node):
         clear = Marker(action=Marker.DELETEALL)
         clear.header.frame_id = self._frame_id
         array.markers.append(clear)
-        stamp = _stamp(now)
+        stamp = time_from_seconds(now)
         for update, _, alive in self._table.view(now):
             marker_id = self._marker_ids.setdefault(update.node_id, len(self._marker_ids))
             colour = ((0.2, 0.9, 0.2) if update.collapsed else (0.2, 0.5, 1.0)) if alive \

@@ -10,6 +10,7 @@ from becomingone_core.health import OK, RateMonitor, Status
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import pack
 from becomingone_core.simulation import GENERATORS, SimulatedSource, SourceConfig
 from becomingone_msgs.msg import Phase
@@ -111,8 +112,7 @@ class SimSourceNode(Node):
     def _publish(self, t, phase):
         fields = pack(t, phase, epoch_ns=self._epoch_ns)
         message = Phase()
-        message.header.stamp.sec, message.header.stamp.nanosec = divmod(
-            fields['stamp_ns'], 1_000_000_000)
+        set_stamp(message.header.stamp, fields['stamp_ns'])
         message.header.frame_id = self.frame_id
         message.channels = fields['channels']
         message.stamps_offset = fields['stamps_offset']

@@ -11,12 +11,12 @@ the cell releases rather than acting on one scale alone.
 
 from becomingone_core.health import OK, StalenessMonitor, Status, worst
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
-                                                    RESONANCE_QOS, seconds, set_stamp,
-                                                    stamp_ns, SYNC_STATE_QOS)
+                                                    RESONANCE_QOS, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
 from becomingone_core.sync import SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult

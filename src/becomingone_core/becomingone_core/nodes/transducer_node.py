@@ -12,10 +12,11 @@ import time
 
 from becomingone_core.health import ERROR, OK, RateMonitor, Status, WARN
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
-                                                    RESONANCE_QOS, set_stamp)
+                                                    RESONANCE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import RejectedInput, unpack
 from becomingone_core.transducer import (LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer,
                                          TransducerConfig)

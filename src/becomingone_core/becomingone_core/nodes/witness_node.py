@@ -12,11 +12,11 @@ import os
 
 from becomingone_core.health import ERROR, OK, Status, WARN
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale,
-                                                    RESONANCE_QOS, seconds, set_stamp,
-                                                    stamp_ns, SYNC_STATE_QOS, WITNESS_QOS)
+                                                    RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
 from becomingone_core.witness import Witness
 from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
