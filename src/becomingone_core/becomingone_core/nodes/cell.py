@@ -13,14 +13,14 @@ import argparse
 import sys
 import time
 
-from becomingone_core.nodes.parameters import ParameterError
+from becomingone_core.nodes.runner import CleanExit
 from becomingone_core.nodes.sim_source_node import SimSourceNode
 from becomingone_core.nodes.sync_node import SyncNode
 from becomingone_core.nodes.transducer_node import TransducerNode
 from becomingone_core.nodes.witness_node import WitnessNode
 from becomingone_core.scales import SCALES
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 
@@ -145,32 +145,22 @@ def main(argv=None):
               f'collapse again; running {args.duration:g} s', flush=True)
     rclpy.init(args=[sys.argv[0], *ros_args])
     run = None
-    status = 0
+    outcome = CleanExit('becomingone_cell')
     executor = SingleThreadedExecutor()
     try:
-        run = CellRun(args)
-        for node in run.nodes:
-            executor.add_node(node)
-        next_report = 1.0
-        while rclpy.ok() and (not args.duration or run.elapsed() < args.duration):
-            executor.spin_once(timeout_sec=0.05)
-            run.note_events()
-            if (args.demo or args.duration) and run.elapsed() >= next_report:
-                next_report += 1.0
-                run.progress()
-    except ParameterError as error:
-        rclpy.logging.get_logger('becomingone_cell').fatal(f'cannot start: {error}')
-        print(f'cannot start: {error}', file=sys.stderr)
-        status = 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except RuntimeError:
-        # SIGINT shuts the context down at any moment: between rclpy.ok() and spin_once (the
-        # wait set then fails), or inside a callback (a publish or a take then fails). That is
-        # a clean shutdown, not a failure; anything else is re-raised.
-        if rclpy.ok():
-            raise
+        with outcome:
+            run = CellRun(args)
+            for node in run.nodes:
+                executor.add_node(node)
+            next_report = 1.0
+            while rclpy.ok() and (not args.duration or run.elapsed() < args.duration):
+                executor.spin_once(timeout_sec=0.05)
+                run.note_events()
+                if (args.demo or args.duration) and run.elapsed() >= next_report:
+                    next_report += 1.0
+                    run.progress()
     finally:
+        status = outcome.status
         if run is not None:
             shown = run.summary()
             if args.demo:
