@@ -113,6 +113,8 @@ test: build
 	@source "$(ENV_SCRIPT)"
 	export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 	export ROS_DOMAIN_ID=$${ROS_DOMAIN_ID_FOR_TESTS:-$$(( RANDOM % 200 + 1 ))}
+	# A callback that raises is a bug the node boundary would only count: let tests see it.
+	export BECOMINGONE_STRICT_CALLBACKS=1
 	echo "test: ROS_DOMAIN_ID=$$ROS_DOMAIN_ID, discovery on localhost only"
 	rm -rf build/*/test_results build/*/Testing build/*/pytest.xml
 	colcon test --event-handlers console_direct+ $(PACKAGE_SELECTION) \

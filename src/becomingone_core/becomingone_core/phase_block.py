@@ -3,24 +3,24 @@ Check and unpack blocks of phase samples as they arrive from the wire (pure: no 
 
 A ``becomingone_msgs/Phase`` message carries N samples of C complex channels, sample-major, with
 a stamp for the first sample and per-sample offsets. Nodes pass the message's plain fields
-here; a block that cannot be trusted is refused whole with a :class:`RejectedInput` whose
-``reason`` is a short counter key (``'empty'``, ``'size_mismatch'``, ``'non_finite'``, ...).
+here; a block that cannot be trusted is refused whole with a
+:class:`~becomingone_core.input_rules.RejectedInput` whose ``reason`` is a short counter key:
+
+``empty``, ``size_mismatch``, ``too_large`` (more values than ``max_samples``), ``too_long``
+(more channels than ``max_channels``), ``non_finite``, ``time_order`` (offsets not starting at
+0 or not increasing), ``span`` (the block covers more than ``max_span_s``: no sensor sends
+blocks that long, and a huge offset would otherwise reach the integration as a time).
+Whether the stamps lie near the receiver's clock is the transducer's rule (per sample).
 """
 
+from becomingone_core.input_rules import NANOSECONDS, RejectedInput
 import numpy as np
 
-NANOSECONDS = 1_000_000_000
+__all__ = ['pack', 'RejectedInput', 'unpack']
 
 
-class RejectedInput(ValueError):
-    """An input refused before it could touch any state; ``reason`` keys the rejection count."""
-
-    def __init__(self, reason, detail=''):
-        super().__init__(f'{reason}: {detail}' if detail else reason)
-        self.reason = reason
-
-
-def unpack(stamp_ns, stamps_offset, real, imag, channels=0, epoch_ns=0, max_samples=1 << 20):
+def unpack(stamp_ns, stamps_offset, real, imag, channels=0, epoch_ns=0, max_samples=1 << 20,
+           max_channels=256, max_span_s=60.0):
     """
     Return ``(t, phase)``: float64[N] seconds since ``epoch_ns`` and complex128[N, C].
 
@@ -37,6 +37,10 @@ def unpack(stamp_ns, stamps_offset, real, imag, channels=0, epoch_ns=0, max_samp
         raise RejectedInput('size_mismatch', f'{real.size} real vs {imag.size} imag values')
     if real.size > max_samples:
         raise RejectedInput('too_large', f'{real.size} values > {max_samples}')
+    if offsets.size > max_samples:
+        raise RejectedInput('too_large', f'{offsets.size} offsets > {max_samples}')
+    if int(channels) > max_channels:
+        raise RejectedInput('too_long', f'{channels} channels > {max_channels}')
     width = int(channels) or real.size // count
     if width < 1 or real.size != count * width:
         raise RejectedInput(
@@ -46,6 +50,8 @@ def unpack(stamp_ns, stamps_offset, real, imag, channels=0, epoch_ns=0, max_samp
         raise RejectedInput('non_finite', 'NaN or inf in the block')
     if offsets.size and (offsets[0] < 0 or np.any(np.diff(offsets) <= 0)):
         raise RejectedInput('time_order', 'stamps_offset must start >= 0 and increase')
+    if offsets.size and offsets[-1] > max_span_s:
+        raise RejectedInput('span', f'block spans {offsets[-1]:.3g} s > {max_span_s:g} s')
     base = (int(stamp_ns) - int(epoch_ns)) / NANOSECONDS
     t = base + (offsets if offsets.size else np.zeros(1))
     return t, (real + 1j * imag).reshape(count, width)

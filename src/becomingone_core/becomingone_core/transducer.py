@@ -18,7 +18,17 @@ leaves to its caller:
   pushed as soon as every active source has reached its end, so with one regular source binning
   adds no waiting; a source lagging behind holds bins back at most ``max_delay_s`` (its samples
   for bins already pushed are rejected as ``late``). ``sample_rate_hz`` 0 pushes every sample as
-  it comes (one source only, then).
+  it comes (one source only, then: a second active source is ``too_many_sources``).
+- **One source never stalls another.** With a receiver clock (``max_clock_skew_s`` finite; the
+  nodes always set one), a sample stamped more than ``max_clock_skew_s`` ahead of the clock is
+  ``future`` and one older than ``max_age_s`` is ``stale``: neither is integrated. The
+  integration horizon follows the sources only up to the receiver's clock: a bin closes when
+  every active source has passed it, or when the clock has passed it by ``max_delay_s``, and
+  never beyond the clock. So a source stamped ahead (within the skew) waits for the clock
+  instead of pushing the others' samples into ``late``, and a source lagging more than
+  ``max_delay_s`` loses only its own samples. A source whose stamps jump back is refused
+  (``time_backwards``) until it passes its newest sample again, at most the skew later, since
+  nothing accepted lies further ahead; the other sources keep integrating meanwhile.
 - **The summary γ** (:data:`SUMMARY_RULES`), by default ``peak_real``: the lag where Re γ_k is
   largest, i.e. where the dynamics best repeat themselves in phase. A periodic input has
   γ_k = e^{i 2π f τ_k}, so both transducers pick a lag near a multiple of the period and report a
@@ -34,6 +44,7 @@ from dataclasses import dataclass
 import math
 
 from becomingone_core.health import RejectionCounter
+from becomingone_core.input_rules import MAX_NAME_LENGTH
 import numpy as np
 
 SUMMARY_RULES = ('peak_real', 'peak_coherence', 'nearest')
@@ -83,6 +94,9 @@ class TransducerConfig:
     source_timeout_s: float = 1.0
     max_delay_s: float = 0.1
     max_input_rate_hz: float = 10000.0
+    #: Receiver clock rules (see the module docstring); inf: no clock (offline use).
+    max_clock_skew_s: float = math.inf
+    max_age_s: float = math.inf
 
     def validate(self):
         """Raise ValueError naming the first field that cannot work."""
@@ -99,6 +113,8 @@ class TransducerConfig:
             ('source_timeout_s', self.source_timeout_s > 0, 'must be > 0'),
             ('max_delay_s', self.max_delay_s >= 0, 'must be >= 0'),
             ('max_input_rate_hz', self.max_input_rate_hz > 0, 'must be > 0'),
+            ('max_clock_skew_s', self.max_clock_skew_s >= 0, 'must be >= 0'),
+            ('max_age_s', self.max_age_s > 0, 'must be > 0'),
         ]
         for name, ok, why in checks:
             if not ok:
@@ -143,6 +159,7 @@ class PushResult:
     rejected: int = 0
     reason: str = ''
     cycles: int = 0
+    newest_t: float = -math.inf  # stamp of the newest accepted sample
 
 
 class _Source:
@@ -184,15 +201,21 @@ class Transducer:
         self._rejoining = set()
         self._first_t = math.inf
         self._newest_t = -math.inf
+        self._clocked = math.isfinite(config.max_clock_skew_s)
+        self._clock_s = -math.inf
 
     # ----------------------------------------------------------------------------- input
     def push(self, source, t, phase, now_s):
         """
         Integrate samples ``t`` (float[N] s) / ``phase`` (complex[N, c]) from ``source``.
 
-        ``now_s`` is the receive time (the node's clock), used for timeouts and flood control.
-        Bad samples are counted by reason and skipped; nothing raises for bad data.
+        ``now_s`` is the receive time (the node's clock) in the same time base as ``t``, used
+        for timeouts, flood control and the clock rules. Bad samples are counted by reason and
+        skipped; nothing raises for bad data.
         """
+        if len(source) > MAX_NAME_LENGTH:
+            return self._reject('too_long', max(1, np.size(t)))
+        self._clock_s = now_s
         t = np.atleast_1d(np.asarray(t, float))
         phase = np.asarray(phase, complex)
         if phase.ndim == 1:
@@ -220,7 +243,7 @@ class Transducer:
                 result.reason = reason
                 continue
             state.tokens -= 1.0
-            state.last_t = t[n]
+            state.last_t = result.newest_t = t[n]
             result.cycles += self._add_sample(state, t[n], phase[n])
             result.accepted += 1
         self.accepted += result.accepted
@@ -280,6 +303,8 @@ class Transducer:
         return PushResult(rejected=count, reason=reason)
 
     def _add_source(self, name, width, now_s):
+        if self._interval == 0.0 and any(s.active for s in self._sources.values()):
+            return None  # unbinned: one time line, so one source at a time
         if len(self._free_slots) < width:
             self._reclaim_silent(width)
         if len(self._free_slots) < width:
@@ -306,13 +331,26 @@ class Transducer:
     def _check(self, state, t, values):
         if not (math.isfinite(t) and np.all(np.isfinite(values))):
             return 'non_finite'
+        if self._clocked:
+            if t > self._clock_s + self.config.max_clock_skew_s:
+                return 'future'
+            if t < self._clock_s - self.config.max_age_s:
+                return 'stale'
         if t <= state.last_t:
             return 'time_backwards'
+        if not self._in_reach(t):
+            return 'out_of_range'
         if self._bin_of(t) <= self._closed:
             return 'late'
         if state.tokens < 1.0:
             return 'flood'
         return ''
+
+    def _in_reach(self, t):
+        # Bin indices stay exact integers (2**52) however far a clockless caller's t lies.
+        if self._interval == 0.0 or self._anchor is None:
+            return True
+        return abs(t - self._anchor) < self._interval * 2.0 ** 52
 
     def _bin_of(self, t):
         if self._interval == 0.0:
@@ -347,7 +385,12 @@ class Transducer:
             due = max(self._open)
         else:
             times = [s.last_t for s in self._sources.values() if s.active]
-            horizon = max(min(times), max(times) - self.config.max_delay_s)
+            lead = max(times)
+            if self._clocked:
+                lead = min(lead, self._clock_s)
+            horizon = max(min(times), lead - self.config.max_delay_s)
+            if self._clocked:
+                horizon = min(horizon, self._clock_s)
             due = math.floor((horizon - self._anchor + self._tolerance) / self._interval)
         pushed = 0
         for index in sorted(i for i in self._open if i <= due):

@@ -143,6 +143,12 @@ def test_new_source_takes_the_channels_of_a_silent_one():
 
 
 def test_late_sample_from_another_source_is_rejected():
-    transducer = Transducer(_config(channels=2, sample_rate_hz=0.0))
+    transducer = Transducer(_config(channels=2, sample_rate_hz=10.0))
     transducer.push('a', [1.0, 2.0], np.ones((2, 1)), 0.0)
     assert transducer.push('b', [1.5], np.ones((1, 1)), 0.0).reason == 'late'
+
+
+def test_unbinned_integration_takes_one_active_source():
+    transducer = Transducer(_config(channels=2, sample_rate_hz=0.0))
+    transducer.push('a', [1.0, 2.0], np.ones((2, 1)), 0.0)
+    assert transducer.push('b', [2.5], np.ones((1, 1)), 0.0).reason == 'too_many_sources'

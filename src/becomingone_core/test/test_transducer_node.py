@@ -1,6 +1,7 @@
 """The transducer node on real rclpy: bad input is counted and shown, silent sources reported."""
 
 import math
+import time
 
 from becomingone_core.nodes.transducer_node import TransducerNode
 from becomingone_core.phase_block import pack
@@ -12,7 +13,14 @@ import numpy as np
 from rclpy.parameter import Parameter
 
 
-def _phase(t, values, source='imu', epoch_ns=1_700_000_000 * 10**9):
+# Stamps are seconds after the test module loaded (the node refuses stamps far from its clock);
+# the nodes below accept an hour of age, so slow discovery never turns them stale.
+EPOCH_S = int(time.time())
+EPOCH_NS = EPOCH_S * 10**9
+OLD_INPUTS = Parameter('max_input_age_s', value=3600.0)
+
+
+def _phase(t, values, source='imu', epoch_ns=EPOCH_NS):
     fields = pack(t, values, epoch_ns=epoch_ns)
     message = Phase(channels=fields['channels'], stamps_offset=fields['stamps_offset'],
                     real=fields['real'], imag=fields['imag'])
@@ -28,7 +36,8 @@ def _statuses(arrays, name):
 def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
     with RosProbe(isolated_ros_env()) as probe:
         node = TransducerNode('emissary', context=probe.context, parameter_overrides=[
-            Parameter('sample_rate_hz', value=0.0), Parameter('source_timeout_s', value=0.5)])
+            Parameter('sample_rate_hz', value=0.0), Parameter('source_timeout_s', value=0.5),
+            OLD_INPUTS])
         probe.executor.add_node(node)
         # Reliable (compatible with the node's best-effort subscription): every bad message counts.
         publisher = probe.node.create_publisher(Phase, 'phase', 50)
@@ -67,7 +76,8 @@ def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
 def test_a_cycle_held_back_by_publish_rate_goes_out_once_the_period_allows():
     with RosProbe(isolated_ros_env()) as probe:
         node = TransducerNode('emissary', context=probe.context, parameter_overrides=[
-            Parameter('sample_rate_hz', value=0.0), Parameter('publish_rate_hz', value=0.5)])
+            Parameter('sample_rate_hz', value=0.0), Parameter('publish_rate_hz', value=0.5),
+            OLD_INPUTS])
         probe.executor.add_node(node)
         publisher = probe.node.create_publisher(Phase, 'phase', 50)
         resonance = probe.collect(Resonance, 'emissary/resonance', 20)
@@ -82,7 +92,7 @@ def test_a_cycle_held_back_by_publish_rate_goes_out_once_the_period_allows():
             assert not node._flush_timer.is_canceled()
         assert probe.spin_until(lambda: len(resonance) == 2, 10)
         stamp = resonance[-1].header.stamp
-        assert abs(stamp.sec + stamp.nanosec * 1e-9 - (1_700_000_000 + t[-1])) < 1e-6
+        assert abs(stamp.sec + stamp.nanosec * 1e-9 - (EPOCH_S + t[-1])) < 1e-6
         probe.spin_for(0.1)
         assert node._flush_timer.is_canceled() and len(resonance) == 2
         node.destroy_node()

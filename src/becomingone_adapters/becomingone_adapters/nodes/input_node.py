@@ -4,15 +4,15 @@ from becomingone_adapters.encoding import InputRejected
 from becomingone_adapters.input_guard import RateLimiter, StampGuard
 from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
 from becomingone_msgs.msg import Phase
 import numpy as np
 from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
-from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 
-class PhaseInputNode(Node):
+class PhaseInputNode(GuardedNode):
     """A node that turns some input into ``becomingone_msgs/Phase`` on ``phase``."""
 
     def __init__(self, name, frame_id, max_rate_hz=200.0):

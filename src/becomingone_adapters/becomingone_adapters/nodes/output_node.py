@@ -3,13 +3,13 @@
 from becomingone_adapters.gate import CollapseGate
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
 from becomingone_msgs.msg import SyncState
-from rclpy.node import Node
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 
-class GatedOutputNode(Node):
+class GatedOutputNode(GuardedNode):
     """Subscribes ``sync/state``; ``self.gate.is_open(now)`` says whether to act."""
 
     def __init__(self, name, watchdog_s=0.5):

@@ -25,6 +25,9 @@ class DiagnosticsPublisher:
             DiagnosticArray, '/diagnostics',
             QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
         self._timer = node.create_timer(period_s, self.publish)
+        guard = getattr(node, 'callback_guard', None)
+        if guard is not None:  # a GuardedNode: its internal errors are always reported
+            self.add('internal errors', guard.status)
 
     def add(self, name, check):
         """Register ``check() -> Status`` under ``name``."""

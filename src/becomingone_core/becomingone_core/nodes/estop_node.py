@@ -13,13 +13,13 @@ import argparse
 import sys
 
 from becomingone_core.mesh import ESTOP_TOPIC
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.mesh_node import LATCHED_QOS
 from becomingone_core.nodes.runner import run_nodes
-from rclpy.node import Node
 from std_msgs.msg import Bool
 
 
-class EStopNode(Node):
+class EStopNode(GuardedNode):
     """Publishes the e-stop value once, latched, and logs each cell that matches it."""
 
     def __init__(self, engaged):

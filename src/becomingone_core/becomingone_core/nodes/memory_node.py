@@ -21,6 +21,7 @@ from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
 from becomingone_core.nodes.cell_parameters import WITNESS_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
@@ -29,14 +30,13 @@ from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord)
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
-from rclpy.node import Node
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
 NS = 1_000_000_000
 _LOG_THROTTLE_S = 5.0
 
 
-class MemoryNode(Node):
+class MemoryNode(GuardedNode):
     """Durable temporal memory of one cell."""
 
     def __init__(self, **kwargs):

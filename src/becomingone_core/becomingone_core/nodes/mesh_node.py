@@ -16,13 +16,13 @@ from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate, ROLES,
     SYNC_ROLES)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import seconds, time_from_seconds
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.node import Node
 from rclpy.qos import (
     QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy)
 from std_msgs.msg import Bool
@@ -65,7 +65,7 @@ def message_from_update(update, last_seen_s=None, alive=True):
     return message
 
 
-class MeshNode(Node):
+class MeshNode(GuardedNode):
     """Publishes this cell's PeerState and the mesh's global state."""
 
     def __init__(self):

@@ -8,6 +8,7 @@ declares its parameters, turns ROS time into schedule time and publishes blocks 
 
 from becomingone_core.health import OK, RateMonitor, Status
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp
@@ -15,11 +16,10 @@ from becomingone_core.phase_block import pack
 from becomingone_core.simulation import GENERATORS, SimulatedSource, SourceConfig
 from becomingone_msgs.msg import Phase
 import numpy as np
-from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 
-class SimSourceNode(Node):
+class SimSourceNode(GuardedNode):
     """Publishes a seeded, scheduled phase stream in real time."""
 
     def __init__(self, name='sim_source', **kwargs):

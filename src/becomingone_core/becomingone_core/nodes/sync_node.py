@@ -13,6 +13,7 @@ from becomingone_core.health import OK, StalenessMonitor, Status, worst
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
                                                     RESONANCE_QOS, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
@@ -20,13 +21,12 @@ from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
 from becomingone_core.sync import SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
 
 ROLES = ('master', 'emissary')
 
 
-class SyncNode(Node):
+class SyncNode(GuardedNode):
     """Publishes the cell's collapse decision and the phase vectors behind it."""
 
     def __init__(self, name='sync', **kwargs):

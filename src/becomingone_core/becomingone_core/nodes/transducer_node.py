@@ -11,25 +11,26 @@ integrated, so a consumer can measure the input-to-decision latency.
 import time
 
 from becomingone_core.health import ERROR, OK, RateMonitor, Status, WARN
+from becomingone_core.input_rules import RejectedInput, shorten, stamp_ns
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
                                                     RESONANCE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp
-from becomingone_core.phase_block import RejectedInput, unpack
+from becomingone_core.phase_block import unpack
 from becomingone_core.transducer import (LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer,
                                          TransducerConfig)
 from becomingone_msgs.msg import Phase, Resonance
 import numpy as np
-from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 ROLES = ('master', 'emissary')
 NANOSECONDS = 1_000_000_000
 
 
-class TransducerNode(Node):
+class TransducerNode(GuardedNode):
     """Integrates phase at one time scale and publishes the bank's resonance."""
 
     def __init__(self, role='emissary', name=None, **kwargs):
@@ -131,7 +132,20 @@ class TransducerNode(Node):
             max_input_rate_hz=declare_fixed(
                 self, 'max_input_rate_hz', 10000.0,
                 'Per-source sample budget (Hz, one second of burst); beyond it samples are '
-                'rejected as a flood.', minimum=1.0, maximum=1e7))
+                'rejected as a flood.', minimum=1.0, maximum=1e7),
+            max_clock_skew_s=declare_fixed(
+                self, 'max_clock_skew_s', 0.5,
+                'Samples stamped further ahead of the node clock are rejected as future '
+                '(s); the integration never runs ahead of the clock.',
+                minimum=0.0, maximum=3600.0),
+            max_age_s=declare_fixed(
+                self, 'max_input_age_s', 10.0,
+                'Samples stamped further behind the node clock are rejected as stale (s).',
+                minimum=0.001, maximum=86400.0))
+        self.max_block_span_s = declare_fixed(
+            self, 'max_block_span_s', 60.0,
+            'Longest time one Phase block may cover (last stamps_offset, s); longer: span.',
+            minimum=1e-6, maximum=3600.0)
         try:
             config.validate()
         except ValueError as error:
@@ -141,27 +155,33 @@ class TransducerNode(Node):
     # ----------------------------------------------------------------------------- input
     def _on_phase(self, message):
         started = time.perf_counter()
-        now_s = self._now_s()
-        stamp = message.header.stamp.sec * NANOSECONDS + message.header.stamp.nanosec
+        now_ns = self.get_clock().now().nanoseconds
         if self._epoch_ns is None:
-            # Times inside the transducer are seconds from here: small floats, full precision.
-            self._epoch_ns = stamp // NANOSECONDS * NANOSECONDS
+            # Times inside the transducer are seconds from the receiver's clock at the first
+            # input: small floats, full precision, and no sender can choose them.
+            self._epoch_ns = now_ns // NANOSECONDS * NANOSECONDS
+        now_s = self._now_s(now_ns)
+        source = message.header.frame_id or 'unnamed'
         try:
+            stamp = stamp_ns(message.header.stamp)
             t, phase = unpack(stamp, message.stamps_offset, message.real, message.imag,
-                              message.channels, epoch_ns=self._epoch_ns)
+                              message.channels, epoch_ns=self._epoch_ns,
+                              max_channels=self.transducer.config.channels,
+                              max_span_s=self.max_block_span_s)
         except RejectedInput as error:
-            self.transducer.reject(error.reason, max(1, len(message.stamps_offset)))
-            self._warn_rejected(error.reason, message.header.frame_id)
+            self.transducer.reject(error.reason, max(1, min(len(message.stamps_offset), 1 << 20)))
+            self._warn_rejected(error.reason, source)
             return
-        result = self.transducer.push(message.header.frame_id or 'unnamed', t, phase, now_s)
+        result = self.transducer.push(source, t, phase, now_s)
         self._last_input_s = now_s
         if result.rejected:
-            self._warn_rejected(result.reason, message.header.frame_id)
+            self._warn_rejected(result.reason, source)
+        if result.accepted:
+            self._newest_input_ns = self._epoch_ns + int(round(result.newest_t * NANOSECONDS))
         if result.cycles:
             self._unpublished = True
             self._last_cycle_s = now_s
             self._cycles.tick(now_s, result.cycles)
-            self._newest_input_ns = self._epoch_ns + int(round(t[-1] * NANOSECONDS))
             if now_s - self._last_publish_s >= 1.0 / self.publish_rate_hz:
                 self._publish(now_s)
             elif self._flush_timer.is_canceled():
@@ -172,7 +192,7 @@ class TransducerNode(Node):
             self._missed_deadlines += 1
 
     def _warn_rejected(self, reason, source):
-        self.get_logger().warning(f'rejected input from {source!r}: {reason}',
+        self.get_logger().warning(f'rejected input from {shorten(source)}: {reason}',
                                   throttle_duration_sec=5.0)
 
     def _on_timer(self):
@@ -213,8 +233,11 @@ class TransducerNode(Node):
         self._last_publish_s = now_s
 
     # ----------------------------------------------------------------------------- health
-    def _now_s(self):
-        return self.get_clock().now().nanoseconds * 1e-9
+    def _now_s(self, now_ns=None):
+        """Return the node's clock in the transducer's time base (seconds from the epoch)."""
+        if now_ns is None:
+            now_ns = self.get_clock().now().nanoseconds
+        return (now_ns - (self._epoch_ns or 0)) / NANOSECONDS
 
     def _input_status(self):
         active = self.transducer.active_sources

@@ -14,19 +14,19 @@ from becomingone_core.health import ERROR, OK, Status, WARN
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale,
                                                     RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
+from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
 from becomingone_core.witness import Witness
 from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
-from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 
 STREAMS = ('phase', 'master/resonance', 'emissary/resonance', 'sync/state')
 
 
-class WitnessNode(Node):
+class WitnessNode(GuardedNode):
     """Witnesses the cell at four layers and publishes the chain on ``witness``."""
 
     def __init__(self, name='witness', **kwargs):
