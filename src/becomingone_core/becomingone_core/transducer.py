@@ -223,7 +223,8 @@ class Transducer:
         if phase.ndim != 2 or phase.shape[0] != t.size or t.size == 0:
             return self._reject('shape', max(t.size, 1))
         state = self._sources.get(source)
-        if state is None:
+        joined = state is None
+        if joined:
             state = self._add_source(source, phase.shape[1], now_s)
             if state is None:
                 return self._reject('too_many_sources', t.size)
@@ -247,6 +248,11 @@ class Transducer:
             result.cycles += self._add_sample(state, t[n], phase[n])
             result.accepted += 1
         self.accepted += result.accepted
+        if joined and not result.accepted:
+            # Nothing usable yet: a source made only of rejected samples holds no channels
+            # (and no bins back), so inventing names cannot crowd real sources out.
+            self._free_slots.extend(state.slots)
+            del self._sources[source]
         return result
 
     def reject(self, reason, count=1):

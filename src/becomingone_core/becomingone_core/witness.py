@@ -48,6 +48,8 @@ class Witness:
         self.lost = set()
         self.records = 0
         self.dropped = 0
+        #: Observed messages the node refused by range (it counts them here for the meta layer).
+        self.inputs_rejected = 0
         self.by_layer = [0, 0, 0, 0]
         self._tokens = max_records_per_s
         self._last_refill_s = now_s
@@ -128,7 +130,8 @@ class Witness:
         elapsed = max(now_s - self._period_start_s, 1e-9)
         values = {'records_per_s': self._period_records / elapsed,
                   'lag_max_s': self._period_lag_max_s, 'dropped': self.dropped,
-                  'records': self.records, 'streams_lost': len(self.lost)}
+                  'records': self.records, 'streams_lost': len(self.lost),
+                  'inputs_rejected': self.inputs_rejected}
         self._period_start_s = now_s
         self._period_records = 0
         self._period_lag_max_s = 0.0

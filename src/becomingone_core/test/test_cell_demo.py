@@ -44,7 +44,9 @@ def test_markers_are_built_only_while_someone_subscribes(monkeypatch):
 
         def send(count):
             for _ in range(count):
-                publisher.publish(Resonance(summary_real=0.9))
+                message = Resonance(summary_real=0.9)
+                message.header.stamp = probe.node.get_clock().now().to_msg()
+                publisher.publish(message)
                 probe.spin_for(0.02)
 
         assert probe.spin_until(lambda: node.count_publishers('emissary/resonance'), 20)

@@ -152,3 +152,66 @@ def test_unbinned_integration_takes_one_active_source():
     transducer = Transducer(_config(channels=2, sample_rate_hz=0.0))
     transducer.push('a', [1.0, 2.0], np.ones((2, 1)), 0.0)
     assert transducer.push('b', [2.5], np.ones((1, 1)), 0.0).reason == 'too_many_sources'
+
+
+# ----------------------------------------------------------------------------- clock rules
+def _clocked(**overrides):
+    return Transducer(_config(sample_rate_hz=100.0, max_delay_s=0.1, max_clock_skew_s=0.5,
+                              max_age_s=10.0, channels=4, **overrides))
+
+
+def _run_clean(transducer, start_s, stop_s, attacker=None):
+    """Feed source ``clean`` at 200 Hz in 10 ms messages received at their last stamp."""
+    newest = []
+    for now in np.arange(start_s, stop_s, 0.01):
+        t = np.array([now - 0.005, now])
+        if attacker is not None:
+            attacker(now)
+        transducer.push('clean', t, _sine(t), now_s=now)
+        newest.append((now, transducer.state().newest_t))
+    return newest
+
+
+def test_a_source_stamped_an_hour_ahead_is_future_and_stalls_nobody():
+    # Regression: one valid sample stamped ahead made every later clean sample 'late'.
+    transducer = _clocked()
+    _run_clean(transducer, 1.0, 2.0)
+    result = transducer.push('other', [2.0 + 3600.0], [[1.0]], now_s=2.0)
+    assert result.reason == 'future' and result.accepted == 0
+    trace = _run_clean(transducer, 2.0, 3.0)
+    assert transducer.rejections.counts['late'] == 0
+    assert all(newest >= now - 0.03 for now, newest in trace)
+
+
+def test_a_source_ahead_within_the_skew_never_moves_the_horizon_past_the_clock():
+    transducer = _clocked()
+    _run_clean(transducer, 1.0, 1.5)
+
+    def ahead(now):  # a source 0.45 s ahead of the clock, inside the allowed skew
+        assert transducer.push('ahead', [now + 0.45], [[1.0]], now_s=now).accepted == 1
+
+    trace = _run_clean(transducer, 1.5, 3.0, attacker=ahead)
+    assert transducer.rejections.counts['late'] == 0
+    assert all(now - 0.03 <= newest <= now for now, newest in trace)
+
+
+def test_stale_and_out_of_reach_samples_are_counted_not_raised():
+    transducer = _clocked()
+    _run_clean(transducer, 20.0, 20.5)
+    assert transducer.push('old', [5.0], [[1.0]], now_s=20.5).reason == 'stale'
+    offline = Transducer(_config())
+    offline.push('s', [0.0, 0.05], np.ones((2, 1)), 0.0)
+    # Without a clock (offline), a finite time too far for exact bin indices is refused.
+    assert offline.push('s', [1e300], [[1.0]], 0.0).reason == 'out_of_range'
+    assert offline.push('s', [0.1], [[1.0]], 0.0).accepted == 1
+
+
+def test_a_source_lagging_behind_loses_only_its_own_samples():
+    transducer = _clocked()
+
+    def lagging(now):  # 2 s behind: within max_age_s, far beyond max_delay_s
+        transducer.push('lagging', [now - 2.0], [[1.0]], now_s=now)
+
+    trace = _run_clean(transducer, 1.0, 2.5, attacker=lagging)
+    assert transducer.rejections.counts['late'] > 0
+    assert all(newest >= now - 0.13 for now, newest in trace[20:])

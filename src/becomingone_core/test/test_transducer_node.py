@@ -96,3 +96,45 @@ def test_a_cycle_held_back_by_publish_rate_goes_out_once_the_period_allows():
         probe.spin_for(0.1)
         assert node._flush_timer.is_canceled() and len(resonance) == 2
         node.destroy_node()
+
+
+def _clean_block(node, source='clean', span_s=0.05, rate_hz=200.0):
+    """A 2 Hz sine block ending at the node's clock (what a live sensor sends)."""
+    now_ns = node.get_clock().now().nanoseconds
+    t = np.arange(-span_s, 0.0, 1 / rate_hz) + 1 / rate_hz
+    return _phase(t, np.exp(2j * np.pi * 2.0 * t), source=source, epoch_ns=now_ns)
+
+
+def _feed(probe, node, callback, seconds):
+    """Feed clean blocks for ``seconds``; return how many integration cycles they made."""
+    cycles = node.transducer.cycles
+    deadline = node.get_clock().now().nanoseconds + int(seconds * 1e9)
+    while node.get_clock().now().nanoseconds < deadline:
+        callback(_clean_block(node))
+        probe.spin_for(0.05)
+    return node.transducer.cycles - cycles
+
+
+def test_regressions_one_message_neither_kills_nor_silences_a_transducer():
+    with RosProbe(isolated_ros_env()) as probe:
+        node = TransducerNode('master', context=probe.context)
+        probe.executor.add_node(node)
+        (subscription,) = node.subscriptions
+        assert _feed(probe, node, subscription.callback, 0.5) > 0
+        # A finite offset of 1e308 used to overflow the bin index (OverflowError: the process died).
+        huge = _clean_block(node)
+        huge.stamps_offset = [0.0, 1e308]
+        huge.real, huge.imag, huge.channels = [1.0, 1.0], [0.0, 0.0], 1
+        subscription.callback(huge)
+        assert node.transducer.rejections.counts['span'] == 2
+        # One valid sample from another frame stamped an hour ahead used to make every later
+        # clean sample 'late' until the wall clock reached it.
+        ahead = _clean_block(node, source='other', span_s=0.005)
+        ahead.header.stamp.sec += 3600
+        subscription.callback(ahead)
+        assert node.transducer.rejections.counts['future'] == 1
+        assert _feed(probe, node, subscription.callback, 1.0) >= 5
+        assert node.transducer.rejections.counts['late'] == 0
+        assert node.transducer.active_sources == ['clean'] and node.internal_errors == 0
+        probe.executor.remove_node(node)
+        node.destroy_node()

@@ -6,10 +6,15 @@ Decides from ``master/resonance`` and ``emissary/resonance``, publishes ``sync/s
 
 A decision is taken on every Resonance received, stamped with that message's stamp (the newest
 input sample behind it). A transducer not heard for ``resonance_timeout_s`` counts as T = 0, so
-the cell releases rather than acting on one scale alone.
+the cell releases rather than acting on one scale alone. A Resonance out of range (see
+:func:`becomingone_core.input_rules.check_resonance`; stamped more than ``max_clock_skew_s``
+ahead of this node's clock or ``max_input_age_s`` behind it) is rejected and counted, and takes
+no part in any decision.
 """
 
-from becomingone_core.health import OK, StalenessMonitor, Status, worst
+from becomingone_core.health import OK, RejectionCounter, StalenessMonitor, Status, worst
+from becomingone_core.input_rules import (check_resonance, NANOSECONDS, RejectedInput,
+                                          StampWindow)
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
                                                     RESONANCE_QOS, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
@@ -17,7 +22,7 @@ from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
+from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.sync import SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult
@@ -49,6 +54,14 @@ class SyncNode(GuardedNode):
         timeout = declare_fixed(self, 'resonance_timeout_s', 1.0,
                                 'A transducer not heard this long counts as T = 0 (s).',
                                 minimum=0.01, maximum=3600.0)
+        self._window = StampWindow(
+            declare_fixed(self, 'max_clock_skew_s', 0.5,
+                          'Resonance stamped further ahead of the node clock is rejected (s).',
+                          minimum=0.0, maximum=3600.0),
+            declare_fixed(self, 'max_input_age_s', 10.0,
+                          'Resonance stamped further behind the node clock is rejected (s).',
+                          minimum=0.001, maximum=86400.0))
+        self.rejections = RejectionCounter('resonance messages')
         self.marker_frame = declare_fixed(self, 'marker_frame_id', 'becomingone',
                                           'Frame of the phase-vector markers.')
         self.marker_period_s = 1.0 / declare_fixed(self, 'marker_rate_hz', 10.0,
@@ -71,6 +84,7 @@ class SyncNode(GuardedNode):
             self._diagnostics.add(f'{role} input',
                                   lambda role=role: self._staleness[role].status(self._now_s()))
         self._diagnostics.add('decision', self._decision_status)
+        self._diagnostics.add('rejections', self.rejections.status)
 
     # ----------------------------------------------------------------------------- thresholds
     def _thresholds_with(self, parameters):
@@ -100,10 +114,17 @@ class SyncNode(GuardedNode):
 
     # ----------------------------------------------------------------------------- decisions
     def _on_resonance(self, role, message):
-        now_s = self._now_s()
-        self._staleness[role].touch(now_s)
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            stamp = check_resonance(message, now_ns, self._window)
+        except RejectedInput as error:
+            self.rejections.reject(error.reason)
+            self.get_logger().warning(f'rejected {role}/resonance: {error}',
+                                      throttle_duration_sec=5.0)
+            return
+        self._staleness[role].touch(now_ns / NANOSECONDS)
         self._summaries[role] = complex(message.summary_real, message.summary_imag)
-        self._decide(stamp_ns(message.header.stamp), seconds(message.header.stamp))
+        self._decide(stamp, stamp / NANOSECONDS)
 
     def _on_timer(self):
         now_s = self._now_s()

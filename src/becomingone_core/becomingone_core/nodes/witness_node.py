@@ -6,18 +6,25 @@ It listens to ``phase``, ``master/resonance``, ``emissary/resonance`` and ``sync
 stops (a node that died, a sensor that fell silent) within ``stream_timeout_s`` as a macro
 ``stream_lost`` record and an ERROR on ``/diagnostics``, and can append every record to a JSON
 Lines log whose chain ``witness_verify`` checks.
+
+What it observes passes :mod:`becomingone_core.input_rules` first (stamps within
+``max_clock_skew_s`` ahead and ``max_input_age_s`` behind its clock, values in range): a message
+out of range is counted by reason (``inputs_rejected`` in every meta record, and
+``/diagnostics``), is not recorded and does not count as the stream being alive.
 """
 
 import os
 
-from becomingone_core.health import ERROR, OK, Status, WARN
+from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
+from becomingone_core.input_rules import (check_resonance, check_sync_state, checked_stamp,
+                                          NANOSECONDS, RejectedInput, StampWindow)
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale,
                                                     RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import seconds, set_stamp, stamp_ns
+from becomingone_core.nodes.stamps import set_stamp, stamp_ns
 from becomingone_core.witness import Witness
 from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
@@ -49,6 +56,14 @@ class WitnessNode(GuardedNode):
         meta_period = declare_fixed(self, 'meta_period_s', 1.0,
                                     "Period of the witness's own health records (s).",
                                     minimum=0.01, maximum=3600.0)
+        self._window = StampWindow(
+            declare_fixed(self, 'max_clock_skew_s', 0.5,
+                          'Observed messages stamped further ahead of the node clock are '
+                          'rejected (s).', minimum=0.0, maximum=3600.0),
+            declare_fixed(self, 'max_input_age_s', 10.0,
+                          'Observed messages stamped further behind the node clock are '
+                          'rejected (s).', minimum=0.001, maximum=86400.0))
+        self.rejections = RejectionCounter('observed messages')
         self.log_path = declare_fixed(self, 'log_path', '',
                                       'Append every record to this JSON Lines file (empty: none). '
                                       'An existing log is verified and its chain continued.')
@@ -71,6 +86,7 @@ class WitnessNode(GuardedNode):
         for stream in streams:
             self._diagnostics.add(f'stream {stream}', lambda s=stream: self._stream_status(s))
         self._diagnostics.add('records', self._records_status)
+        self._diagnostics.add('rejections', self.rejections.status)
 
     def _open_log(self):
         if not self.log_path:
@@ -94,27 +110,47 @@ class WitnessNode(GuardedNode):
         return last
 
     # ----------------------------------------------------------------------------- observing
+    def _admit(self, check, message, stream):
+        """Return ``(stamp_ns, now_s)`` if ``message`` passes ``check``, else count it."""
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            return check(message, now_ns, self._window), now_ns / NANOSECONDS
+        except RejectedInput as error:
+            self.rejections.reject(error.reason)
+            self.witness.inputs_rejected += 1
+            self.get_logger().warning(f'rejected a message on {stream}: {error}',
+                                      throttle_duration_sec=5.0)
+            return None, None
+
     def _on_phase(self, message):
-        now_s = self._now_s()
-        self.witness.observe_input('phase', now_s, lag_s=now_s - seconds(message.header.stamp))
+        # Liveness only: the stamp must be a time near ours; the block is the transducers' to
+        # judge (and count).
+        stamp, now_s = self._admit(
+            lambda m, now_ns, window: checked_stamp(m.header.stamp, now_ns, window),
+            message, 'phase')
+        if stamp is not None:
+            self.witness.observe_input('phase', now_s, lag_s=now_s - stamp / NANOSECONDS)
 
     def _on_resonance(self, role, message):
-        now_s = self._now_s()
+        stamp, now_s = self._admit(check_resonance, message, f'{role}/resonance')
+        if stamp is None:
+            return
         self._emit(self.witness.observe_resonance(
-            role, stamp_ns(message.header.stamp), now_s,
+            role, stamp, now_s,
             coherence=message.summary_coherence,
             summary=complex(message.summary_real, message.summary_imag),
             tau=message.summary_tau, samples=message.samples, rejected=message.rejected,
-            active_sources=message.active_sources,
-            lag_s=now_s - seconds(message.header.stamp)))
+            active_sources=message.active_sources, lag_s=now_s - stamp / NANOSECONDS))
 
     def _on_sync(self, message):
-        now_s = self._now_s()
+        stamp, now_s = self._admit(check_sync_state, message, 'sync/state')
+        if stamp is None:
+            return
         self._emit(self.witness.observe_sync(
-            stamp_ns(message.header.stamp), now_s, coherence=message.coherence,
+            stamp, now_s, coherence=message.coherence,
             collapsed=message.collapsed, realign_requested=message.realign_requested,
             delta_phase=message.delta_phase, threshold=message.threshold,
-            lag_s=now_s - seconds(message.header.stamp)))
+            lag_s=now_s - stamp / NANOSECONDS))
 
     def _on_check(self):
         records = self.witness.check_streams(self._now_s(), self.get_clock().now().nanoseconds)
