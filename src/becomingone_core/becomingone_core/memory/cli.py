@@ -8,6 +8,8 @@ one object per line, so they pipe into ``jq`` or a spreadsheet.
 import argparse
 import dataclasses
 import json
+import os
+import pathlib
 import sys
 
 from becomingone_core.memory import mcap_io
@@ -42,6 +44,7 @@ def _info(store, args):
         'path': str(store.path), 'acknowledged': store.acknowledged.counts,
         'total': store.acknowledged.total, 'newest_ns': store.acknowledged.newest_ns,
         'stored': store.stored_counts(), 'disk_bytes': store.disk_bytes(),
+        'unstorable': store.unstorable,
         'witness_chain_breaks': store.chain_breaks,
         'witness_chain_restarts': store.chain_restart_counts()}, sort_keys=True))
     return 0
@@ -75,8 +78,25 @@ def _export(store, args):
     return 0
 
 
-def _import(store, args):
-    counts = mcap_io.import_into(store, args.input)
+def _import(path, args):
+    """
+    Import an MCAP file whole or not at all: the store is unchanged by a failed import.
+
+    The file is validated and decoded before the store is opened, so a bad file creates no
+    store; a store this import created is removed again (with its -wal and -shm) on failure.
+    """
+    items = mcap_io.read_import(args.input)
+    path = pathlib.Path(path)
+    created = not path.exists()
+    try:
+        with MemoryStore(path) as store:
+            counts = mcap_io.store_import(store, args.input, items)
+    except BaseException:  # noqa: B902 - remove what we created, whatever stopped us
+        if created:
+            for name in (path, f'{path}-wal', f'{path}-shm'):
+                if os.path.exists(name):
+                    os.remove(name)
+        raise
     print(json.dumps({'input': args.input, 'messages': counts}, sort_keys=True))
     return 0
 
@@ -123,7 +143,7 @@ def build_parser():
 
     import_ = commands.add_parser('import', help='add the messages of an MCAP file')
     import_.add_argument('input')
-    import_.set_defaults(run=_import, writable=True)
+    import_.set_defaults(run=None, writable=True)
 
     commands.add_parser('verify', help='integrity check and witness chains').set_defaults(
         run=_verify, writable=False)
@@ -134,10 +154,13 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     path = args.store or default_path(args.cell)
     try:
+        if args.command == 'import':
+            return _import(path, args)
         with MemoryStore(path, read_only=not args.writable, create=args.writable) as store:
             return args.run(store, args)
     except StoreError as error:
-        print(f'becomingone-memory: {error}', file=sys.stderr)
+        # One line: the message names the file and why, never a traceback.
+        print(f'becomingone-memory: {" ".join(str(error).split())}', file=sys.stderr)
         return 2
 
 

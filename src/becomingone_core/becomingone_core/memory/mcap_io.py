@@ -10,11 +10,17 @@ PlotJuggler or ``ros2 bag`` open the file like any recording. The schemas are th
 
 import os
 import re
+import struct
+import zlib
 
+from becomingone_core import input_rules
+from becomingone_core.input_rules import RejectedInput, shorten
 from becomingone_core.memory.records import (
     bucket_from_fields, bucket_to_fields, InvalidRecord, MESH, record_from_fields,
     record_to_fields, RESONANCE, SYNC, WITNESS, witness_from_fields, witness_to_fields)
-from mcap.reader import make_reader
+from becomingone_core.memory.schema import StoreError
+from mcap.records import Channel, Chunk, Footer, Message, Schema
+from mcap.stream_reader import breakup_chunk, StreamReader
 from mcap_ros2.decoder import DecoderFactory
 from mcap_ros2.writer import Writer
 
@@ -94,11 +100,11 @@ def topic_for(kind, source, namespace='/'):
 
 
 def export(store, path, namespace='/', kinds=(RESONANCE, SYNC, MESH, WITNESS), buckets=True,
-           share_directory=_share_directory):
+           share_directory=_share_directory, chunk_size=1024 * 1024):
     """Write ``store``'s records (and buckets) to an MCAP file; return messages per kind."""
     written = {}
     with open(path, 'wb') as stream:
-        writer = Writer(stream)
+        writer = Writer(stream, chunk_size=chunk_size)
         schemas = {}
 
         def write(kind, topic, fields, stamp_ns):
@@ -126,51 +132,203 @@ def export(store, path, namespace='/', kinds=(RESONANCE, SYNC, MESH, WITNESS), b
     return written
 
 
+class ImportFailed(StoreError):
+    """An MCAP file that cannot be imported whole; nothing of it was stored."""
+
+
+#: Largest record or decompressed chunk an import reads: a corrupt length field must not make
+#: the reader allocate gigabytes.
+MAX_RECORD_BYTES = 256 * 2**20
+_MAGIC = b'\x89MCAP0\r\n'
+_FOOTER = struct.Struct('<BQQQI')  # opcode, length, summary start, summary offset start, crc
+_TAIL = _FOOTER.size + len(_MAGIC)
+
+
 def import_into(store, path):
     """
-    Add every BecomingONE message of an MCAP file to ``store``; return counts per kind.
+    Add every BecomingONE message of an MCAP file to ``store``, all or nothing.
 
-    Messages are read in the order they were written (not re-sorted by log time): witness
-    records then arrive in chain order, as :func:`export` writes them or a recording received
-    them, so each chain's epochs are rebuilt as they were. Other topics are skipped; records the
-    store refuses are counted under ``rejected``, witness records it already holds under
-    ``duplicates``. The store is flushed (made durable) before
-    returning.
+    The whole file is validated and decoded first (:func:`read_import`), then stored in one
+    transaction (:func:`store_import`). Returns counts per kind; identical records the store
+    already holds are skipped and counted under ``duplicates``, messages of other types under
+    ``skipped``. Raises :class:`ImportFailed` (a one-line message) with the store unchanged.
     """
+    return store_import(store, path, read_import(path))
+
+
+def read_import(path):
+    """
+    Validate and decode a whole MCAP file; return ``(kind, item)`` pairs in file order.
+
+    Messages are kept in the order they were written (not re-sorted by log time): witness
+    records then arrive in chain order, as :func:`export` writes them or a recording received
+    them, so each chain's epochs are rebuilt as they were. Every CRC the file carries is checked
+    (chunks, data section, summary section), the file must end in its footer and magic, and each
+    message must pass its kind's :mod:`input_rules` check (no clock window: ``ANY_TIME``).
+    Messages of other types are returned as ``('skipped', None)``. Raises :class:`ImportFailed`.
+    """
+    try:
+        with open(path, 'rb') as stream:
+            _check_tail(stream)
+            stream.seek(0)
+            return list(_decode(stream, path))
+    except ImportFailed:
+        raise
+    except Exception as error:  # noqa: B902 - whatever a damaged file makes the reader raise
+        raise ImportFailed(f'{path}: cannot import ({_one_line(error)})') from error
+
+
+def store_import(store, path, items):
+    """Add decoded ``items`` to ``store`` in one transaction; return counts per kind."""
     counts = {}
-    imported_buckets = []
-    with open(path, 'rb') as stream:
-        reader = make_reader(stream, decoder_factories=[DecoderFactory()])
-        messages = reader.iter_decoded_messages(log_time_order=False)
-        for schema, _channel, _message, decoded in messages:
-            kind = KIND_OF_TYPE.get(schema.name if schema else '')
-            if kind is None:
-                continue
-            fields = _to_fields(decoded)
-            try:
-                if kind == BUCKETS:
-                    imported_buckets.append(bucket_from_fields(fields))
-                elif kind == WITNESS:
-                    before = sum(store.duplicates_ignored.values())
-                    _add(store, store.add_witness, witness_from_fields(fields))
-                    if sum(store.duplicates_ignored.values()) != before:
-                        counts['duplicates'] = counts.get('duplicates', 0) + 1
-                        continue
-                else:
-                    _add(store, store.add, record_from_fields(kind, fields))
-            except InvalidRecord:
-                counts['rejected'] = counts.get('rejected', 0) + 1
-                continue
+    saved = _counter_state(store)
+    saved_backlog = store.max_backlog
+    # All or nothing: the whole file is one commit, whatever the store's batch limit.
+    store.max_backlog = max(saved_backlog, store.backlog + len(items) + 1)
+    try:
+        for kind, item in items:
+            duplicates = _duplicates(store)
+            if kind == 'skipped':
+                pass
+            elif kind == BUCKETS:
+                store.add_buckets([item], skip_duplicates=True)
+            elif kind == WITNESS:
+                store.add_witness(item)
+            else:
+                store.add(item, skip_duplicates=True)
+            if kind != 'skipped' and _duplicates(store) != duplicates:
+                kind = 'duplicates'
             counts[kind] = counts.get(kind, 0) + 1
-    store.flush()
-    if imported_buckets:
-        store.add_buckets(imported_buckets)
+        store.flush(isolate=False)
+    except BaseException as error:  # noqa: B902 - leave the store as it was, then re-raise
+        store.discard()
+        _restore_counter_state(store, saved)
+        if isinstance(error, (StoreError, InvalidRecord)):
+            raise ImportFailed(f'{path}: not imported, the store is unchanged '
+                               f'({_one_line(error)})') from error
+        raise
+    finally:
+        store.max_backlog = saved_backlog
     return counts
 
 
-def _add(store, add, item):
-    if add(item):
-        store.flush()
+def _duplicates(store):
+    return sum(store.duplicates_ignored.values()) + sum(store.duplicate_records.values())
+
+
+def _counter_state(store):
+    return {name: dict(getattr(store, name)) for name in (
+        'duplicates_ignored', 'duplicate_records', 'chain_breaks', 'chain_break_epochs',
+        'chain_restarts')}
+
+
+def _restore_counter_state(store, saved):
+    for name, value in saved.items():
+        setattr(store, name, value)
+
+
+def _check_tail(stream):
+    """Check the footer, the closing magic and the summary CRC (the reader does not)."""
+    size = stream.seek(0, os.SEEK_END)
+    if size < len(_MAGIC) + _TAIL:
+        raise ImportFailed(f'{stream.name}: not an MCAP file or truncated ({size} bytes)')
+    stream.seek(size - _TAIL)
+    tail = stream.read(_TAIL)
+    opcode, length, summary_start, _, summary_crc = _FOOTER.unpack(tail[:_FOOTER.size])
+    if tail[_FOOTER.size:] != _MAGIC or opcode != 0x02 or length != 20:
+        raise ImportFailed(f'{stream.name}: not an MCAP file or truncated (no footer)')
+    if not summary_crc:
+        return  # written without CRCs: nothing to check
+    # The CRC covers the summary section and the footer up to the CRC itself.
+    start = summary_start or size - _TAIL
+    if not len(_MAGIC) <= start <= size - _TAIL:
+        raise ImportFailed(f'{stream.name}: footer points outside the file')
+    stream.seek(start)
+    crc, remaining = 0, size - 12 - start
+    while remaining:
+        block = stream.read(min(remaining, 1 << 20))
+        crc, remaining = zlib.crc32(block, crc), remaining - len(block)
+    if crc != summary_crc:
+        raise ImportFailed(f'{stream.name}: summary section CRC mismatch (damaged file)')
+
+
+def _decode(stream, path):
+    reader = StreamReader(stream, emit_chunks=True, validate_crcs=True,
+                          record_size_limit=MAX_RECORD_BYTES)
+    factory = DecoderFactory()
+    schemas, channels = {}, {}
+    index = 0
+    ended = False
+    for record in reader.records:
+        if isinstance(record, Chunk):
+            if record.uncompressed_size > MAX_RECORD_BYTES:
+                raise ImportFailed(f'{path}: a chunk of {record.uncompressed_size} bytes')
+            inner = breakup_chunk(record, validate_crc=True)
+        else:
+            inner = [record]
+        for item in inner:
+            if isinstance(item, Schema):
+                schemas[item.id] = item
+            elif isinstance(item, Channel):
+                channels[item.id] = item
+            elif isinstance(item, Message):
+                yield _message(path, index, item, schemas, channels, factory)
+                index += 1
+            elif isinstance(item, Footer):
+                ended = True
+    if not ended:
+        raise ImportFailed(f'{path}: truncated (no footer)')
+
+
+def _message(path, index, message, schemas, channels, factory):
+    channel = channels.get(message.channel_id)
+    if channel is None:
+        raise ImportFailed(f'{path}: message {index} on an undeclared channel')
+    schema = schemas.get(channel.schema_id)
+    kind = KIND_OF_TYPE.get(schema.name if schema else '')
+    if kind is None:
+        return 'skipped', None
+    decoder = factory.decoder_for(channel.message_encoding, schema)
+    if decoder is None:
+        raise ImportFailed(f'{path}: message {index} ({kind}): no decoder for '
+                           f'{shorten(channel.message_encoding)}')
+    decoded = decoder(message.data)
+    try:
+        return kind, _checked(kind, decoded)
+    except (RejectedInput, InvalidRecord) as error:
+        raise ImportFailed(f'{path}: message {index} ({kind}) refused, {error.reason}: '
+                           f'{_one_line(error)}') from error
+
+
+def _checked(kind, decoded):
+    """Check a decoded message by its kind's input rule and return the record it makes."""
+    if kind == BUCKETS:
+        input_rules.stamp_ns(decoded.start)
+        input_rules.stamp_ns(decoded.end)
+        input_rules.check_name(decoded.transducer, 'transducer')
+        input_rules.check_name(decoded.kind, 'kind')
+        for name in ('coherence_mean', 'coherence_min', 'coherence_max'):
+            input_rules.check_fraction(getattr(decoded, name), name)
+        input_rules.check_unit(complex(decoded.t_mean_real, decoded.t_mean_imag), 't_mean')
+        input_rules.check_int64(decoded.count, 'count')
+        return bucket_from_fields(_to_fields(decoded))
+    _RULES[kind](decoded)
+    fields = _to_fields(decoded)
+    if kind == WITNESS:
+        return witness_from_fields(fields)
+    return record_from_fields(kind, fields)
+
+
+_RULES = {RESONANCE: input_rules.check_resonance, SYNC: input_rules.check_sync_state,
+          MESH: input_rules.check_mesh_state, WITNESS: input_rules.check_witness_record}
+
+
+def _one_line(error):
+    """Return an exception as one short line (never a traceback or a 100k string)."""
+    text = ' '.join(str(error).split()) or type(error).__name__
+    if not isinstance(error, (StoreError, InvalidRecord, RejectedInput)):
+        text = f'{type(error).__name__}: {text}'
+    return text if len(text) <= 300 else text[:300] + '...'
 
 
 def _to_fields(message):

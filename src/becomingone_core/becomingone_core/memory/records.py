@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import math
 
 from becomingone_core import witness_chain
+from becomingone_core.input_rules import INT64_MAX
 
 RESONANCE = 'resonance'
 SYNC = 'sync'
@@ -144,6 +145,8 @@ def make_record(kind, stamp_ns, source, coherence, t, fields=None):
         raise InvalidRecord('kind', f'{kind!r} is not one of {list(STATE_KINDS)}')
     if stamp_ns < 0:
         raise InvalidRecord('stamp', f'negative stamp {stamp_ns} ns')
+    # SQLite holds int64: a larger stamp would fail the commit of the batch it is in.
+    _check_int64(stamp_ns, 'stamp_ns')
     if not (math.isfinite(coherence) and math.isfinite(t.real) and math.isfinite(t.imag)):
         raise InvalidRecord('not_finite', f'coherence {coherence!r}, T {t!r}')
     return Record(kind, int(stamp_ns), source, float(coherence), complex(t), fields or {})
@@ -154,6 +157,8 @@ def make_witness(sequence, stamp_ns, observer, layer, subject, event, names, val
     """Return a validated :class:`WitnessEntry` (its chain is checked by the store)."""
     if sequence < 0 or stamp_ns < 0:
         raise InvalidRecord('stamp', f'negative sequence {sequence} or stamp {stamp_ns}')
+    _check_int64(sequence, 'sequence')
+    _check_int64(stamp_ns, 'stamp_ns')
     if len(names) != len(values):
         raise InvalidRecord('size', f'{len(names)} names but {len(values)} values')
     return WitnessEntry(
@@ -161,6 +166,11 @@ def make_witness(sequence, stamp_ns, observer, layer, subject, event, names, val
         subject=str(subject), event=str(event), names=tuple(map(str, names)),
         values=tuple(map(float, values)), previous_digest=str(previous_digest),
         digest=str(digest))
+
+
+def _check_int64(value, what):
+    if value > INT64_MAX:
+        raise InvalidRecord('out_of_range', f'{what} {value} is past int64')
 
 
 def record_to_fields(record):
@@ -219,4 +229,10 @@ def bucket_from_fields(fields):
         raise InvalidRecord('malformed', f'bucket fields: {error!r}') from error
     if bucket.kind not in STATE_KINDS or resolution_ns <= 0 or bucket.count <= 0:
         raise InvalidRecord('malformed', f'bucket {bucket!r}')
+    values = (bucket.coherence_mean, bucket.coherence_min, bucket.coherence_max,
+              bucket.t_mean.real, bucket.t_mean.imag)
+    if not all(math.isfinite(value) for value in values):
+        raise InvalidRecord('not_finite', f'bucket {bucket!r}')
+    for value, what in ((start_ns, 'start'), (bucket.end_ns, 'end'), (bucket.count, 'count')):
+        _check_int64(value, f'bucket {what}')
     return bucket

@@ -27,12 +27,18 @@ import pathlib
 import sqlite3
 
 from becomingone_core import witness_chain
+from becomingone_core.input_rules import INT64_MAX
 from becomingone_core.memory import retention, schema
 from becomingone_core.memory.records import (
     Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, STATE_KINDS, SYNC, WITNESS, WitnessEntry)
 from becomingone_core.memory.schema import CorruptStore, StoreError
 
 _SQLITE_MAGIC = b'SQLite format 3\x00'
+# Errors one row causes (a value SQLite cannot bind or a constraint it breaks): that row is
+# dropped as unstorable and the rest committed. Anything else (I/O, disk full, a lock) keeps
+# every buffered record for the next attempt.
+_ROW_ERRORS = (OverflowError, TypeError, ValueError, sqlite3.InterfaceError,
+               sqlite3.IntegrityError, sqlite3.DataError)
 
 
 def default_path(cell='cell', environ=None):
@@ -84,25 +90,34 @@ class MemoryStore:
     """
 
     def __init__(self, path, policy=None, batch_size=1000, max_backlog=100_000,
-                 create=True, read_only=False):
+                 create=True, read_only=False, max_observers=None):
         self.path = pathlib.Path(path)
         self.policy = policy or retention.RetentionPolicy()
         self.batch_size = batch_size
         self.max_backlog = max_backlog
+        #: Witness observers (chains) the store accepts; ``None``: any number (offline tools).
+        self.max_observers = max_observers
         self.read_only = read_only
         self._pending = []
         self._pending_witness = []
+        self._pending_buckets = []
         self._layout_keys, self._layout_ids = {}, {}
         self._tails = {}
         self._next_epoch = {}
-        self._pending_epochs = []
         self._pending_rows = set()
+        self._pending_record_rows = set()
+        self._pending_bucket_rows = set()
         self.chain_restarts = {}
         self.duplicates_ignored = {}
+        #: Identical resonance, sync and mesh records and buckets skipped (imports), by kind.
+        self.duplicate_records = {}
         self._connection = self._connect(create)
         try:
             self._prepare()
             self.acknowledged = self._read_ack()
+            self.unstorable = self._read_unstorable()
+            self._observers = {row[0] for row in self._connection.execute(
+                'SELECT observer FROM witness_epochs UNION SELECT observer FROM witness_anchor')}
             self._load_layouts()
             self.chain_breaks, self.chain_break_epochs = {}, {}
             for observer, (epoch, sequence) in self._verify_chains().items():
@@ -170,6 +185,11 @@ class MemoryStore:
             newest = max(newest, newest_ns)
         return Ack(counts, newest)
 
+    def _read_unstorable(self):
+        row = self._connection.execute(
+            "SELECT value FROM meta WHERE key = 'unstorable'").fetchone()
+        return json.loads(row[0]) if row else {}
+
     def close(self):
         if self._connection is not None:
             self._connection.close()
@@ -187,8 +207,13 @@ class MemoryStore:
         """Return how many records are buffered but not yet acknowledged."""
         return len(self._pending) + len(self._pending_witness)
 
-    def add(self, record):
-        """Buffer a :class:`Record`; return True when a flush is due."""
+    def add(self, record, skip_duplicates=False):
+        """
+        Buffer a :class:`Record`; return True when a flush is due.
+
+        With ``skip_duplicates`` (imports) a record equal in every field to one stored or
+        buffered is skipped and counted in :attr:`duplicate_records`.
+        """
         self._check_room()
         if not isinstance(record, Record) or record.kind not in STATE_KINDS:
             raise InvalidRecord('kind', f'expected a resonance, sync or mesh Record: {record!r}')
@@ -196,10 +221,28 @@ class MemoryStore:
         fields = record.fields
         values = [_without_stamp(value) if key == 'header' else value
                   for key, value in fields.items()]
-        self._pending.append((
-            record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
-            record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':'))))
+        row = (record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
+               record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':')))
+        if skip_duplicates and (row in self._pending_record_rows or self._is_stored_record(row)):
+            self._count_duplicate(record.kind)
+            return False
+        self._pending.append(row)
+        self._pending_record_rows.add(row)
         return self.backlog >= self.batch_size
+
+    def _count_duplicate(self, kind):
+        self.duplicate_records[kind] = self.duplicate_records.get(kind, 0) + 1
+
+    def _is_stored_record(self, row):
+        kind, stamp_ns, source, coherence, t_real, t_imag, keys, values = row
+        if not 0 <= stamp_ns <= INT64_MAX:
+            return False  # SQLite cannot hold it, so it is not stored (the commit drops it)
+        return any(tuple(stored) == (coherence, t_real, t_imag, json.dumps(keys), values)
+                   for stored in self._connection.execute(
+                       'SELECT r.coherence, r.t_real, r.t_imag, l.keys, r.fields FROM records r '
+                       'JOIN layouts l ON l.id = r.layout '
+                       'WHERE r.kind = ? AND r.stamp_ns = ? AND r.source = ?',
+                       (kind, stamp_ns, source)))
 
     def _load_layouts(self):
         for layout, keys in self._connection.execute('SELECT id, keys FROM layouts'):
@@ -251,6 +294,15 @@ class MemoryStore:
         """
         self._check_room()
         observer = entry.observer
+        # The duplicate checks below look the sequence up in SQLite, which holds int64 only.
+        if not 0 <= entry.sequence <= INT64_MAX:
+            raise InvalidRecord('out_of_range', f'sequence {entry.sequence} outside int64')
+        if observer not in self._observers:
+            # Per-observer state (tails, epochs, counters) must not grow with every name a
+            # publisher invents.
+            if self.max_observers is not None and len(self._observers) >= self.max_observers:
+                raise InvalidRecord('too_many_observers',
+                                    f'{len(self._observers)} observers already (the most)')
         tail = self._tail(observer)
         restart = False
         # Any epoch: an older run's record may lie above the current run's newest sequence.
@@ -261,20 +313,22 @@ class MemoryStore:
         if tail is not None and entry.sequence > tail[1]:
             epoch, gap = tail[0], entry.sequence > tail[1] + 1
             previous = None if gap else tail[2]
+            epoch_row = None
         else:
             # The observer's first record, or the first of a new epoch (sequence 0 must chain
             # to the genesis digest, a later one is checked against its own previous digest).
             epoch, gap, previous = self._next_epoch[observer], False, None
             restart = tail is not None
             self._next_epoch[observer] = epoch + 1
-            self._pending_epochs.append((observer, epoch, entry.sequence, entry.stamp_ns))
+            epoch_row = (observer, epoch, entry.sequence, entry.stamp_ns)
         if not witness_chain.verify([entry], previous_digest=previous).ok:
             self.chain_breaks.setdefault(observer, entry.sequence)
             self.chain_break_epochs.setdefault(observer, epoch)
         elif restart:
             self.chain_restarts[observer] = self.chain_restarts.get(observer, 0) + 1
-        self._pending_witness.append((entry, epoch, gap))
+        self._pending_witness.append((entry, epoch, gap, epoch_row))
         self._pending_rows.add(_witness_row(entry))
+        self._observers.add(observer)
         self._tails[observer] = (epoch, entry.sequence, entry.digest)
         return self.backlog >= self.batch_size
 
@@ -304,7 +358,7 @@ class MemoryStore:
             'SELECT sequence, stamp_ns FROM witness WHERE observer = ? AND epoch = ? '
             'ORDER BY sequence LIMIT 1', (entry.observer, epoch)).fetchone()
         if head is None:  # the epoch began in a batch not yet committed
-            head = next(((e.sequence, e.stamp_ns) for e, pending_epoch, _ in self._pending_witness
+            head = next(((e.sequence, e.stamp_ns) for e, pending_epoch, *_ in self._pending_witness
                          if e.observer == entry.observer and pending_epoch == epoch), None)
         if head is None:  # retention dropped them all: the anchor and the epoch's first stamp
             anchor = connection.execute(
@@ -344,16 +398,66 @@ class MemoryStore:
             self._next_epoch[observer] = max(epochs) + 1
         return self._tails[observer]
 
-    def flush(self):
+    def flush(self, isolate=True):
         """
         Commit every buffered record in one durable transaction; return the new :class:`Ack`.
 
-        On failure (disk full, I/O error) the transaction is rolled back, the records stay
-        buffered for the next flush and :class:`StoreError` is raised.
+        Any failure rolls the transaction back. A failure of the disk or the file (I/O error,
+        disk full, a lock: anything but a row error) keeps every record buffered for the next
+        flush and raises :class:`StoreError`. A record SQLite cannot take (an integer past
+        int64, a value it cannot bind: see ``_ROW_ERRORS``) must not block the others forever:
+        with ``isolate`` the batch is written again row by row (a savepoint each, still one
+        transaction), the offending records are dropped and counted in :attr:`unstorable`
+        (kept in the file) and the rest is committed and acknowledged. Without ``isolate``
+        (imports: all or nothing) a row error raises :class:`StoreError` like any other, with
+        the buffer kept.
         """
-        if not self.backlog:
+        if not (self.backlog or self._pending_buckets):
             return self.acknowledged
-        records, witness = self._pending, self._pending_witness
+        batch = (self._pending, self._pending_witness, self._pending_buckets)
+        try:
+            layouts, dropped = self._write(*batch), {}
+        except BaseException as error:  # noqa: B902 - never leave the transaction open
+            self._rollback()
+            if not isinstance(error, Exception):
+                raise
+            if not (isolate and isinstance(error, _ROW_ERRORS)):
+                raise self._commit_failed(error) from error
+            try:
+                layouts, dropped, batch = self._write_isolated(*batch)
+            except BaseException as retry_error:  # noqa: B902 - as above
+                self._rollback()
+                if not isinstance(retry_error, Exception):
+                    raise
+                raise self._commit_failed(retry_error) from retry_error
+        records, witness, _ = batch
+        added, newest = self._added(records, witness)
+        self._pending, self._pending_witness, self._pending_buckets = [], [], []
+        self._pending_rows, self._pending_record_rows = set(), set()
+        self._pending_bucket_rows = set()
+        for keys, layout in layouts.items():
+            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
+        if dropped:
+            for kind, count in dropped.items():
+                self.unstorable[kind] = self.unstorable.get(kind, 0) + count
+            # A dropped witness record may have been an observer's tail: read them again.
+            self._tails.clear()
+        counts = dict(self.acknowledged.counts)
+        for kind, count in added.items():
+            counts[kind] = counts.get(kind, 0) + count
+        self.acknowledged = Ack(counts, newest)
+        return self.acknowledged
+
+    def _commit_failed(self, error):
+        return StoreError(f'{self.path}: commit failed, {self.backlog} records kept for the '
+                          f'next attempt ({type(error).__name__}: {str(error)[:200]})')
+
+    def _rollback(self):
+        if self._connection.in_transaction:
+            self._connection.execute('ROLLBACK')
+
+    def _added(self, records, witness):
+        """Return records per kind and the newest stamp the acknowledged mark moves to."""
         added = {}
         newest = self.acknowledged.newest_ns
         for row in records:
@@ -361,57 +465,133 @@ class MemoryStore:
             newest = max(newest, row[1])
         if witness:
             added[WITNESS] = len(witness)
-            newest = max(newest, max(entry.stamp_ns for entry, _, _ in witness))
-        connection = self._connection
-        try:
-            connection.execute('BEGIN IMMEDIATE')
-            layouts = {keys: self._layout_id(connection, keys)
-                       for keys in {row[6] for row in records}}
-            connection.executemany(
-                'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
-                'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-                [row[:6] + (layouts[row[6]], row[7]) for row in records])
-            connection.executemany(
-                f'INSERT OR IGNORE INTO witness (epoch, {_WITNESS_COLUMNS}) '
-                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                [(epoch,) + _witness_row(entry) for entry, epoch, _ in witness])
-            connection.executemany(
-                'INSERT OR IGNORE INTO witness_gaps (observer, epoch, sequence) VALUES (?, ?, ?)',
-                [(entry.observer, epoch, entry.sequence) for entry, epoch, gap in witness if gap])
-            connection.executemany(
-                'INSERT OR IGNORE INTO witness_epochs (observer, epoch, first_sequence, stamp_ns) '
-                'VALUES (?, ?, ?, ?)', self._pending_epochs)
-            connection.executemany(
-                'INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET '
-                'acknowledged = acknowledged + excluded.acknowledged, '
-                'newest_ns = max(newest_ns, excluded.newest_ns)',
-                [(kind, count, newest) for kind, count in added.items()])
-            connection.execute('COMMIT')
-        except sqlite3.Error as error:
-            if connection.in_transaction:
-                connection.execute('ROLLBACK')
-            raise StoreError(f'{self.path}: commit failed, {self.backlog} records kept for '
-                             f'the next attempt ({error})') from error
-        self._pending, self._pending_witness = [], []
-        self._pending_epochs, self._pending_rows = [], set()
-        for keys, layout in layouts.items():
-            self._layout_ids[keys], self._layout_keys[layout] = layout, keys
-        counts = dict(self.acknowledged.counts)
-        for kind, count in added.items():
-            counts[kind] = counts.get(kind, 0) + count
-        self.acknowledged = Ack(counts, newest)
-        return self.acknowledged
+            newest = max(newest, max(entry.stamp_ns for entry, *_ in witness))
+        return added, newest
 
-    def add_buckets(self, buckets):
-        """Merge downsampled buckets (e.g. imported ones) in one durable transaction."""
+    def _write(self, records, witness, buckets, dropped=None):
+        """Write one batch and its counters in one transaction; return the layout ids used."""
+        connection = self._connection
+        connection.execute('BEGIN IMMEDIATE')
+        layouts = {}
+        self._insert_records(connection, records, layouts)
+        self._insert_witness(connection, witness)
+        self._insert_buckets(connection, buckets)
+        self._write_counters(connection, records, witness, dropped)
+        connection.execute('COMMIT')
+        return layouts
+
+    def _write_isolated(self, records, witness, buckets):
+        """
+        Write a batch row by row in one transaction, a savepoint per row, dropping bad rows.
+
+        Return the layout ids used, the records dropped per kind and the batch that was kept.
+        """
+        connection = self._connection
+        connection.execute('BEGIN IMMEDIATE')
+        layouts, dropped = {}, {}
+        kept = ([], [], [])
+        for index, (rows, insert, kind_of) in enumerate((
+                (records, lambda row: self._insert_records(connection, [row], layouts),
+                 lambda row: row[0]),
+                (witness, lambda item: self._insert_witness(connection, [item]),
+                 lambda item: WITNESS),
+                (buckets, lambda row: self._insert_buckets(connection, [row]),
+                 lambda row: 'buckets'))):
+            for row in rows:
+                connection.execute('SAVEPOINT one_row')
+                before = dict(layouts)
+                try:
+                    insert(row)
+                except _ROW_ERRORS:
+                    connection.execute('ROLLBACK TO one_row')
+                    layouts.clear()
+                    layouts.update(before)
+                    dropped[kind_of(row)] = dropped.get(kind_of(row), 0) + 1
+                else:
+                    kept[index].append(row)
+                connection.execute('RELEASE one_row')
+        self._write_counters(connection, kept[0], kept[1], dropped)
+        connection.execute('COMMIT')
+        return layouts, dropped, kept
+
+    def _insert_records(self, connection, records, layouts):
+        for keys in {row[6] for row in records} - set(layouts):
+            layouts[keys] = self._layout_id(connection, keys)
+        connection.executemany(
+            'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
+            'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+            [row[:6] + (layouts[row[6]], row[7]) for row in records])
+
+    def _insert_witness(self, connection, witness):
+        connection.executemany(
+            f'INSERT OR IGNORE INTO witness (epoch, {_WITNESS_COLUMNS}) '
+            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [(epoch,) + _witness_row(entry) for entry, epoch, *_ in witness])
+        connection.executemany(
+            'INSERT OR IGNORE INTO witness_gaps (observer, epoch, sequence) VALUES (?, ?, ?)',
+            [(entry.observer, epoch, entry.sequence) for entry, epoch, gap, _ in witness if gap])
+        connection.executemany(
+            'INSERT OR IGNORE INTO witness_epochs (observer, epoch, first_sequence, stamp_ns) '
+            'VALUES (?, ?, ?, ?)', [row for *_, row in witness if row is not None])
+
+    def _insert_buckets(self, connection, buckets):
+        connection.executemany(
+            'INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ' + retention.UPSERT_BUCKET,
+            buckets)
+
+    def _write_counters(self, connection, records, witness, dropped):
+        added, newest = self._added(records, witness)
+        connection.executemany(
+            'INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (kind) DO UPDATE SET '
+            'acknowledged = acknowledged + excluded.acknowledged, '
+            'newest_ns = max(newest_ns, excluded.newest_ns)',
+            [(kind, count, newest) for kind, count in added.items()])
+        if dropped:
+            total = dict(self.unstorable)
+            for kind, count in dropped.items():
+                total[kind] = total.get(kind, 0) + count
+            connection.execute("INSERT OR REPLACE INTO meta VALUES ('unstorable', ?)",
+                               (json.dumps(total, sort_keys=True),))
+
+    def add_buckets(self, buckets, skip_duplicates=False):
+        """
+        Buffer downsampled buckets (e.g. imported ones) for the next flush; return how many.
+
+        A bucket of the same span as a stored one is merged into it, unless it is identical
+        and ``skip_duplicates`` is set: then it is skipped and counted in
+        :attr:`duplicate_records` (under ``buckets``).
+        """
         self._check_room()
-        rows = [(b.kind, b.resolution_ns, b.start_ns, b.source, b.count, b.coherence_mean,
-                 b.coherence_min, b.coherence_max, b.t_mean.real, b.t_mean.imag)
-                for b in buckets]
-        self._transaction(lambda connection: connection.executemany(
-            'INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) '
-            + retention.UPSERT_BUCKET, rows), 'bucket import')
-        return len(rows)
+        added = 0
+        for b in buckets:
+            row = (b.kind, b.resolution_ns, b.start_ns, b.source, b.count, b.coherence_mean,
+                   b.coherence_min, b.coherence_max, b.t_mean.real, b.t_mean.imag)
+            if skip_duplicates and (row in self._pending_bucket_rows
+                                    or self._is_stored_bucket(row)):
+                self._count_duplicate('buckets')
+                continue
+            self._pending_buckets.append(row)
+            self._pending_bucket_rows.add(row)
+            added += 1
+        return added
+
+    def _is_stored_bucket(self, row):
+        if not all(0 <= value <= INT64_MAX for value in (row[1], row[2], row[4])):
+            return False
+        stored = self._connection.execute(
+            'SELECT * FROM buckets WHERE kind = ? AND start_ns = ? AND resolution_ns = ? '
+            'AND source = ?', (row[0], row[2], row[1], row[3])).fetchone()
+        return stored is not None and tuple(stored) == row
+
+    def discard(self):
+        """Drop every buffered record (a failed import): the store is as it was on disk."""
+        self._pending, self._pending_witness, self._pending_buckets = [], [], []
+        self._pending_rows, self._pending_record_rows = set(), set()
+        self._pending_bucket_rows = set()
+        self._tails.clear()
+        self._next_epoch.clear()
+        self._observers = {row[0] for row in self._connection.execute(
+            'SELECT observer FROM witness_epochs UNION SELECT observer FROM witness_anchor')}
 
     def _transaction(self, work, what):
         connection = self._connection

@@ -7,12 +7,19 @@ on ``memory/acknowledged`` after every durable commit, and answers ``memory/quer
 ``memory/reconstruct``. A Resonance message is stored as one row (its summary coherence and T
 index it; the per-lag arrays are kept whole) and comes back from ``memory/query`` as one
 TemporalSignature per lag.
+
+Every message and request passes its :mod:`input_rules` check (ranges, lengths, a stamp
+window around the node clock) before it touches the store; a refused one is counted by reason
+(``/diagnostics``: ``input`` for topics, ``requests`` for services), logged throttled and
+shortened, and the node goes on.
 """
 
 import datetime
 import functools
 
+from becomingone_core import input_rules
 from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
+from becomingone_core.input_rules import RejectedInput, shorten, StampWindow
 from becomingone_core.memory.records import (
     InvalidRecord, KINDS, MESH, record_from_fields, record_to_fields, RESONANCE, SYNC, WITNESS,
     witness_from_fields, witness_to_fields)
@@ -25,7 +32,7 @@ from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import set_stamp, stamp_ns
+from becomingone_core.nodes.stamps import set_stamp
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord)
@@ -44,6 +51,7 @@ class MemoryNode(GuardedNode):
         self._declare_parameters()
         self.store = self._open_store()
         self._rejections = RejectionCounter('records')
+        self._request_rejections = RejectionCounter('requests')
         self._written = RateMonitor(window_s=10.0, what='records written')
         self._commit_error = None
         self._published_total = None
@@ -68,6 +76,7 @@ class MemoryNode(GuardedNode):
         self._diagnostics.add('store', self._store_status)
         self._diagnostics.add('witness chain', self._chain_status)
         self._diagnostics.add('input', self._rejections.status)
+        self._diagnostics.add('requests', self._request_rejections.status)
         self._publish_ack(self.store.acknowledged)
         self.get_logger().info(
             f'memory at {self.store.path}: {self.store.acknowledged.total} records acknowledged')
@@ -122,6 +131,16 @@ class MemoryNode(GuardedNode):
             'reconstruct_tolerance_s', 5.0,
             'memory/reconstruct answers "unknown" when nothing lies this close (s)',
             minimum=0.0))
+        self._window = StampWindow(
+            d('max_clock_skew_s', 0.5, 'refuse records stamped further ahead of the node '
+              'clock than this (s): retention follows the newest stamp', minimum=0.0),
+            d('max_record_age_s', 86_400.0, 'refuse records older than this (s); witness '
+              'history is redelivered (transient local), so records may be old',
+              minimum=1e-3))
+        self._max_observers = d('max_observers', 16,
+                                'witness observers (chains) the store tracks; records of '
+                                'further ones are refused (too_many_observers)',
+                                minimum=1, maximum=100_000)
         self._diagnostics_period_s = d('diagnostics_period_s', 1.0,
                                        'publish /diagnostics this often (s)',
                                        minimum=0.01, maximum=3600.0)
@@ -130,7 +149,7 @@ class MemoryNode(GuardedNode):
         cell = self._cell or self.get_namespace().strip('/').replace('/', '_') or 'cell'
         path = self._path or str(default_path(cell))
         options = {'policy': self._policy, 'batch_size': self._batch_size,
-                   'max_backlog': self._max_backlog}
+                   'max_backlog': self._max_backlog, 'max_observers': self._max_observers}
         try:
             return MemoryStore(path, **options)
         except CorruptStore as error:
@@ -146,18 +165,22 @@ class MemoryNode(GuardedNode):
 
     # -- ingest -------------------------------------------------------------------------------
     def _on_resonance(self, message):
-        self._ingest(lambda: self.store.add(record_from_fields(RESONANCE, to_fields(message))))
+        self._ingest(RESONANCE, input_rules.check_resonance, message,
+                     lambda: self.store.add(record_from_fields(RESONANCE, to_fields(message))))
 
     def _on_sync(self, message):
-        self._ingest(lambda: self.store.add(record_from_fields(SYNC, to_fields(message))))
+        self._ingest(SYNC, input_rules.check_sync_state, message,
+                     lambda: self.store.add(record_from_fields(SYNC, to_fields(message))))
 
     def _on_mesh(self, message):
-        self._ingest(lambda: self.store.add(record_from_fields(MESH, to_fields(message))))
+        self._ingest(MESH, input_rules.check_mesh_state, message,
+                     lambda: self.store.add(record_from_fields(MESH, to_fields(message))))
 
     def _on_witness(self, message):
         breaks = dict(self.store.chain_breaks)
         restarts = dict(self.store.chain_restarts)
-        self._ingest(lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
+        self._ingest(WITNESS, input_rules.check_witness_record, message,
+                     lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
         for observer, sequence in self.store.chain_breaks.items():
             if observer not in breaks:
                 epoch = self.store.chain_break_epochs[observer]
@@ -171,12 +194,15 @@ class MemoryNode(GuardedNode):
                     f'a persistent log): epoch {epoch} from sequence {sequence}, kept and '
                     'verified on its own')
 
-    def _ingest(self, add):
+    def _ingest(self, kind, check, message, add):
+        # By range first: nothing past int64, no 100k-character name and no stamp from the
+        # future reaches the store (retention follows the newest acknowledged stamp).
         try:
+            check(message, self.get_clock().now().nanoseconds, self._window)
             due = add()
-        except InvalidRecord as error:
+        except (RejectedInput, InvalidRecord) as error:
             self._rejections.reject(error.reason)
-            self.get_logger().warning(f'rejected a record: {error}',
+            self.get_logger().warning(f'rejected a {kind} record: {shorten(error, 200)}',
                                       throttle_duration_sec=_LOG_THROTTLE_S)
             return
         if due:
@@ -186,12 +212,17 @@ class MemoryNode(GuardedNode):
         """Commit buffered records durably; publish the new mark when it moved."""
         try:
             before = self.store.acknowledged.total
+            dropped = sum(self.store.unstorable.values())
             ack = self.store.flush()
         except StoreError as error:
             self._commit_error = str(error)
             self.get_logger().error(str(error), throttle_duration_sec=_LOG_THROTTLE_S)
             return
         self._commit_error = None
+        if sum(self.store.unstorable.values()) != dropped:
+            self.get_logger().error(
+                f'dropped record(s) SQLite cannot store, committed the rest: '
+                f'{self.store.unstorable}', throttle_duration_sec=_LOG_THROTTLE_S)
         self._written.tick(self._now_s(), ack.total - before)
         if ack.total != self._published_total:
             self._publish_ack(ack)
@@ -213,16 +244,31 @@ class MemoryNode(GuardedNode):
             self.get_logger().error(str(error), throttle_duration_sec=_LOG_THROTTLE_S)
 
     # -- services -----------------------------------------------------------------------------
+    def _refuse(self, response, reason, message):
+        """Count a refused request and say why (shortened: requests may hold huge strings)."""
+        self._request_rejections.reject(reason)
+        self.get_logger().warning(f'refused a request: {message}',
+                                  throttle_duration_sec=_LOG_THROTTLE_S)
+        response.success = False
+        response.message = f'{reason}: {message}'
+        return response
+
     def _on_query(self, request, response):
-        self.flush()
         if request.kind not in KINDS:
-            response.success = False
-            response.message = f'kind {request.kind!r} is not one of {list(KINDS)}'
-            return response
-        end_ns = stamp_ns(request.end) or None
+            return self._refuse(response, 'out_of_range',
+                                f'kind {shorten(request.kind)} is not one of {list(KINDS)}')
+        try:
+            input_rules.check_name(request.transducer, 'transducer')
+            start_ns = input_rules.stamp_ns(request.start)
+            end_ns = input_rules.stamp_ns(request.end) or None  # 0: no end
+        except RejectedInput as error:
+            return self._refuse(response, error.reason, shorten(error, 200))
+        if end_ns is not None and end_ns < start_ns:
+            return self._refuse(response, 'out_of_range', 'end before start')
+        self.flush()
         limit = min(request.max_results or self._default_limit, self._max_limit)
-        result = self.store.query(request.kind, stamp_ns(request.start), end_ns,
-                                  request.transducer, limit, request.newest_first)
+        result = self.store.query(request.kind, start_ns, end_ns, request.transducer, limit,
+                                  request.newest_first)
         if request.kind == RESONANCE:
             response.signatures = [s for r in result.records for s in _signatures(r)]
         elif request.kind == SYNC:
@@ -243,8 +289,17 @@ class MemoryNode(GuardedNode):
         return response
 
     def _on_reconstruct(self, request, response):
+        try:
+            stamp = input_rules.stamp_ns(request.stamp)
+        except RejectedInput as error:
+            # The response has no success flag: "unknown" is the answer to a stamp that is not
+            # a time.
+            self._request_rejections.reject(error.reason)
+            self.get_logger().warning(f'refused a reconstruct request: {shorten(error, 200)}',
+                                      throttle_duration_sec=_LOG_THROTTLE_S)
+            return response
         self.flush()
-        answer = self.store.reconstruct(stamp_ns(request.stamp), self._tolerance_ns)
+        answer = self.store.reconstruct(stamp, self._tolerance_ns)
         response.known = answer.known
         response.source = answer.source
         if answer.record is not None:
@@ -270,8 +325,15 @@ class MemoryNode(GuardedNode):
                   'write_rate_hz': self._written.rate(self._now_s()),
                   'disk_bytes': self.store.disk_bytes()}
         values.update({f'acknowledged_{kind}': ack.counts.get(kind, 0) for kind in KINDS})
+        unstorable = self.store.unstorable
+        values['unstorable'] = sum(unstorable.values())
+        values.update({f'unstorable_{kind}': count for kind, count in unstorable.items()})
         if self._commit_error:
             return Status(ERROR, f'commits failing: {self._commit_error}', values)
+        if unstorable:
+            # Dropped at a commit (never acknowledged): input validation let a bad record by.
+            return Status(WARN, f'{values["unstorable"]} record(s) SQLite could not store were '
+                                'dropped (never acknowledged)', values)
         if self.store.backlog >= self._max_backlog // 2:
             return Status(WARN, f'{self.store.backlog} records waiting for the disk', values)
         return Status(OK, f'{ack.total} records acknowledged', values)
