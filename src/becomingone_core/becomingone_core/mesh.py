@@ -2,10 +2,13 @@
 The mesh: a peer table that turns many cells' states into one global state (no rclpy here).
 
 Every cell shares a :class:`PeerUpdate` (its T_sync, coherence, declared weight and a per-sender
-sequence). A :class:`PeerTable` admits an update only if it is well formed, new (not a
-duplicate, replay or stale copy), not from the future and not from a second host claiming an id
-that is already alive; each refusal is counted by reason. Peers are alive while they have been
-heard within ``timeout_s`` (local receive time, so clock skew between hosts never kills a peer).
+sequence). A :class:`PeerTable` admits an update only if it is in range (:func:`validate`), new
+(not a duplicate, replay or stale copy), not from the future, not from a second host claiming an
+id that is already alive, and -- for an id the table does not know yet -- if the table has room:
+it holds at most ``max_peers`` peers, makes room by evicting the dead peer heard longest ago and
+never evicts a live one, so a flood of fresh ids cannot push out the real mesh. Each refusal is
+counted by reason (:data:`REJECTIONS`). Peers are alive while they have been heard within
+``timeout_s`` (local receive time, so clock skew between hosts never kills a peer).
 
 From the live peers that run a sync layer (roles full and light, weight > 0), :meth:`aggregate`
 computes T_global and the global coherence with one of three rules:
@@ -28,6 +31,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 import math
 
+from becomingone_core.input_rules import (
+    check_finite, check_fraction, check_int64, check_name, check_unit, MAX_MESH_PEERS,
+    RejectedInput)
 import numpy as np
 
 #: The shared topic every mesh node publishes its own state on and reads its peers from.
@@ -51,13 +57,23 @@ ROLE_NODES = {
 AGGREGATIONS = ('weighted_mean', 'trimmed_mean', 'median')
 
 ACCEPTED = 'accepted'
-# Rejection reasons, as counted and shown in /diagnostics.
-INVALID = 'invalid'
+# Rejection reasons, as counted and shown in /diagnostics (``rejected_<reason>``). The first four
+# are input_rules' range reasons, so every node names a bad value the same way.
+NON_FINITE = 'non_finite'
+OUT_OF_RANGE = 'out_of_range'
+TOO_LONG = 'too_long'
+BAD_STAMP = 'bad_stamp'
 DUPLICATE = 'duplicate'
 REPLAY = 'replay'
 STALE = 'stale'
 FUTURE = 'future'
 ID_CONFLICT = 'id_conflict'
+TABLE_FULL = 'table_full'
+#: Every reason :meth:`PeerTable.offer` (and the mesh node) can refuse an update for.
+REJECTIONS = (NON_FINITE, OUT_OF_RANGE, TOO_LONG, BAD_STAMP, DUPLICATE, REPLAY, STALE, FUTURE,
+              ID_CONFLICT, TABLE_FULL)
+#: Hosts remembered per conflicting id (the incumbent and the latest claimants).
+MAX_CLAIMS_PER_ID = 8
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ class MeshConfig:
     aggregation: str = 'weighted_mean'
     trim_fraction: float = 0.25
     max_weight: float = 10.0
+    max_peers: int = 256
 
     def __post_init__(self):
         checks = [
@@ -125,6 +142,9 @@ class MeshConfig:
             (self.aggregation in AGGREGATIONS, 'aggregation', f'must be one of {AGGREGATIONS}'),
             (0 <= self.trim_fraction < 0.5, 'trim_fraction', 'must be in [0, 0.5)'),
             (self.max_weight > 0, 'max_weight', 'must be > 0'),
+            (1 <= self.max_peers <= MAX_MESH_PEERS, 'max_peers',
+             f'must be in [1, {MAX_MESH_PEERS}]'),
+            (self.min_peers <= self.max_peers, 'min_peers', 'must be <= max_peers'),
         ]
         for ok, name, why in checks:
             if not ok:
@@ -132,28 +152,36 @@ class MeshConfig:
 
 
 def validate(update):
-    """Return why ``update`` is malformed, or None if it is well formed."""
-    numbers = (update.weight, update.t.real, update.t.imag, update.coherence, update.stamp_s)
-    if not all(math.isfinite(x) for x in numbers):
-        return 'non-finite value'
-    if not update.node_id:
-        return 'empty node_id'
-    if update.role not in range(len(ROLES)):
-        return f'unknown role {update.role}'
+    """
+    Raise :class:`~becomingone_core.input_rules.RejectedInput` unless ``update`` is in range.
+
+    Names within ``MAX_NAME_LENGTH`` (``too_long``; an empty node_id is ``out_of_range``), the
+    stamp a time (``bad_stamp``), numbers finite (``non_finite``), then in their domain
+    (``out_of_range``): a known role, weight >= 0, |T| <= 1, coherence in [0, 1], the sequence
+    within [0, int64 max].
+    """
+    check_name(update.node_id, 'node_id', required=True)
+    check_name(update.host, 'host')
+    if not (math.isfinite(update.stamp_s) and update.stamp_s >= 0):
+        raise RejectedInput(BAD_STAMP, f'stamp {update.stamp_s!r} s')
+    check_finite('weight', update.weight)
+    check_unit(update.t, 'T')
+    check_fraction(update.coherence, 'coherence')
     if update.weight < 0:
-        return 'negative weight'
-    if abs(update.t) > 1 + 1e-9:
-        return '|T_sync| > 1'
-    if not -1e-9 <= update.coherence <= 1 + 1e-9:
-        return 'coherence outside [0, 1]'
-    if update.sequence < 0:
-        return 'negative sequence'
-    return None
+        raise RejectedInput(OUT_OF_RANGE, f'weight {update.weight:.6g} < 0')
+    if update.role not in range(len(ROLES)):
+        raise RejectedInput(OUT_OF_RANGE, f'role {update.role} not in 0..{len(ROLES) - 1}')
+    check_int64(update.sequence, 'sequence')
 
 
 @dataclass
 class PeerTable:
-    """Live peers of a mesh, with admission control, liveness and aggregation."""
+    """
+    Live peers of a mesh, with admission control, liveness and aggregation.
+
+    Bounded: at most ``config.max_peers`` peers, id conflicts only for ids in the table, each
+    with at most :data:`MAX_CLAIMS_PER_ID` hosts.
+    """
 
     config: MeshConfig = field(default_factory=MeshConfig)
 
@@ -162,20 +190,60 @@ class PeerTable:
         self.rejections = Counter()
         # node_id -> {host: last time that host claimed it}, for ids two hosts claim.
         self.conflicts = {}
+        #: The id of the cell that owns this table (set by its first ``local`` offer).
+        self.own_id = None
         self._emerged = False
+        # A lower bound of every evictable peer's last_seen_s: while even it is not past the
+        # timeout, no peer can be dead, so a full table refuses a new id without a scan (a
+        # flood of fresh ids costs O(1) per update, whatever max_peers).
+        self._oldest_seen_s = math.inf
 
-    def offer(self, update, now_s):
-        """Admit ``update`` heard at ``now_s`` (local clock); return ACCEPTED or the reason."""
-        verdict = self._judge(update, now_s)
+    def offer(self, update, now_s, local=False):
+        """
+        Admit ``update`` heard at ``now_s`` (local clock); return ACCEPTED or the reason.
+
+        ``local``: the update is this cell's own state. It is range-checked like any other and
+        then always admitted; afterwards an update from the wire claiming the own id is an
+        ``id_conflict`` (another process or host using it), never a replacement.
+        """
+        try:
+            validate(update)
+            verdict = ACCEPTED if local else self._judge(update, now_s)
+            if verdict == ACCEPTED and update.node_id not in self.peers:
+                verdict = self._make_room(now_s, local)
+        except RejectedInput as error:
+            verdict = error.reason
         if verdict == ACCEPTED:
+            if local:
+                self.own_id = update.node_id
             self.peers[update.node_id] = Peer(update, now_s)
+            self._oldest_seen_s = min(self._oldest_seen_s, now_s)
         else:
             self.rejections[verdict] += 1
         return verdict
 
+    def _make_room(self, now_s, local):
+        """Return ACCEPTED if a new id fits (evicting the dead peer heard longest ago)."""
+        if len(self.peers) < self.config.max_peers:
+            return ACCEPTED
+        if now_s - self._oldest_seen_s <= self.config.timeout_s and not local:
+            return TABLE_FULL
+        candidates = [(peer.last_seen_s, node_id) for node_id, peer in self.peers.items()
+                      if node_id != self.own_id]
+        dead = [c for c in candidates if now_s - c[0] > self.config.timeout_s]
+        if not dead and not local:
+            self._oldest_seen_s = min((seen for seen, _ in candidates), default=math.inf)
+            return TABLE_FULL
+        # The own cell always gets its slot, at worst at the cost of the oldest live peer.
+        _, victim = min(dead or candidates)
+        self._forget(victim)
+        return ACCEPTED
+
+    def _forget(self, node_id):
+        del self.peers[node_id]
+        self.conflicts.pop(node_id, None)
+
     def _judge(self, update, now_s):
-        if validate(update) is not None:
-            return INVALID
         if update.stamp_s > now_s + self.config.max_clock_skew_s:
             return FUTURE
         if update.stamp_s < now_s - self.config.max_update_age_s:
@@ -184,12 +252,14 @@ class PeerTable:
         if known is None:
             return ACCEPTED
         last = known.update
+        if update.node_id == self.own_id:
+            if update.host != last.host:
+                self._record_claim(update, known, now_s)
+            return ID_CONFLICT  # nobody else speaks for this cell
         if update.host != last.host:
             if self._is_alive(known, now_s):
                 # Two hosts claim one id: keep the incumbent, report both.
-                claims = self.conflicts.setdefault(update.node_id, {})
-                claims[last.host] = known.last_seen_s
-                claims[update.host] = now_s
+                self._record_claim(update, known, now_s)
                 return ID_CONFLICT
             return ACCEPTED  # the old host went silent: a new host may take the id over
         if not self._is_alive(known, now_s):
@@ -202,6 +272,16 @@ class PeerTable:
             return STALE
         return ACCEPTED
 
+    def _record_claim(self, update, known, now_s):
+        claims = self.conflicts.setdefault(update.node_id, {})
+        incumbent = known.update.host
+        claims[incumbent] = known.last_seen_s
+        claims.pop(update.host, None)  # re-insert: dict order is then claim order
+        claims[update.host] = now_s
+        while len(claims) > MAX_CLAIMS_PER_ID:
+            # Forget the claimant heard longest ago, never the incumbent.
+            del claims[next(host for host in claims if host != incumbent)]
+
     def _is_alive(self, peer, now_s):
         return now_s - peer.last_seen_s <= self.config.timeout_s
 
@@ -210,8 +290,8 @@ class PeerTable:
         for node_id, peer in list(self.peers.items()):
             age = now_s - peer.last_seen_s
             peer.alive = age <= self.config.timeout_s
-            if age > self.config.forget_after_s:
-                del self.peers[node_id]
+            if age > self.config.forget_after_s and node_id != self.own_id:
+                self._forget(node_id)
         for node_id, claims in list(self.conflicts.items()):
             for host, seen in list(claims.items()):
                 if now_s - seen > self.config.timeout_s:
@@ -236,8 +316,11 @@ class PeerTable:
             self._emerged = False
             return GlobalState(0j, 0.0, False, alive, dead, 0, 0.0)
         values = np.array([[p.t.real, p.t.imag, p.coherence] for p in peers], dtype=float)
+        # Relative weights: the largest is 1, so subnormal declared weights cannot underflow
+        # the weighted sums into values outside the peers' range.
+        relative = weights / weights.max()
         real, imag, coherence = (
-            combine(values[:, i], weights, self.config.aggregation, self.config.trim_fraction)
+            combine(values[:, i], relative, self.config.aggregation, self.config.trim_fraction)
             for i in range(3))
         enough = len(peers) >= self.config.min_peers
         if self._emerged:

@@ -85,14 +85,24 @@ def test_no_contributors_gives_zero_and_no_emergence():
 
 
 @pytest.mark.parametrize('bad, reason', [
-    (update(t=complex('nan')), mesh.INVALID),
-    (update(weight=float('inf')), mesh.INVALID),
-    (update(weight=-1.0), mesh.INVALID),
-    (update(t=1.5 + 0j, coherence=1.0), mesh.INVALID),
-    (update(coherence=1.2), mesh.INVALID),
-    (update(node_id=''), mesh.INVALID),
-    (update(role=9), mesh.INVALID),
+    (update(t=complex('nan')), mesh.NON_FINITE),
+    (update(weight=float('inf')), mesh.NON_FINITE),
+    (update(coherence=float('nan')), mesh.NON_FINITE),
+    (update(weight=-1.0), mesh.OUT_OF_RANGE),
+    (update(t=1.5 + 0j, coherence=1.0), mesh.OUT_OF_RANGE),
+    (update(t=1e308 + 0j, coherence=1.0), mesh.OUT_OF_RANGE),
+    (update(coherence=1.2), mesh.OUT_OF_RANGE),
+    (update(node_id=''), mesh.OUT_OF_RANGE),
+    (update(role=9), mesh.OUT_OF_RANGE),
+    (update(sequence=-1), mesh.OUT_OF_RANGE),
+    (update(sequence=2**63), mesh.OUT_OF_RANGE),
+    (update(sequence=2**64 - 1), mesh.OUT_OF_RANGE),
+    (update(node_id='x' * 100_000), mesh.TOO_LONG),
+    (update(host='h' * 257), mesh.TOO_LONG),
+    (update(stamp_s=float('nan')), mesh.BAD_STAMP),
+    (update(stamp_s=-1.0), mesh.BAD_STAMP),
     (update(stamp_s=101.0), mesh.FUTURE),
+    (update(stamp_s=1e300), mesh.FUTURE),
     (update(stamp_s=90.0), mesh.STALE),
 ])
 def test_malformed_future_and_stale_updates_are_rejected_and_counted(bad, reason):

@@ -5,6 +5,12 @@ It reads its cell's ``sync/state``, publishes the cell's ``PeerState`` on the sh
 topic :data:`becomingone_core.mesh.PEERS_TOPIC`, keeps a peer table from that topic (all logic in
 :mod:`becomingone_core.mesh`) and publishes ``mesh/state`` (MeshState), ``/diagnostics`` and,
 only while someone subscribes, ``mesh/markers`` (the peers' T in the complex plane, for rviz).
+
+Hostile input: every field it reads is range-checked before it touches state (peer updates by
+:func:`becomingone_core.mesh.validate`, its cell's ``sync/state`` by
+:func:`becomingone_core.input_rules.check_sync_state`), refusals are counted by reason and
+logged throttled with echoed strings shortened, and everything it keeps per peer is bounded by
+``max_peers``.
 """
 
 from collections import deque
@@ -12,6 +18,9 @@ import socket
 import time
 
 from becomingone_core import health
+from becomingone_core.input_rules import (
+    check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput, shorten, stamp_ns,
+    StampWindow)
 from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate, ROLES,
     SYNC_ROLES)
@@ -19,7 +28,7 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import seconds, time_from_seconds
+from becomingone_core.nodes.stamps import time_from_seconds
 from becomingone_msgs.msg import MeshState, PeerState, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
@@ -35,15 +44,26 @@ PEERS_QOS = QoSProfile(depth=20, history=QoSHistoryPolicy.KEEP_LAST,
 STATE_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
 LATCHED_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
                          durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+#: Own sequences remembered to recognise this cell's state heard back over DDS (2.5 s at the
+#: highest publish rate: far longer than a loopback delivery takes).
+SENT_MEMORY = 256
+#: Peer names one log line lists (joins and deaths during a flood are summarised by count).
+LOG_NAMES = 10
 
 
 def update_from_message(message):
-    """Convert a ``PeerState`` message into a plain :class:`PeerUpdate`."""
+    """
+    Convert a ``PeerState`` message into a plain :class:`PeerUpdate`.
+
+    Raises ``RejectedInput('bad_stamp')`` for a stamp that is not a time (nanosec >= 1e9 or
+    sec < 0): read as seconds it would silently wrap into another, valid-looking time.
+    """
     return PeerUpdate(
         node_id=message.node_id, host=message.host, role=int(message.role),
         weight=float(message.weight), t=complex(message.t_real, message.t_imag),
         coherence=float(message.coherence), collapsed=bool(message.collapsed),
-        sequence=int(message.sequence), stamp_s=seconds(message.header.stamp))
+        sequence=int(message.sequence),
+        stamp_s=stamp_ns(message.header.stamp) / NANOSECONDS)
 
 
 def message_from_update(update, last_seen_s=None, alive=True):
@@ -68,14 +88,15 @@ def message_from_update(update, last_seen_s=None, alive=True):
 class MeshNode(GuardedNode):
     """Publishes this cell's PeerState and the mesh's global state."""
 
-    def __init__(self):
-        super().__init__('mesh')
+    def __init__(self, **kwargs):
+        # kwargs (context, parameter_overrides) let tests run the node in their own context.
+        super().__init__('mesh', **kwargs)
         self._declare_parameters()
         self._table = PeerTable(self._config)
         # Sequences start at the wall clock in microseconds, so a restarted cell continues
         # above its old sequence instead of looking like a replay of itself.
         self._sequence = int(time.time() * 1e6)
-        self._sent = deque(maxlen=256)
+        self._sent = deque(maxlen=SENT_MEMORY)
         self._sync = None
         self._sync_monitor = health.StalenessMonitor(
             self._config.timeout_s / 2, self._config.timeout_s, what='sync/state')
@@ -85,6 +106,10 @@ class MeshNode(GuardedNode):
         self._marker_ids = {}
         self._last_global = None
         self._alive = set()
+        # Claim this cell's slot in the table before any peer update can arrive, so a flood of
+        # fresh ids at start-up cannot leave the cell out of its own mesh.
+        now = self._now()
+        self._table.offer(self.own_update(now), now, local=True)
 
         self._peers_publisher = self.create_publisher(PeerState, PEERS_TOPIC, PEERS_QOS)
         self._state_publisher = self.create_publisher(MeshState, 'mesh/state', STATE_QOS)
@@ -175,6 +200,10 @@ class MeshNode(GuardedNode):
             'max_weight': declare(
                 self, 'max_weight', defaults.max_weight,
                 'Declared peer weights are clipped to this', minimum=1e-6, maximum=1e6),
+            'max_peers': declare(
+                self, 'max_peers', defaults.max_peers,
+                'Peers the table holds, this cell included (new ids beyond: table_full)',
+                minimum=1, maximum=MAX_MESH_PEERS, read_only=True),
         }
         require(self._weight <= values['max_weight'], 'weight', 'must be <= max_weight')
         require(values['timeout_s'] * self._rate_hz >= 2.0, 'timeout_s',
@@ -213,31 +242,44 @@ class MeshNode(GuardedNode):
     def _now(self):
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _sync_window(self):
+        # Built per message: both sides are runtime parameters.
+        return StampWindow(max_future_s=self._config.max_clock_skew_s,
+                           max_age_s=self._config.max_update_age_s)
+
     def _on_sync(self, message):
-        t = complex(message.sync_real, message.sync_imag)
-        coherence = message.coherence
-        if not (abs(t) <= 1 + 1e-9 and 0 <= coherence <= 1 + 1e-9):  # also false for NaN
-            self._sync_rejections.reject('invalid')
-            self.get_logger().warning('rejected a sync/state with T or coherence out of range',
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            check_sync_state(message, now_ns, self._sync_window())
+        except RejectedInput as error:
+            self._sync_rejections.reject(error.reason)
+            self.get_logger().warning(f'rejected a sync/state: {error}',
                                       throttle_duration_sec=5.0)
             return
-        now = self._now()
-        self._sync = (t, min(coherence, 1.0), bool(message.collapsed))
-        self._sync_monitor.touch(now)
+        # In range up to rounding slack: clamp so the shared coherence is exactly in [0, 1].
+        coherence = min(max(float(message.coherence), 0.0), 1.0)
+        self._sync = (complex(message.sync_real, message.sync_imag), coherence,
+                      bool(message.collapsed))
+        self._sync_monitor.touch(now_ns / NANOSECONDS)
 
     def _on_peer(self, message):
-        update = update_from_message(message)
-        if update.node_id == self._node_id and update.host == self._host \
-                and update.sequence in self._sent:
-            return  # our own state, heard back over DDS; the table already has it
-        verdict = self._table.offer(update, self._now())
+        try:
+            update = update_from_message(message)
+        except RejectedInput as error:
+            verdict = error.reason
+        else:
+            if update.node_id == self._node_id and update.host == self._host \
+                    and update.sequence in self._sent:
+                return  # our own state, heard back over DDS; the table already has it
+            verdict = self._table.offer(update, self._now())
         if verdict != ACCEPTED:
             self._rejections.reject(verdict)
             self.get_logger().warning(
-                f'rejected peer update from {update.node_id!r}@{update.host!r}: {verdict}',
-                throttle_duration_sec=5.0)
+                f'rejected peer update from {shorten(message.node_id)}@'
+                f'{shorten(message.host)}: {verdict}', throttle_duration_sec=5.0)
 
     def _on_estop(self, message):
+        # A Bool holds nothing out of range; whatever the last value, it is only reported.
         self._estop = bool(message.data)
 
     # -- outputs ---------------------------------------------------------------------------
@@ -256,7 +298,7 @@ class MeshNode(GuardedNode):
         now = self._now()
         update = self.own_update(now)
         self._sent.append(update.sequence)
-        self._table.offer(update, now)
+        self._table.offer(update, now, local=True)
         self._peers_publisher.publish(message_from_update(update))
         state = self._table.aggregate(now)
         self._log_changes(state, now)
@@ -267,12 +309,18 @@ class MeshNode(GuardedNode):
 
     def _log_changes(self, state, now):
         """Log peers joining and dying, and the mesh emerging or dissolving."""
+        # A subset of the table's ids, so bounded by max_peers like the table.
         alive = {u.node_id for u, _, is_alive in self._table.view(now) if is_alive}
-        for node_id in sorted(alive - self._alive):
-            self.get_logger().info(f'peer {node_id!r} joined ({len(alive)} alive)')
-        for node_id in sorted(self._alive - alive):
+        joined, died = sorted(alive - self._alive), sorted(self._alive - alive)
+        for node_id in joined[:LOG_NAMES]:
+            self.get_logger().info(f'peer {shorten(node_id)} joined ({len(alive)} alive)')
+        for node_id in died[:LOG_NAMES]:
             self.get_logger().warning(
-                f'peer {node_id!r} dead: unheard for {self._config.timeout_s:g} s '
+                f'peer {shorten(node_id)} dead: unheard for {self._config.timeout_s:g} s '
+                f'({len(alive)} alive)')
+        if len(joined) > LOG_NAMES or len(died) > LOG_NAMES:
+            self.get_logger().warning(
+                f'{len(joined)} peers joined and {len(died)} died in one tick '
                 f'({len(alive)} alive)')
         self._alive = alive
         previous = self._last_global is not None and self._last_global.emerged
@@ -304,8 +352,10 @@ class MeshNode(GuardedNode):
         clear.header.frame_id = self._frame_id
         array.markers.append(clear)
         stamp = time_from_seconds(now)
-        for update, _, alive in self._table.view(now):
-            marker_id = self._marker_ids.setdefault(update.node_id, len(self._marker_ids))
+        view = self._table.view(now)
+        self._assign_marker_ids([update.node_id for update, _, _ in view])
+        for update, _, alive in view:
+            marker_id = self._marker_ids[update.node_id]
             colour = ((0.2, 0.9, 0.2) if update.collapsed else (0.2, 0.5, 1.0)) if alive \
                 else (0.5, 0.5, 0.5)
             for kind, namespace in ((Marker.SPHERE, 'peers'), (Marker.TEXT_VIEW_FACING,
@@ -332,6 +382,16 @@ class MeshNode(GuardedNode):
         array.markers.append(arrow)
         return array
 
+    def _assign_marker_ids(self, node_ids):
+        """Keep each listed peer's marker id and give new peers free ones (only listed ids)."""
+        listed = set(node_ids)
+        self._marker_ids = {i: m for i, m in self._marker_ids.items() if i in listed}
+        used = set(self._marker_ids.values())
+        free = (m for m in range(len(node_ids) + len(used)) if m not in used)
+        for node_id in node_ids:
+            if node_id not in self._marker_ids:
+                self._marker_ids[node_id] = next(free)
+
     # -- diagnostics -----------------------------------------------------------------------
     def _peers_status(self):
         state = self._last_global
@@ -348,10 +408,14 @@ class MeshNode(GuardedNode):
     def _conflict_status(self):
         if not self._table.conflicts:
             return health.Status(health.OK, 'every node id has one host')
-        described = '; '.join(f'{node_id!r} claimed by {", ".join(sorted(hosts))}'
-                              for node_id, hosts in sorted(self._table.conflicts.items()))
+        conflicts = sorted(self._table.conflicts.items())
+        described = '; '.join(
+            f'{shorten(node_id)} claimed by {", ".join(shorten(h, 30) for h in sorted(hosts))}'
+            for node_id, hosts in conflicts[:LOG_NAMES])
+        if len(conflicts) > LOG_NAMES:
+            described += f'; and {len(conflicts) - LOG_NAMES} more ids'
         return health.Status(health.ERROR, f'node id claimed by two hosts: {described}',
-                             {'conflicting_ids': float(len(self._table.conflicts))})
+                             {'conflicting_ids': float(len(conflicts))})
 
     def _sync_status(self):
         status = self._sync_monitor.status(self._now())
