@@ -6,8 +6,15 @@ Every BecomingONE node declares each parameter through :func:`declare` so that
 YAML file or on the command line stops the node with a message naming the parameter.
 """
 
+import math
+
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+
+#: Longest string parameter (a path is at most PATH_MAX = 4096 bytes on Linux).
+MAX_TEXT_LENGTH = 4096
+#: Most items in an array parameter (a lag bank has at most 4096 lags).
+MAX_ITEMS = 4096
 
 
 class ParameterError(ValueError):
@@ -20,7 +27,9 @@ def declare(node, name, default, description, *, minimum=None, maximum=None, cho
     Declare ``name`` with a descriptor, validate its value and return it.
 
     ``minimum``/``maximum`` become a ROS range (so the value is checked on every set, too);
-    ``choices`` restricts a string to a list. Raises :class:`ParameterError` naming the parameter.
+    ``choices`` restricts a string to a list. Strings are at most :data:`MAX_TEXT_LENGTH`
+    characters, arrays at most :data:`MAX_ITEMS` items, and every number in a float array
+    finite. Raises :class:`ParameterError` naming the parameter.
     """
     descriptor = ParameterDescriptor(
         name=name, description=description, read_only=read_only,
@@ -44,8 +53,31 @@ def declare(node, name, default, description, *, minimum=None, maximum=None, cho
     except (InvalidParameterValueException, InvalidParameterTypeException) as error:
         raise ParameterError(f'parameter {name!r}: {error}') from error
     if choices is not None and value not in choices:
-        raise ParameterError(f'parameter {name!r} is {value!r}; expected one of {list(choices)}')
+        raise ParameterError(f'parameter {name!r} is {_short(value)}; expected one of '
+                             f'{list(choices)}')
+    _check_size(name, value)
     return value
+
+
+def _check_size(name, value):
+    items = list(value) if isinstance(value, (list, tuple)) or hasattr(value, 'tolist') else None
+    if items is not None:
+        if len(items) > MAX_ITEMS:
+            raise ParameterError(f'parameter {name!r}: {len(items)} items > {MAX_ITEMS}')
+        if not all(math.isfinite(v) for v in items if isinstance(v, float)):
+            raise ParameterError(f'parameter {name!r}: every value must be finite')
+        texts = [v for v in items if isinstance(v, str)]
+    else:
+        texts = [value] if isinstance(value, str) else []
+    for text in texts:
+        if len(text) > MAX_TEXT_LENGTH:
+            raise ParameterError(f'parameter {name!r}: {len(text)} characters > '
+                                 f'{MAX_TEXT_LENGTH}')
+
+
+def _short(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else f'{text[:limit]}... ({len(text)} characters)'
 
 
 def require(condition, name, why):

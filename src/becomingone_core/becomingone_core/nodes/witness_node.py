@@ -92,6 +92,8 @@ class WitnessNode(GuardedNode):
         if not self.log_path:
             return None
         last = None
+        if '\x00' in self.log_path:
+            raise ParameterError("parameter 'log_path': contains a NUL byte")
         if os.path.exists(self.log_path):
             try:
                 records = read_log(self.log_path)
@@ -105,7 +107,7 @@ class WitnessNode(GuardedNode):
             last = records[-1] if records else None
         try:
             self._log = LogWriter(self.log_path)
-        except OSError as error:
+        except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
             raise ParameterError(f"parameter 'log_path': {error}") from error
         return last
 
