@@ -132,7 +132,8 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
 
         def _rejection_reported():
             status = _statuses().get('cell7/memory: input')
-            return status and ('rejected_not_finite', '1') in [
+            # Refused by the input rule (input_rules.check_sync_state) before the store.
+            return status and ('rejected_non_finite', '1') in [
                 (kv.key, kv.value) for kv in status.values]
         assert probe.spin_until(_rejection_reported, timeout_s=30)
         statuses = _statuses()
