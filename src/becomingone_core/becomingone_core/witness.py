@@ -5,7 +5,8 @@ The witness: what a cell did, at four layers, in one hash chain (no rclpy).
   change in its summary coherence they caused (``accepted``/``rejected``);
 - **meso**: each transducer integration cycle (``cycle``: summary γ, its lag, counters);
 - **macro**: each collapse, release, realign request and its end, and each observed stream that
-  went missing or came back (``stream_lost``/``stream_restored``);
+  went missing or came back (``stream_lost``/``stream_restored``; a stream never heard since
+  the witness started is waiting, never lost);
 - **meta**: the witness's own health once per period (``health``: records/s, lag behind the
   stream, records dropped).
 
@@ -16,7 +17,7 @@ record goes through :class:`becomingone_core.witness_chain.HashChain`.
 
 from dataclasses import dataclass
 
-from becomingone_core.health import ERROR, OK, StalenessMonitor
+from becomingone_core.health import ERROR, OK, StalenessMonitor, Status, WARN
 from becomingone_core.witness_chain import HashChain, MACRO, MESO, META, MICRO
 
 
@@ -40,11 +41,10 @@ class Witness:
             raise ValueError('max_records_per_s: must be > 0')
         self.chain = HashChain(observer, last_record)
         self.max_records_per_s = max_records_per_s
-        self.streams = {}
-        for name, timeout_s in streams.items():
-            monitor = StalenessMonitor(timeout_s / 2, timeout_s, what=name)
-            monitor.touch(now_s)  # a stream never heard counts as missing after its timeout
-            self.streams[name] = monitor
+        # A stream never heard is "waiting", not lost: only one that was heard and then went
+        # quiet for its timeout is reported missing (no false alarm at start-up).
+        self.streams = {name: StalenessMonitor(timeout_s / 2, timeout_s, what=name)
+                        for name, timeout_s in streams.items()}
         self.lost = set()
         self.records = 0
         self.dropped = 0
@@ -123,7 +123,14 @@ class Witness:
         return records
 
     def stream_statuses(self, now_s):
-        return {name: monitor.status(now_s) for name, monitor in self.streams.items()}
+        statuses = {}
+        for name, monitor in self.streams.items():
+            status = monitor.status(now_s)
+            if monitor.last_seen is None:
+                status = Status(WARN, f'{name}: waiting (not heard since start-up)',
+                                status.values)
+            statuses[name] = status
+        return statuses
 
     def health(self, now_s, stamp_ns):
         """Close a meta period: one ``health`` record about the witness itself."""

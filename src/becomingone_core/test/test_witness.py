@@ -3,6 +3,7 @@
 import dataclasses
 import json
 
+from becomingone_core.health import WARN
 from becomingone_core.witness import Witness
 from becomingone_core.witness_chain import (GENESIS, HashChain, LogWriter, MACRO, main, MESO,
                                             META, MICRO, read_log, verify, verify_log)
@@ -127,3 +128,15 @@ def test_missing_stream_is_reported_once_within_its_timeout_and_its_return_too()
     _resonance(witness, 2.7, samples=2)
     back = witness.check_streams(2.8, 5)
     assert [(r.subject, r.event) for r in back] == [('emissary/resonance', 'stream_restored')]
+
+
+def test_a_stream_never_heard_is_waiting_not_lost():
+    # Regression: every stream was reported lost ~2 s after start-up, before any input.
+    witness = Witness('witness', {'phase': 1.0, 'sync/state': 1.0}, now_s=0.0)
+    assert witness.check_streams(5.0, 1) == [] and witness.lost == set()
+    status = witness.stream_statuses(5.0)['phase']
+    assert status.level == WARN and 'waiting' in status.message
+    witness.observe_input('phase', 5.5)
+    assert witness.check_streams(6.0, 2) == []
+    assert [r.event for r in witness.check_streams(7.0, 3)] == ['stream_lost']
+    assert witness.lost == {'phase'}  # sync/state was never heard: still only waiting
