@@ -46,6 +46,8 @@ REASONS = {
     'too_long': 'a string or array longer than its limit',
     'size_mismatch': 'arrays that must have equal lengths do not',
     'bad_digest': 'a digest that is not 64 hex digits',
+    'too_many_observers': 'a witness record from more observers than the memory tracks',
+    'table_full': 'a new mesh peer while the peer table is full of live peers',
 }
 
 

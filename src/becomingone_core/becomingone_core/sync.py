@@ -13,12 +13,22 @@ With the transducers' normalised summaries T_m and T_e (|T| <= 1):
 
 A transducer whose summary is missing (never seen, or stale) counts as T = 0, so a cell cannot
 stay collapsed on one scale alone.
+
+**One clock per decision.** :meth:`SyncLayer.observe` takes each summary with two times: its
+stamp (the newest input sample behind it, the sensors' clock) and when it was received (the
+receiver's clock). Staleness is judged on the receiver's clock (a summary not *heard* for
+``resonance_timeout_s`` counts as T = 0, whatever its stamp says), and every decision is stamped
+on the sensors' clock: a decision taken because a summary went stale (:meth:`SyncLayer.expire`)
+is stamped with the newest summary's stamp plus the receiver time elapsed since it arrived. So
+``collapsed_since``, the time spent collapsed and every published stamp share one time base.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 
 COLLAPSE, RELEASE, REALIGN, REALIGNED = 'collapse', 'release', 'realign', 'realigned'
+ROLES = ('master', 'emissary')
+NANOSECONDS = 1_000_000_000
 
 
 @dataclass
@@ -34,18 +44,23 @@ class SyncDecision:
     collapsed: bool
     realign_requested: bool
     events: tuple = ()
+    stamp_ns: int = 0
 
 
 class SyncLayer:
     """Decides collapse with hysteresis and keeps the timings the demo summary reports."""
 
-    def __init__(self, threshold=0.5, hysteresis=0.1, realign_threshold=0.5):
+    def __init__(self, threshold=0.5, hysteresis=0.1, realign_threshold=0.5,
+                 resonance_timeout_s=1.0):
         if not 0.0 < threshold <= 1.0:
             raise ValueError('threshold: must be in (0, 1]')
         if not 0.0 <= hysteresis < threshold:
             raise ValueError('hysteresis: must be >= 0 and below threshold')
         if not 0.0 < realign_threshold <= 1.0:
             raise ValueError('realign_threshold: must be in (0, 1]')
+        if not resonance_timeout_s > 0:
+            raise ValueError('resonance_timeout_s: must be > 0')
+        self.resonance_timeout_s = resonance_timeout_s
         self.threshold = threshold
         self.hysteresis = hysteresis
         self.realign_threshold = realign_threshold
@@ -57,7 +72,52 @@ class SyncLayer:
         self.time_collapsed_s = 0.0
         self._collapsed_since = None
         self._last = None
+        self._summaries = dict.fromkeys(ROLES)
+        self._heard_ns = dict.fromkeys(ROLES)
+        # The newest decision's sensor stamp and the receiver time it was taken at.
+        self._anchor = None
 
+    # ----------------------------------------------------------------------------- streams
+    def observe(self, role, summary, stamp_ns, now_ns):
+        """Take ``role``'s summary stamped ``stamp_ns`` and heard at ``now_ns``; decide."""
+        if role not in ROLES:
+            raise ValueError(f'role must be one of {ROLES}')
+        self._summaries[role] = summary
+        self._heard_ns[role] = now_ns
+        return self._decide(int(stamp_ns), now_ns)
+
+    def expire(self, now_ns):
+        """Count summaries not heard for ``resonance_timeout_s`` as missing; decide if any was."""
+        stale = [role for role in ROLES if self._summaries[role] is not None
+                 and self.age_s(role, now_ns) >= self.resonance_timeout_s]
+        if not stale or self._anchor is None:
+            return None
+        for role in stale:
+            self._summaries[role] = None
+        stamp_ns, at_ns = self._anchor
+        return self._decide(stamp_ns + max(0, now_ns - at_ns), now_ns, stale=tuple(stale))
+
+    def age_s(self, role, now_ns):
+        """Receiver time since ``role`` was last heard (inf if never)."""
+        heard = self._heard_ns[role]
+        return float('inf') if heard is None else max(0, now_ns - heard) / NANOSECONDS
+
+    def missing(self):
+        """Roles whose summary counts as T = 0 now (never heard, or stale)."""
+        return [role for role in ROLES if self._summaries[role] is None]
+
+    def _decide(self, stamp_ns, now_ns, stale=()):
+        # One time base: the sensors'. A stamp never goes back (an older summary arriving late
+        # is decided at the newest stamp seen), so durations cannot come out negative.
+        if self._anchor is not None:
+            stamp_ns = max(stamp_ns, self._anchor[0])
+        self._anchor = (stamp_ns, now_ns)
+        decision = self.update(self._summaries['master'], self._summaries['emissary'],
+                               stamp_ns / NANOSECONDS)
+        self._last = decision = replace(decision, stamp_ns=stamp_ns)
+        return decision
+
+    # ----------------------------------------------------------------------------- decision
     def update(self, master, emissary, stamp_s):
         """Decide on the summaries ``master``/``emissary`` (complex, or None when missing)."""
         master = _clip(master)

@@ -59,3 +59,32 @@ def test_total_collapsed_time_includes_the_ongoing_collapse():
 def test_bad_settings(kwargs):
     with pytest.raises(ValueError):
         SyncLayer(**kwargs)
+
+
+def test_one_clock_per_decision_staleness_on_receipt_stamps_on_the_sensors():
+    # The sensors' clock runs 1000 s ahead of the receiver's here: decisions must follow the
+    # sensors' clock throughout, stale ones included, and staleness the receiver's.
+    layer = SyncLayer(0.5, 0.1, 0.5, resonance_timeout_s=1.0)
+    second = 1_000_000_000
+    offset = 1000 * second
+    decision = None
+    for k in range(5):
+        now = k * second // 10
+        layer.observe('master', 0.9, offset + now, now)
+        decision = layer.observe('emissary', 0.9, offset + now, now)
+    assert decision.collapsed and decision.stamp_ns == offset + 4 * second // 10
+    assert layer.expire(int(1.3 * second)) is None  # heard 0.9 s ago: still fresh
+    stale = layer.expire(int(1.5 * second))
+    assert stale is not None and not stale.collapsed and layer.missing() == ['master',
+                                                                              'emissary']
+    # Stamped on the sensors' clock: the last stamp plus the receiver time since then.
+    assert stale.stamp_ns == offset + int(1.5 * second)
+    assert layer.time_collapsed_s == pytest.approx(1.5)  # from the first decision on
+    # A summary stamped before the newest decision does not move time back.
+    late = layer.observe('master', 0.9, offset, int(1.6 * second))
+    assert late.stamp_ns == stale.stamp_ns
+
+
+def test_expire_before_any_decision_decides_nothing():
+    layer = SyncLayer()
+    assert layer.expire(10**12) is None

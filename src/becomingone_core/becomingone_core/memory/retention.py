@@ -19,6 +19,10 @@ from becomingone_core.memory.records import STATE_KINDS
 NS = 1_000_000_000
 
 
+#: The longest duration a retention setting may name (100 years, well inside int64 ns).
+MAX_DURATION_S = 100 * 365.25 * 86_400
+
+
 @dataclass(frozen=True)
 class Tier:
     """Buckets of ``resolution_s`` kept for ``keep_s`` (``math.inf``: forever)."""
@@ -44,14 +48,17 @@ class RetentionPolicy:
     witness_keep_s: float = math.inf
 
     def __post_init__(self):
-        if not self.raw_keep_s > 0:
-            raise ValueError('raw_keep_s must be > 0')
-        if not self.witness_keep_s > 0:
-            raise ValueError('witness_keep_s must be > 0')
+        # Durations become int64 nanoseconds in SQL: a century is the most any may say.
+        if not 0 < self.raw_keep_s <= MAX_DURATION_S:
+            raise ValueError(f'raw_keep_s must be in (0, {MAX_DURATION_S:g}] s')
+        if not (0 < self.witness_keep_s <= MAX_DURATION_S or self.witness_keep_s == math.inf):
+            raise ValueError(f'witness_keep_s must be in (0, {MAX_DURATION_S:g}] s or forever')
         previous = None
         for tier in self.tiers:
-            if not tier.resolution_s > 0 or not tier.keep_s > 0:
-                raise ValueError(f'tier {tier}: resolution and keep must be > 0')
+            if not 0 < tier.resolution_s <= MAX_DURATION_S or not (
+                    0 < tier.keep_s <= MAX_DURATION_S or tier.keep_s == math.inf):
+                raise ValueError(f'tier {tier}: resolution and keep must be in '
+                                 f'(0, {MAX_DURATION_S:g}] s (keep: or forever)')
             if previous is not None:
                 if tier.resolution_ns % previous.resolution_ns:
                     raise ValueError(f'tier resolution {tier.resolution_s} s is not a multiple '

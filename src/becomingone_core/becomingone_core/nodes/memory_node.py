@@ -23,7 +23,7 @@ from becomingone_core.input_rules import RejectedInput, shorten, StampWindow
 from becomingone_core.memory.records import (
     InvalidRecord, KINDS, MESH, record_from_fields, record_to_fields, RESONANCE, SYNC, WITNESS,
     witness_from_fields, witness_to_fields)
-from becomingone_core.memory.retention import RetentionPolicy
+from becomingone_core.memory.retention import MAX_DURATION_S, RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
 from becomingone_core.nodes.cell_parameters import WITNESS_QOS
@@ -101,13 +101,14 @@ class MemoryNode(GuardedNode):
                             'subscriptions (reliable; witness: the witness history depth)',
                             minimum=1, maximum=100_000)
         raw_keep_s = d('raw_keep_s', 3600.0, 'keep full-resolution records this long (s)',
-                       minimum=1e-3)
+                       minimum=1e-3, maximum=MAX_DURATION_S)
         resolutions = d('tier_resolutions_s', [1.0, 60.0, 3600.0],
                         'bucket resolution of each retention tier (s), finest first')
         keeps = d('tier_keep_s', [86_400.0, 2_592_000.0, 0.0],
                   'how long each tier keeps its buckets (s); 0: forever (last tier only)')
         witness_keep_s = d('witness_keep_s', 0.0,
-                           'keep witness records this long (s); 0: forever', minimum=0.0)
+                           'keep witness records this long (s); 0: forever', minimum=0.0,
+                           maximum=MAX_DURATION_S)
         try:
             self._policy = RetentionPolicy.from_lists(raw_keep_s, resolutions, keeps,
                                                       witness_keep_s)
@@ -130,13 +131,14 @@ class MemoryNode(GuardedNode):
         self._tolerance_ns = int(NS * d(
             'reconstruct_tolerance_s', 5.0,
             'memory/reconstruct answers "unknown" when nothing lies this close (s)',
-            minimum=0.0))
+            minimum=0.0, maximum=MAX_DURATION_S))
         self._window = StampWindow(
             d('max_clock_skew_s', 0.5, 'refuse records stamped further ahead of the node '
-              'clock than this (s): retention follows the newest stamp', minimum=0.0),
+              'clock than this (s): retention follows the newest stamp', minimum=0.0,
+              maximum=3600.0),
             d('max_record_age_s', 86_400.0, 'refuse records older than this (s); witness '
               'history is redelivered (transient local), so records may be old',
-              minimum=1e-3))
+              minimum=1e-3, maximum=MAX_DURATION_S))
         self._max_observers = d('max_observers', 16,
                                 'witness observers (chains) the store tracks; records of '
                                 'further ones are refused (too_many_observers)',

@@ -12,9 +12,8 @@ ahead of this node's clock or ``max_input_age_s`` behind it) is rejected and cou
 no part in any decision.
 """
 
-from becomingone_core.health import OK, RejectionCounter, StalenessMonitor, Status, worst
-from becomingone_core.input_rules import (check_resonance, NANOSECONDS, RejectedInput,
-                                          StampWindow)
+from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN, worst
+from becomingone_core.input_rules import check_resonance, RejectedInput, StampWindow
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
                                                     RESONANCE_QOS, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
@@ -23,12 +22,10 @@ from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp
-from becomingone_core.sync import SyncLayer
+from becomingone_core.sync import ROLES, SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult
 from visualization_msgs.msg import MarkerArray
-
-ROLES = ('master', 'emissary')
 
 
 class SyncNode(GuardedNode):
@@ -45,15 +42,15 @@ class SyncNode(GuardedNode):
         realign = declare(self, 'realign_threshold', scale.realign_threshold,
                           'Request realignment while delta_phase exceeds this.',
                           minimum=1e-6, maximum=1.0)
+        timeout = declare_fixed(self, 'resonance_timeout_s', 1.0,
+                                'A transducer not heard this long counts as T = 0 (s).',
+                                minimum=0.01, maximum=3600.0)
         try:
-            self.layer = SyncLayer(threshold, hysteresis, realign)
+            self.layer = SyncLayer(threshold, hysteresis, realign, timeout)
         except ValueError as error:
             raise refused(error) from error
         self.add_on_set_parameters_callback(self._check_thresholds)
         self.add_post_set_parameters_callback(self._apply_thresholds)
-        timeout = declare_fixed(self, 'resonance_timeout_s', 1.0,
-                                'A transducer not heard this long counts as T = 0 (s).',
-                                minimum=0.01, maximum=3600.0)
         self._window = StampWindow(
             declare_fixed(self, 'max_clock_skew_s', 0.5,
                           'Resonance stamped further ahead of the node clock is rejected (s).',
@@ -67,9 +64,6 @@ class SyncNode(GuardedNode):
         self.marker_period_s = 1.0 / declare_fixed(self, 'marker_rate_hz', 10.0,
                                                    'Most marker updates per second.',
                                                    minimum=0.1, maximum=100.0)
-        self._summaries = dict.fromkeys(ROLES)
-        self._staleness = {role: StalenessMonitor(timeout / 2, timeout, f'{role}/resonance')
-                           for role in ROLES}
         self._last_marker_s = -1e18
         self.decisions = 0
         self._publisher = self.create_publisher(SyncState, 'sync/state', SYNC_STATE_QOS)
@@ -81,8 +75,7 @@ class SyncNode(GuardedNode):
         self.create_timer(min(0.1, timeout / 4), self._on_timer)
         self._diagnostics = DiagnosticsPublisher(self)
         for role in ROLES:
-            self._diagnostics.add(f'{role} input',
-                                  lambda role=role: self._staleness[role].status(self._now_s()))
+            self._diagnostics.add(f'{role} input', lambda role=role: self._input_status(role))
         self._diagnostics.add('decision', self._decision_status)
         self._diagnostics.add('rejections', self.rejections.status)
 
@@ -122,28 +115,22 @@ class SyncNode(GuardedNode):
             self.get_logger().warning(f'rejected {role}/resonance: {error}',
                                       throttle_duration_sec=5.0)
             return
-        self._staleness[role].touch(now_ns / NANOSECONDS)
-        self._summaries[role] = complex(message.summary_real, message.summary_imag)
-        self._decide(stamp, stamp / NANOSECONDS)
+        self._publish(self.layer.observe(
+            role, complex(message.summary_real, message.summary_imag), stamp, now_ns))
 
     def _on_timer(self):
-        now_s = self._now_s()
-        stale = [role for role in ROLES if self._staleness[role].status(now_s).level >= 2]
-        if stale and any(self._summaries[role] is not None for role in stale):
-            for role in stale:
+        decision = self.layer.expire(self.get_clock().now().nanoseconds)
+        if decision is not None:
+            for role in self.layer.missing():
                 self.get_logger().warning(f'{role}/resonance stale: counting it as T = 0',
                                           throttle_duration_sec=5.0)
-                self._summaries[role] = None
-            now_ns = self.get_clock().now().nanoseconds
-            self._decide(now_ns, now_ns * 1e-9)
+            self._publish(decision)
 
-    def _decide(self, nanoseconds, stamp_s):
-        decision = self.layer.update(self._summaries['master'], self._summaries['emissary'],
-                                     stamp_s)
+    def _publish(self, decision):
         self.decisions += 1
         layer = self.layer
         message = SyncState()
-        set_stamp(message.header.stamp, nanoseconds)
+        set_stamp(message.header.stamp, decision.stamp_ns)
         message.header.frame_id = self.get_name()
         message.master_real, message.master_imag = decision.master.real, decision.master.imag
         message.emissary_real = decision.emissary.real
@@ -177,6 +164,19 @@ class SyncNode(GuardedNode):
     def _now_s(self):
         return self.get_clock().now().nanoseconds * 1e-9
 
+    def _input_status(self, role):
+        """Return what the layer knows of the stream of ``role`` (on the receiver clock)."""
+        age = self.layer.age_s(role, self.get_clock().now().nanoseconds)
+        timeout = self.layer.resonance_timeout_s
+        values = {'age_s': age}
+        if age == float('inf'):
+            return Status(WARN, f'no {role}/resonance yet', values)
+        if age >= timeout:
+            return Status(ERROR, f'{role}/resonance stale for {age:.1f} s: T = 0', values)
+        if age >= timeout / 2:
+            return Status(WARN, f'{role}/resonance late by {age:.1f} s', values)
+        return Status(OK, f'{role}/resonance fresh', values)
+
     def _decision_status(self):
         last = self.layer.last
         values = {'decisions': float(self.decisions), 'collapses': float(self.layer.collapses),
@@ -185,7 +185,7 @@ class SyncNode(GuardedNode):
         if last is None:
             return Status(OK, 'no decision yet', values)
         values.update(coherence=last.coherence, delta_phase=last.delta_phase)
-        statuses = [self._staleness[role].status(self._now_s()) for role in ROLES]
+        statuses = [self._input_status(role) for role in ROLES]
         state = 'collapsed' if last.collapsed else 'released'
         return Status(min(worst(statuses), 1), f'{state}, coherence {last.coherence:.2f}'
                       f'{", realign requested" if last.realign_requested else ""}', values)
