@@ -20,6 +20,7 @@ setup(
     entry_points={
         'console_scripts': [
             'becomingone-memory = becomingone_core.memory.cli:main',
+            'becomingone-pki = becomingone_core.security.cli:main',
             'becomingone_cell = becomingone_core.nodes.cell:main',
             'emissary = becomingone_core.nodes.transducer_node:main_emissary',
             'master = becomingone_core.nodes.transducer_node:main_master',

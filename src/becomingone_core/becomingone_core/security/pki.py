@@ -138,6 +138,7 @@ class CertificateInfo:
         out['serial_hex'] = f'{self.serial:x}'
         out['not_before'] = _iso(self.not_before_s)
         out['not_after'] = _iso(self.not_after_s)
+        out['revoked_at'] = _iso(self.revoked_at_s)
         if now_s is not None:
             out['status'] = self.status(now_s)
         return out
@@ -394,8 +395,11 @@ class MeshPki:
         return self._read_index()['mesh']
 
     # The CLI may run twice at once; one lock serialises every change of the index and CRL.
-    def _locked(self):
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    def _locked(self, create=False):
+        if create:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        elif not self.index_path.exists():
+            raise PkiError(f'no mesh CA in {self.directory}: run init first')
         fd = os.open(self.directory / '.lock', os.O_RDWR | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return _Lock(fd)
@@ -405,7 +409,7 @@ class MeshPki:
         if not isinstance(mesh_name, str) or not 1 <= len(mesh_name) <= 64:
             raise PkiError('a mesh name is a string of 1..64 characters')
         days = _check_days(days)
-        with self._locked():
+        with self._locked(create=True):
             existing = [p for p in (self.ca_path, self.ca_key_path, self.index_path)
                         if p.exists()]
             if existing:
