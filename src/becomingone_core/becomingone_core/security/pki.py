@@ -31,12 +31,19 @@ import urllib.parse
 import warnings
 
 from becomingone_core.mesh import ROLES
+import cryptography
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
+
+# cryptography < 42 (e.g. Ubuntu 24.04's python3-cryptography 41) parses no OID arc wider than
+# 32 bits, so it could read none of our certificates, and it lacks the *_utc accessors.
+if int(cryptography.__version__.split('.')[0]) < 42:
+    raise ImportError(f'becomingone_core.security needs cryptography >= 42, found '
+                      f'{cryptography.__version__}: pip install -r docker/requirements/python.txt')
 
 #: The grant extension: 2.25.<integer of UUID 8cc409ca-5678-4270-888f-18fc5aa9a407> (X.667),
 #: an arc nobody else allocates. Its value is a DER UTF8String holding compact JSON.
@@ -273,6 +280,16 @@ def _iso(seconds):
     return None if seconds is None else _utc(seconds).isoformat(timespec='seconds')
 
 
+def _window(certificate):
+    """Return the validity window as (not_before_s, not_after_s)."""
+    return (certificate.not_valid_before_utc.timestamp(),
+            certificate.not_valid_after_utc.timestamp())
+
+
+def _next_update(crl):
+    return None if crl.next_update_utc is None else crl.next_update_utc.timestamp()
+
+
 def _from_iso(text):
     return None if text is None else datetime.datetime.fromisoformat(text).timestamp()
 
@@ -454,7 +471,7 @@ class MeshPki:
             ca_key, ca = self._load_ca()
             index = self._read_index()
             now = self._clock()
-            ca_after = ca.not_valid_after_utc.timestamp()
+            ca_after = _window(ca)[1]
             if now >= ca_after:
                 raise PkiError('the mesh CA has expired: create a new mesh CA')
             current = [c for c in index['certificates'] if c['node_id'] == node_id
@@ -505,7 +522,7 @@ class MeshPki:
                 self._write_crl(ca_key, ca, index, now)
             self._write_index(index)
         return IssuedCertificate(node_id, paths.cert_path, paths.key_path,
-                                 certificate.serial_number, certificate.not_valid_after_utc)
+                                 certificate.serial_number, _utc(_window(certificate)[1]))
 
     def revoke(self, node_id, serial=None, reason='unspecified'):
         """Revoke ``node_id``'s certificates (or only ``serial``) and regenerate the CRL."""
@@ -593,7 +610,7 @@ class MeshPki:
                    .issuer_name(ca.subject)
                    .last_update(_utc(now - BACKDATE_S))
                    .next_update(_utc(min(now + CRL_DAYS * _DAY_S,
-                                         ca.not_valid_after_utc.timestamp())))
+                                         _window(ca)[1])))
                    .add_extension(x509.CRLNumber(index['crl_number']), critical=False)
                    .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                        ca_key.public_key()), critical=False))
@@ -661,8 +678,7 @@ class TrustStore:
     def __init__(self, ca_certificate, crl_path=None, cache_size=DEFAULT_CACHE_SIZE):
         self._ca = ca_certificate
         self._ca_key = _check_ca(ca_certificate)
-        self._ca_window = (ca_certificate.not_valid_before_utc.timestamp(),
-                           ca_certificate.not_valid_after_utc.timestamp())
+        self._ca_window = _window(ca_certificate)
         self.crl_path = None if crl_path is None else pathlib.Path(crl_path)
         self.revoked_serials = frozenset()
         self.crl_number = None
@@ -722,7 +738,7 @@ class TrustStore:
                 crl.is_signature_valid(self._ca_key)
             number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
             serials = frozenset(entry.serial_number for entry in crl)
-            next_update = crl.next_update_utc
+            next_update = _next_update(crl)
         except (ValueError, TypeError, x509.ExtensionNotFound) as error:
             raise CrlError(f'the CRL cannot be read ({error})') from None
         if not signed:
@@ -732,7 +748,7 @@ class TrustStore:
         with self._lock:
             self.revoked_serials = serials
             self.crl_number = number
-            self.crl_next_update_s = None if next_update is None else next_update.timestamp()
+            self.crl_next_update_s = next_update
         return len(serials)
 
     def identify(self, certificate_der, now_s):
@@ -815,8 +831,7 @@ class TrustStore:
         try:
             node_id = certificate_node_id(certificate)
             weight, role, operator = read_grant(certificate)
-            not_before_s = certificate.not_valid_before_utc.timestamp()
-            not_after_s = certificate.not_valid_after_utc.timestamp()
+            not_before_s, not_after_s = _window(certificate)
         except Untrusted:
             raise
         except Exception as error:  # noqa: B902
