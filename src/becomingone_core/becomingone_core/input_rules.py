@@ -129,8 +129,10 @@ def check_int64(value, what):
 def check_unit(value, what):
     """Raise unless complex ``value`` is finite and inside the unit disc."""
     check_finite(what, value.real, value.imag)
-    if abs(value) > 1 + SLACK:
-        raise RejectedInput('out_of_range', f'|{what}| = {abs(value):.6g} > 1')
+    # hypot, not abs(): |1e308 + 1e308j| overflows complex abs() but is plainly out of range.
+    magnitude = math.hypot(value.real, value.imag)
+    if magnitude > 1 + SLACK:
+        raise RejectedInput('out_of_range', f'|{what}| = {magnitude:.6g} > 1')
 
 
 def check_fraction(value, what):

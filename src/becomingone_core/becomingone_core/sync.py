@@ -164,5 +164,5 @@ def _clip(value):
     value = complex(value)
     if not (math.isfinite(value.real) and math.isfinite(value.imag)):
         return 0j
-    magnitude = abs(value)
+    magnitude = math.hypot(value.real, value.imag)  # abs() overflows near 1e308
     return value / magnitude if magnitude > 1.0 else value

@@ -54,7 +54,7 @@ def _stamp(message, nanoseconds):
 
 
 def _extreme_but_valid(topic, now_ns, rng, index):
-    """A message of ``topic`` that is well formed but chosen to hurt."""
+    """Return a message of ``topic`` that is well formed but chosen to hurt."""
     if topic == 'phase':
         ahead_s = rng.choice([3600.0, 0.45, -5.0, 0.0, 1e-3])
         message = Phase(channels=1, stamps_offset=[0.0, 0.001], real=[1.0, 0.5],

@@ -1,4 +1,4 @@
-"""The node boundary: a callback that raises is counted and reported, and the node keeps serving."""
+"""The node boundary: a callback that raises is counted and reported; the node keeps serving."""
 
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode, STRICT_ENVIRONMENT

@@ -63,7 +63,7 @@ def _stamp(message, nanoseconds):
 # ----------------------------------------------------------------------------- phase
 @st.composite
 def valid_but_extreme_phase(draw):
-    """A well-formed block from an odd source, stamped anywhere from 20 s ago to 20 s ahead."""
+    """Draw a well-formed block from an odd source, stamped from 20 s ago to 20 s ahead."""
     count = draw(st.integers(1, 4))
     offsets = sorted(set(draw(st.lists(st.floats(0, 0.5), min_size=count, max_size=count))))
     offsets = [0.0] + [o for o in offsets if o > 0][:count - 1]

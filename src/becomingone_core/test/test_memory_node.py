@@ -69,7 +69,7 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
             # The records below are stamped in 1970: accept them (the stamp window has its own
             # tests in test_memory_bad_input.py).
             ros_arguments=['-r', f'__ns:={NS}', '-p', 'diagnostics_period_s:=0.2',
-                           '-p', 'max_record_age_s:=4e9']) as node:
+                           '-p', 'max_record_age_s:=3e9']) as node:
         acks = probe.collect(MemoryAck, f'{NS}/memory/acknowledged', latched_qos())
         diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
         publishers = {

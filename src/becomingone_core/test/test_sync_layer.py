@@ -75,8 +75,8 @@ def test_one_clock_per_decision_staleness_on_receipt_stamps_on_the_sensors():
     assert decision.collapsed and decision.stamp_ns == offset + 4 * second // 10
     assert layer.expire(int(1.3 * second)) is None  # heard 0.9 s ago: still fresh
     stale = layer.expire(int(1.5 * second))
-    assert stale is not None and not stale.collapsed and layer.missing() == ['master',
-                                                                              'emissary']
+    assert stale is not None and not stale.collapsed
+    assert layer.missing() == ['master', 'emissary']
     # Stamped on the sensors' clock: the last stamp plus the receiver time since then.
     assert stale.stamp_ns == offset + int(1.5 * second)
     assert layer.time_collapsed_s == pytest.approx(1.5)  # from the first decision on

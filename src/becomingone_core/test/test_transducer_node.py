@@ -99,7 +99,7 @@ def test_a_cycle_held_back_by_publish_rate_goes_out_once_the_period_allows():
 
 
 def _clean_block(node, source='clean', span_s=0.05, rate_hz=200.0):
-    """A 2 Hz sine block ending at the node's clock (what a live sensor sends)."""
+    """Return a 2 Hz sine block ending at the node's clock (what a live sensor sends)."""
     now_ns = node.get_clock().now().nanoseconds
     t = np.arange(-span_s, 0.0, 1 / rate_hz) + 1 / rate_hz
     return _phase(t, np.exp(2j * np.pi * 2.0 * t), source=source, epoch_ns=now_ns)
@@ -121,7 +121,7 @@ def test_regressions_one_message_neither_kills_nor_silences_a_transducer():
         probe.executor.add_node(node)
         (subscription,) = node.subscriptions
         assert _feed(probe, node, subscription.callback, 0.5) > 0
-        # A finite offset of 1e308 used to overflow the bin index (OverflowError: the process died).
+        # A finite offset of 1e308 used to overflow the bin index (OverflowError: it died).
         huge = _clean_block(node)
         huge.stamps_offset = [0.0, 1e308]
         huge.real, huge.imag, huge.channels = [1.0, 1.0], [0.0, 0.0], 1

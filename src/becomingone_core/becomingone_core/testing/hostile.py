@@ -32,7 +32,7 @@ _ARRAY = re.compile(r'^(.+)\[(\d+)\]$')
 
 
 def _integer_edges(low, high):
-    """The values at the edges of an integer type, and those next to int64 and nanosec limits."""
+    """Return the edges of an integer type, and the values next to the int64 and nanosec limits."""
     candidates = (low, high, 0, 1, high - 1, 2**63 - 1, 2**63, 999_999_999, 1_000_000_000)
     return sorted({value for value in candidates if low <= value <= high})
 
