@@ -323,7 +323,8 @@ def _write_atomically(path, data, mode):
 def _read_private_file(path):
     """Return a private key file's bytes; refuse one readable by group or others."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        # Symlinks are followed (secret mounts use them); the mode checked is the target's.
+        fd = os.open(path, os.O_RDONLY)
     except OSError as error:
         raise CredentialsError(f'{path}: cannot open the private key ({error.strerror})') from None
     with os.fdopen(fd, 'rb') as stream:
