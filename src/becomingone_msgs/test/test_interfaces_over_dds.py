@@ -19,7 +19,7 @@ import pytest
 
 MESSAGES = [
     'Phase', 'Resonance', 'SyncState', 'WitnessRecord', 'PeerState', 'MeshState',
-    'TemporalSignature', 'CoherenceBucket', 'MemoryAck',
+    'TemporalSignature', 'CoherenceBucket', 'MemoryAck', 'EStopCommand',
 ]
 SERVICES = ['QueryMemory', 'ReconstructCoherence']
 DEADLINE_S = 60.0
