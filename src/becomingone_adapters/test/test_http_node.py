@@ -8,7 +8,7 @@ and drops must show in /diagnostics, the token must never reach the log, and not
 import time
 
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import RosProbe
+from becomingone_core.testing.ros import RosProbe, stamped
 from becomingone_msgs.msg import SyncState
 from diagnostic_msgs.msg import DiagnosticArray
 from http_server import LoopbackServer
@@ -41,7 +41,8 @@ def test_http_output_survives_slow_failing_and_down_server():
         sync = probe.node.create_publisher(SyncState, 'sync/state', 10)
 
         def publish():
-            sync.publish(SyncState(collapsed=True, coherence=0.9, sync_real=0.9, sync_imag=0.3))
+            sync.publish(stamped(SyncState(collapsed=True, coherence=0.9, sync_real=0.9,
+                                           sync_imag=0.3), probe.node))
         probe.node.create_timer(0.02, publish)
 
         # Slow: requests hang for 3 s each (timeout), records pile up and the oldest drop.
@@ -82,8 +83,8 @@ def test_http_output_posts_while_collapsed_and_once_when_the_cell_falls_silent()
 
         def publish():
             if state['running']:
-                sync.publish(SyncState(collapsed=state['collapsed'], coherence=0.8,
-                                       sync_real=0.8, sync_imag=0.4))
+                sync.publish(stamped(SyncState(collapsed=state['collapsed'], coherence=0.8,
+                                               sync_real=0.8, sync_imag=0.4), probe.node))
         probe.node.create_timer(0.05, publish)
         probe.spin_for(1.5)
         assert not server.requests, 'nothing is posted while released'

@@ -2,12 +2,13 @@
 
 import time
 
+from becomingone_core.nodes.estop_node import make_command
+from becomingone_core.security.mesh_auth import OPEN
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
 from becomingone_core.testing.ros import latched_qos, RosProbe
-from becomingone_msgs.msg import SyncState
+from becomingone_msgs.msg import EStopCommand, SyncState
 from geometry_msgs.msg import Twist
 import pytest
-from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 WATCHDOG_S = 0.5
@@ -23,16 +24,18 @@ class SyncSource:
         self.running = False
         self.last_sent = None
         self.publisher = probe.node.create_publisher(SyncState, 'sync/state', 10)
+        self.clock = probe.node.get_clock()
         probe.node.create_timer(SYNC_PERIOD_S, self._tick)
 
     def _tick(self):
         if not self.running:
             return
         message = SyncState()
-        message.sync_real, message.sync_imag = 1.0, 0.75
+        message.sync_real, message.sync_imag = 0.8, 0.6
         message.coherence = 0.9 if self.collapsed else 0.1
         message.threshold = 0.5
         message.collapsed = self.collapsed
+        message.header.stamp = self.clock.now().to_msg()
         self.publisher.publish(message)
         self.last_sent = time.monotonic()
 
@@ -68,8 +71,9 @@ def test_moves_only_while_collapsed_and_stops_at_once_on_release(motor):
     assert not commands, 'no motion may be commanded while released'
     sync.collapsed = True
     assert probe.spin_until(lambda: _moving(commands), 60), node.output()
-    # Seed mapping: v = (1.0 - 0.5) * 2 = 1 -> max_linear; w = (0.75 - 0.5) * 2 = 0.5 -> 0.3.
-    assert probe.spin_until(lambda: commands[-1][1:] == pytest.approx((0.3, 0.3)), 10)
+    # Seed mapping (T = 0.8 + 0.6j, on the unit circle): v = (0.8 - 0.5) * 2 = 0.6 of
+    # max_linear 0.3 -> 0.18; w = (0.6 - 0.5) * 2 = 0.2 of max_angular 0.6 -> 0.12.
+    assert probe.spin_until(lambda: commands[-1][1:] == pytest.approx((0.18, 0.12)), 10)
     assert all(v <= 0.3 + 1e-9 and w <= 0.3 + 1e-9 for _, v, w in commands)
     sync.collapsed = False
     released_at = time.monotonic()
@@ -94,11 +98,11 @@ def test_watchdog_stops_within_one_period_when_sync_state_stops(motor):
 
 def test_estop_overrides_until_released_and_reset(motor):
     probe, node, commands, sync = motor
-    estop = probe.node.create_publisher(Bool, '/becomingone/estop', latched_qos())
+    estop = probe.node.create_publisher(EStopCommand, '/becomingone/estop', latched_qos())
     reset = probe.node.create_client(Trigger, 'motor_output/reset_estop')
     sync.running = sync.collapsed = True
     assert probe.spin_until(lambda: _moving(commands), 60), node.output()
-    estop.publish(Bool(data=True))
+    estop.publish(make_command(OPEN, True, 'operator', time.time_ns()))
     set_at = time.monotonic()
     assert probe.spin_until(lambda: _stopped(commands), 10)
     assert commands[-1][0] - set_at < WATCHDOG_S
@@ -112,7 +116,7 @@ def test_estop_overrides_until_released_and_reset(motor):
         return future.result()
 
     assert not call_reset().success, 'reset must be refused while the e-stop is asserted'
-    estop.publish(Bool(data=False))
+    estop.publish(make_command(OPEN, False, 'operator', time.time_ns()))
     probe.spin_for(1.0)
     assert _stopped(commands), 'releasing the e-stop input alone must not restart motion'
     assert call_reset().success

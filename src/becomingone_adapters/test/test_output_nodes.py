@@ -3,7 +3,7 @@
 import wave
 
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import latched_qos, RosProbe
+from becomingone_core.testing.ros import latched_qos, RosProbe, stamped
 from becomingone_msgs.msg import SyncState
 import numpy as np
 import pytest
@@ -14,8 +14,9 @@ def _sync_source(probe, state):
     publisher = probe.node.create_publisher(SyncState, 'sync/state', 10)
 
     def publish():
-        publisher.publish(SyncState(collapsed=state['collapsed'], coherence=state['coherence'],
-                                    sync_real=state['real'], sync_imag=0.0))
+        publisher.publish(stamped(SyncState(
+            collapsed=state['collapsed'], coherence=state['coherence'], sync_real=state['real'],
+            sync_imag=0.0), probe.node))
     probe.node.create_timer(0.05, publish)
 
 

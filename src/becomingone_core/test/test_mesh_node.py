@@ -1,16 +1,19 @@
 """The mesh node over real DDS: it shares its cell's state and sees its peers as one mesh."""
 
+import time
+
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC, PeerUpdate, ROLE_FULL
+from becomingone_core.nodes.estop_node import make_command
 from becomingone_core.nodes.mesh_node import (
     LATCHED_QOS, message_from_update, PEERS_QOS, STATE_QOS)
+from becomingone_core.security.mesh_auth import OPEN
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import RosProbe
-from becomingone_msgs.msg import MeshState, PeerState, SyncState
+from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, SyncState
 from diagnostic_msgs.msg import DiagnosticArray
 import pytest
 from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
-from std_msgs.msg import Bool
 from visualization_msgs.msg import Marker, MarkerArray
 
 MESH_PARAMETERS = ['-p', 'node_id:=cell_a', '-p', 'host:=host-a', '-p', 'timeout_s:=1.5',
@@ -125,8 +128,8 @@ def test_mesh_node_aggregates_its_cell_and_a_peer_and_marks_the_peer_dead(mesh_r
 def test_mesh_node_reports_the_estop_in_diagnostics(mesh_run):
     probe, node = mesh_run
     diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
-    estop = probe.node.create_publisher(Bool, ESTOP_TOPIC, LATCHED_QOS)
-    estop.publish(Bool(data=True))
+    estop = probe.node.create_publisher(EStopCommand, ESTOP_TOPIC, LATCHED_QOS)
+    estop.publish(make_command(OPEN, True, 'operator', time.time_ns()))
 
     def engaged():
         status, _ = _diagnostic_values(diagnostics, 'e-stop')
@@ -160,9 +163,9 @@ def test_estop_tool_latches_its_value_for_late_joiners():
         # The probe joins only after the tool has published: the latched value still reaches it.
         assert wait_until(lambda: 'ENGAGED' in tool.output(), 60), tool.output()
         with RosProbe(env) as probe:
-            received = probe.collect(Bool, ESTOP_TOPIC, LATCHED_QOS)
+            received = probe.collect(EStopCommand, ESTOP_TOPIC, LATCHED_QOS)
             assert probe.spin_until(lambda: received, timeout_s=60), tool.output()
-            assert received[-1].data is True
+            assert received[-1].engage is True and not received[-1].signature  # open mesh
         assert tool.running
     assert tool.process.returncode == 0
 

@@ -6,11 +6,10 @@ from becomingone_core.nodes.mesh_node import MeshNode, message_from_update, STAT
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe
-from becomingone_msgs.msg import MeshState, PeerState, SyncState
+from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, SyncState
 from hypothesis import given, HealthCheck, settings, strategies as st
 import pytest
 from rclpy.parameter import Parameter
-from std_msgs.msg import Bool
 
 # A long timeout: a flood taking a few seconds of wall time must not let early flooders die
 # (dead peers are evicted, which the pure table tests cover).
@@ -70,7 +69,7 @@ def test_the_node_subscribes_to_what_the_hostile_test_covers(running):
     _, node, _ = running
     assert {(sub.topic_name, sub.msg_type) for sub in node.subscriptions} == {
         ('/sync/state', SyncState), (PEERS_TOPIC, PeerState),
-        (mesh.ESTOP_TOPIC, Bool)}
+        (mesh.ESTOP_TOPIC, EStopCommand)}
 
 
 def test_a_flood_of_fresh_ids_through_the_callback_is_capped_and_the_clean_peer_stays(running):
@@ -163,9 +162,11 @@ def test_hostile_messages_on_every_subscription_never_raise_and_are_counted(runn
                 assert node._sync_monitor.last_seen != sync_seen
                 t, coherence, _ = node._sync
                 assert abs(t) <= 1 + 1e-9 and 0 <= coherence <= 1
-        elif sub.msg_type is Bool:
+        elif sub.msg_type is EStopCommand:
+            # Counted either way: admitted (an open mesh) and ordered, or refused by reason.
             assert (peers_after, sync_after) == (peers_before, sync_before)
-            assert node._estop is message.data
+            assert set(node._estop_rejections.counts) <= set(input_rules.REASONS) | {
+                'replay', 'future', 'too_many_sources'}
     assert node.internal_errors == 0
     clean.feed(callbacks(node)[PEERS_TOPIC])
     state = next_state(probe, node, states)

@@ -2,19 +2,28 @@
 Motors: ``cmd_vel`` (geometry_msgs/Twist) from the cell's phase, only while collapsed.
 
 Zero velocity is published at once on release, when the sync state goes stale (watchdog) and
-on e-stop. The e-stop (std_msgs/Bool, latched, default ``/becomingone/estop`` for the whole
-mesh) overrides everything until cleared by ``~/reset_estop`` (std_srvs/Trigger) or a message
-on ``estop_reset`` (std_msgs/Empty), and only once the e-stop input is False again.
+on e-stop. The e-stop (``becomingone_msgs/EStopCommand``, latched, default
+``/becomingone/estop`` for the whole mesh) overrides everything. On a mesh with a PKI
+(``security_dir``) a command counts only if signed by a mesh member, and a release only if
+signed by an operator certificate; an operator's release also clears the latch. Otherwise
+(an open lab mesh, or an unsigned release there) the latch is cleared by ``~/reset_estop``
+(std_srvs/Trigger) or a message on ``estop_reset`` (std_msgs/Empty), and only once the e-stop
+is released.
 """
 
 from becomingone_adapters.motion import EStopLatch, MotionLimiter, seed_twist
 from becomingone_adapters.nodes.output_node import GatedOutputNode
-from becomingone_core.health import ERROR, OK, Status
+from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
+from becomingone_core.health import ERROR, OK, RejectionCounter, Status
+from becomingone_core.input_rules import (check_int64, check_name, RejectedInput, shorten,
+                                          stamp_ns)
+from becomingone_core.mesh import ESTOP_TOPIC
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
+from becomingone_msgs.msg import EStopCommand
 from geometry_msgs.msg import Twist
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
-from std_msgs.msg import Bool, Empty
+from std_msgs.msg import Empty
 from std_srvs.srv import Trigger
 
 LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
@@ -36,16 +45,20 @@ class MotorOutput(GatedOutputNode):
                     minimum=1e-3, maximum=200.0))
         rate = declare(self, 'rate_hz', 20.0, 'command rate while collapsed (Hz)',
                        minimum=1.0, maximum=1000.0)
-        estop_topic = declare(self, 'estop_topic', '/becomingone/estop',
-                              'std_msgs/Bool e-stop (latched QoS); True stops until reset')
+        estop_topic = declare(self, 'estop_topic', ESTOP_TOPIC,
+                              'becomingone_msgs/EStopCommand e-stop (latched QoS); an engage '
+                              'stops until released and reset')
         self.estop = EStopLatch()
+        self.estop_state = EStopState(self._window.max_future_s)
+        self.estop_rejections = RejectionCounter('e-stop commands')
         self.moving = False
         self.last_tick_s = self.now_s()
         self.publisher = self.create_publisher(Twist, 'cmd_vel', 10)
-        self.create_subscription(Bool, estop_topic, self._on_estop, LATCHED)
+        self.create_subscription(EStopCommand, estop_topic, self._on_estop, LATCHED)
         self.create_subscription(Empty, 'estop_reset', lambda _: self._reset(), 10)
         self.create_service(Trigger, '~/reset_estop', self._on_reset_service)
         self.diagnostics.add('estop', self._estop_status)
+        self.diagnostics.add('estop commands', self.estop_rejections.status)
         self.create_timer(1.0 / rate, self._tick)
 
     def on_sync(self, message):
@@ -53,9 +66,28 @@ class MotorOutput(GatedOutputNode):
             self._stop('released')
 
     def _on_estop(self, message):
-        self.estop.on_input(message.data)
-        if message.data:
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            stamp = stamp_ns(message.header.stamp)
+            check_name(message.source, 'source')
+            check_int64(message.sequence, 'sequence')
+            admitted = self.auth.admit_estop(message, now_ns * 1e-9)
+        except RejectedInput as error:
+            verdict = error.reason
+        else:
+            verdict = self.estop_state.offer(admitted.node_id, bool(message.engage),
+                                             int(message.sequence), stamp, now_ns)
+        if verdict != ESTOP_ACCEPTED:
+            self.estop_rejections.reject(verdict)
+            self.get_logger().warning(f'e-stop command from {shorten(message.source)} '
+                                      f'refused: {verdict}', throttle_duration_sec=5.0)
+            return
+        engaged = self.estop_state.engaged
+        self.estop.on_input(engaged)
+        if engaged:
             self._stop('e-stop')
+        elif admitted.operator and self.estop.latched:
+            self._reset()  # an operator's signed release is the decision to move again
 
     def _reset(self):
         ok, why = self.estop.reset()

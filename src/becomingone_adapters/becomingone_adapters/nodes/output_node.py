@@ -1,10 +1,19 @@
-"""The part every output adapter node shares: the cell's ``sync/state`` behind a watchdog."""
+"""
+The part every output adapter node shares: the cell's ``sync/state`` behind a watchdog.
+
+A sync state is acted on only if it is in range and recent (``max_clock_skew_s`` ahead,
+``max_input_age_s`` behind the node clock, never older than the last one taken) and, on a mesh
+with a PKI (``security_dir``), signed by this host: another host, or anyone else on the domain,
+cannot open this host's gate.
+"""
 
 from becomingone_adapters.gate import CollapseGate
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
+from becomingone_core.input_rules import check_sync_state, RejectedInput, StampWindow
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_msgs.msg import SyncState
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
@@ -19,6 +28,13 @@ class GatedOutputNode(GuardedNode):
                            minimum=0.01, maximum=60.0)
         self.gate = CollapseGate(watchdog)
         self.rejections = RejectionCounter('sync states')
+        self.auth = declare_security(self)
+        self._window = StampWindow(
+            declare(self, 'max_clock_skew_s', 0.5, 'sync states stamped further ahead of the '
+                    'node clock are refused (s)', minimum=0.0, maximum=3600.0),
+            declare(self, 'max_input_age_s', 2.0, 'sync states stamped further behind the '
+                    'node clock are refused (s)', minimum=0.001, maximum=3600.0))
+        self._newest_stamp_ns = -1
         self.create_subscription(
             SyncState, 'sync/state', self._on_sync,
             QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE))
@@ -30,13 +46,19 @@ class GatedOutputNode(GuardedNode):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def _on_sync(self, message):
+        now_ns = self.get_clock().now().nanoseconds
         try:
-            self.gate.update(self.now_s(), message.collapsed, message.coherence,
+            stamp = check_sync_state(message, now_ns, self._window)
+            self.auth.admit_own_sync(message)
+            if stamp < self._newest_stamp_ns:
+                raise RejectedInput('replay', 'older than the sync state already taken')
+            self.gate.update(now_ns * 1e-9, message.collapsed, message.coherence,
                              complex(message.sync_real, message.sync_imag))
-        except ValueError as error:
-            self.rejections.reject('non_finite')
+        except (RejectedInput, ValueError) as error:
+            self.rejections.reject(getattr(error, 'reason', 'non_finite'))
             self.get_logger().warning(f'sync state rejected: {error}', throttle_duration_sec=5.0)
             return
+        self._newest_stamp_ns = stamp
         self.on_sync(message)
 
     def on_sync(self, message):

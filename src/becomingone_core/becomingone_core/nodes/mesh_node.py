@@ -14,13 +14,15 @@ logged throttled with echoed strings shortened, and everything it keeps per peer
 """
 
 from collections import deque
+from dataclasses import replace
 import socket
 import time
 
 from becomingone_core import health
+from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
 from becomingone_core.input_rules import (
-    check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput, shorten, stamp_ns,
-    StampWindow)
+    check_int64, check_name, check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput,
+    shorten, stamp_ns, StampWindow)
 from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate, ROLES,
     SYNC_ROLES)
@@ -28,13 +30,15 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import time_from_seconds
-from becomingone_msgs.msg import MeshState, PeerState, SyncState
+from becomingone_core.security.mesh_auth import peer_fields
+from becomingone_core.security.signed_fields import PEER_STATE
+from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.qos import (
     QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy)
-from std_msgs.msg import Bool
 from visualization_msgs.msg import Marker, MarkerArray
 
 # Peer states are heartbeats: a newer one supersedes any older, so a lost one is not resent
@@ -91,6 +95,7 @@ class MeshNode(GuardedNode):
     def __init__(self, **kwargs):
         # kwargs (context, parameter_overrides) let tests run the node in their own context.
         super().__init__('mesh', **kwargs)
+        self._auth = declare_security(self)
         self._declare_parameters()
         self._table = PeerTable(self._config)
         # Sequences start at the wall clock in microseconds, so a restarted cell continues
@@ -102,7 +107,9 @@ class MeshNode(GuardedNode):
             self._config.timeout_s / 2, self._config.timeout_s, what='sync/state')
         self._rejections = health.RejectionCounter(what='peer update')
         self._sync_rejections = health.RejectionCounter(what='sync/state')
-        self._estop = None
+        self._estop = EStopState(self._config.max_clock_skew_s)
+        self._estop_rejections = health.RejectionCounter(what='e-stop command')
+        self._capped = 0
         self._marker_ids = {}
         self._last_global = None
         self._alive = set()
@@ -116,7 +123,7 @@ class MeshNode(GuardedNode):
         self._marker_publisher = self.create_publisher(MarkerArray, 'mesh/markers', STATE_QOS)
         self.create_subscription(SyncState, 'sync/state', self._on_sync, STATE_QOS)
         self.create_subscription(PeerState, PEERS_TOPIC, self._on_peer, PEERS_QOS)
-        self.create_subscription(Bool, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
+        self.create_subscription(EStopCommand, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
         self.create_timer(1.0 / self._rate_hz, self._tick)
         # Validate a runtime change before it is made, apply it after (ROS 2 demos' pattern).
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -130,6 +137,7 @@ class MeshNode(GuardedNode):
         if self._role in SYNC_ROLES:
             diagnostics.add('sync input', self._sync_status)
         diagnostics.add('e-stop', self._estop_status)
+        diagnostics.add('authentication', self._auth_status)
         self.get_logger().info(
             f'mesh node {self._node_id!r} on {self._host!r} as {ROLES[self._role]}, '
             f'publishing on {PEERS_TOPIC} at {self._rate_hz:g} Hz, aggregation '
@@ -140,12 +148,16 @@ class MeshNode(GuardedNode):
         namespace = self.get_namespace().strip('/').replace('/', '_')
         node_id = declare(
             self, 'node_id', '',
-            'Id of this cell in the mesh (empty: the namespace, else the host name)',
-            read_only=True)
+            'Id of this cell in the mesh (empty: the one its certificate names, else the '
+            'namespace, else the host name)', read_only=True)
         host = declare(self, 'host', '', 'Host name sent to peers (empty: this machine name)',
                        read_only=True)
         self._host = host or socket.gethostname()
-        self._node_id = node_id or namespace or self._host
+        self._node_id = node_id or self._auth.node_id or namespace or self._host
+        if self._auth.enabled and self._node_id != self._auth.node_id:
+            raise ParameterError(
+                f"parameter 'node_id': {shorten(self._node_id)}, but this host's certificate "
+                f'names {shorten(self._auth.node_id)}')
         role = declare(self, 'role', 'full', 'Role of this host: ' + ', '.join(ROLES),
                        choices=ROLES, read_only=True)
         self._role = ROLES.index(role)
@@ -251,6 +263,7 @@ class MeshNode(GuardedNode):
         now_ns = self.get_clock().now().nanoseconds
         try:
             check_sync_state(message, now_ns, self._sync_window())
+            self._auth.admit_own_sync(message)
         except RejectedInput as error:
             self._sync_rejections.reject(error.reason)
             self.get_logger().warning(f'rejected a sync/state: {error}',
@@ -263,15 +276,22 @@ class MeshNode(GuardedNode):
         self._sync_monitor.touch(now_ns / NANOSECONDS)
 
     def _on_peer(self, message):
+        now = self._now()
         try:
             update = update_from_message(message)
-        except RejectedInput as error:
-            verdict = error.reason
-        else:
             if update.node_id == self._node_id and update.host == self._host \
                     and update.sequence in self._sent:
                 return  # our own state, heard back over DDS; the table already has it
-            verdict = self._table.offer(update, self._now())
+            # On a mesh with a PKI: signed by the certificate of the node_id it claims, and
+            # holding no more weight than that certificate grants.
+            admitted = self._auth.admit_peer(message, now)
+        except RejectedInput as error:
+            verdict = error.reason
+        else:
+            if update.weight > admitted.weight_cap:
+                self._capped += 1
+                update = replace(update, weight=admitted.weight_cap)
+            verdict = self._table.offer(update, now)
         if verdict != ACCEPTED:
             self._rejections.reject(verdict)
             self.get_logger().warning(
@@ -279,8 +299,23 @@ class MeshNode(GuardedNode):
                 f'{shorten(message.host)}: {verdict}', throttle_duration_sec=5.0)
 
     def _on_estop(self, message):
-        # A Bool holds nothing out of range; whatever the last value, it is only reported.
-        self._estop = bool(message.data)
+        # Only reported here (the motor outputs decide for themselves, by the same rule).
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            stamp = stamp_ns(message.header.stamp)
+            check_name(message.source, 'source')
+            check_int64(message.sequence, 'sequence')
+            admitted = self._auth.admit_estop(message, now_ns / NANOSECONDS)
+        except RejectedInput as error:
+            verdict = error.reason
+        else:
+            verdict = self._estop.offer(admitted.node_id, bool(message.engage),
+                                        int(message.sequence), stamp, now_ns)
+        if verdict != ESTOP_ACCEPTED:
+            self._estop_rejections.reject(verdict)
+            self.get_logger().warning(f'refused an e-stop command from '
+                                      f'{shorten(message.source)}: {verdict}',
+                                      throttle_duration_sec=5.0)
 
     # -- outputs ---------------------------------------------------------------------------
     def own_update(self, now):
@@ -299,7 +334,11 @@ class MeshNode(GuardedNode):
         update = self.own_update(now)
         self._sent.append(update.sequence)
         self._table.offer(update, now, local=True)
-        self._peers_publisher.publish(message_from_update(update))
+        message = message_from_update(update)
+        if self._auth.enabled:
+            message.certificate = self._auth.certificate_der
+            message.signature = self._auth.sign(PEER_STATE, peer_fields(message))
+        self._peers_publisher.publish(message)
         state = self._table.aggregate(now)
         self._log_changes(state, now)
         self._last_global = state
@@ -425,11 +464,28 @@ class MeshNode(GuardedNode):
                              {**status.values, **rejected.values})
 
     def _estop_status(self):
-        if self._estop is None:
-            return health.Status(health.OK, f'no e-stop published on {ESTOP_TOPIC}')
-        if self._estop:
-            return health.Status(health.WARN, 'mesh-wide e-stop ENGAGED', {'engaged': 1.0})
-        return health.Status(health.OK, 'mesh-wide e-stop released', {'engaged': 0.0})
+        state = self._estop
+        rejected = self._estop_rejections.status()
+        if not state.known:
+            status = health.Status(health.OK, f'no e-stop command on {ESTOP_TOPIC}')
+        elif state.engaged:
+            status = health.Status(health.WARN, f'mesh-wide e-stop ENGAGED by '
+                                   f'{shorten(state.engaged_by)}', {'engaged': 1.0})
+        else:
+            status = health.Status(health.OK, f'mesh-wide e-stop released by '
+                                   f'{shorten(state.released_by)}', {'engaged': 0.0})
+        return health.Status(max(status.level, rejected.level),
+                             f'{status.message}; {rejected.message}',
+                             {**status.values, **rejected.values})
+
+    def _auth_status(self):
+        values = {'weight_capped': float(self._capped)}
+        if not self._auth.enabled:
+            return health.Status(health.WARN, 'open lab mesh: peer states, sync states and '
+                                 'e-stop commands are neither signed nor checked', values)
+        return health.Status(health.OK, f'signed as {shorten(self._auth.node_id)}; '
+                             f'{self._capped} peer update(s) capped to their granted weight',
+                             values)
 
 
 def _point(value):

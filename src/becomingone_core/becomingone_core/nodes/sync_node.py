@@ -21,7 +21,10 @@ from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.markers import phase_markers
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import set_stamp
+from becomingone_core.security.mesh_auth import sync_fields
+from becomingone_core.security.signed_fields import SYNC_STATE
 from becomingone_core.sync import ROLES, SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult
@@ -59,6 +62,8 @@ class SyncNode(GuardedNode):
                           'Resonance stamped further behind the node clock is rejected (s).',
                           minimum=0.001, maximum=86400.0))
         self.rejections = RejectionCounter('resonance messages')
+        # On a mesh with a PKI every state is signed: outputs act on this host's states only.
+        self._auth = declare_security(self)
         self.marker_frame = declare_fixed(self, 'marker_frame_id', 'becomingone',
                                           'Frame of the phase-vector markers.')
         self.marker_period_s = 1.0 / declare_fixed(self, 'marker_rate_hz', 10.0,
@@ -143,6 +148,8 @@ class SyncNode(GuardedNode):
         message.collapsed = decision.collapsed
         message.realign_requested = decision.realign_requested
         message.realign_threshold = layer.realign_threshold
+        if self._auth.enabled:
+            message.signature = self._auth.sign(SYNC_STATE, sync_fields(message))
         self._publisher.publish(message)
         for event in decision.events:
             self.get_logger().info(f'{event} (coherence {decision.coherence:.2f}, '

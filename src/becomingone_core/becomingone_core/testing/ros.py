@@ -46,3 +46,9 @@ def latched_qos(depth=1):
     """Reliable, transient-local QoS: late joiners get the last state."""
     return QoSProfile(depth=depth, reliability=QoSReliabilityPolicy.RELIABLE,
                       durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+
+
+def stamped(message, node):
+    """Stamp ``message.header`` with ``node``'s clock now (nodes refuse unstamped states)."""
+    message.header.stamp = node.get_clock().now().to_msg()
+    return message
