@@ -32,8 +32,8 @@ LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
 
 class MotorOutput(GatedOutputNode):
 
-    def __init__(self):
-        super().__init__('motor_output', watchdog_s=0.5)
+    def __init__(self, **kwargs):
+        super().__init__('motor_output', watchdog_s=0.5, **kwargs)
         self.limiter = MotionLimiter(
             declare(self, 'max_linear', 0.2, 'maximum |linear.x| (m/s)', minimum=1e-3,
                     maximum=10.0),

@@ -21,8 +21,8 @@ from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 class GatedOutputNode(GuardedNode):
     """Subscribes ``sync/state``; ``self.gate.is_open(now)`` says whether to act."""
 
-    def __init__(self, name, watchdog_s=0.5):
-        super().__init__(name)
+    def __init__(self, name, watchdog_s=0.5, **kwargs):
+        super().__init__(name, **kwargs)
         watchdog = declare(self, 'watchdog_s', watchdog_s,
                            'a sync state older than this counts as released (s)',
                            minimum=0.01, maximum=60.0)
