@@ -19,7 +19,7 @@ import pytest
 
 MESSAGES = [
     'Phase', 'Resonance', 'SyncState', 'WitnessRecord', 'PeerState', 'MeshState',
-    'TemporalSignature', 'CoherenceBucket', 'MemoryAck', 'EStopCommand',
+    'TemporalSignature', 'CoherenceBucket', 'MemoryAck', 'EStopCommand', 'WitnessSignature',
 ]
 SERVICES = ['QueryMemory', 'ReconstructCoherence']
 DEADLINE_S = 60.0
