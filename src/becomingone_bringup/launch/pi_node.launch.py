@@ -60,6 +60,8 @@ def _launch_setup(context):
         'host': ParameterValue(LaunchConfiguration('host'), value_type=str),
         'weight': ParameterValue(LaunchConfiguration('weight'), value_type=float),
         'use_sim_time': LaunchConfiguration('use_sim_time'),
+        # The host's mesh credentials (becomingone-pki export); '' is an open lab mesh.
+        'security_dir': ParameterValue(LaunchConfiguration('security_dir'), value_type=str),
     }]
     # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
     nodes = [Node(package='becomingone_core', executable=executable, output='screen',
@@ -114,6 +116,11 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'sim_frequency_hz', default_value='1.0',
             description='Frequency of the simulated source (Hz)'),
+        DeclareLaunchArgument(
+            'security_dir', default_value='',
+            description="This host's mesh credentials (ca.pem, crl.pem, host.pem, host.key "
+                        "from 'becomingone-pki export'): signed peer states, sync states and "
+                        "e-stop commands; empty: an open lab mesh"),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
         OpaqueFunction(function=_launch_setup),

@@ -139,3 +139,18 @@ def test_launch_arguments_in_compose_are_declared(compose):
     for service in compose['services'].values():
         used = {word.split(':=')[0] for word in service['command'] if ':=' in word}
         assert used <= declared, used - declared
+
+
+def test_the_pki_overlay_mounts_each_cells_own_credentials_read_only(compose):
+    overlay = yaml.safe_load((DOCKER / 'compose.pki.yaml').read_text())['services']
+    assert set(overlay) == set(compose['services'])
+    source = (BRINGUP / 'launch' / 'pi_node.launch.py').read_text()
+    declared = set(re.findall(r"DeclareLaunchArgument\(\s*'(\w+)'", source))
+    for name, service in overlay.items():
+        arguments = dict(word.split(':=') for word in service['command'] if ':=' in word)
+        assert set(arguments) <= declared and arguments['node_id'] == name
+        (mount,) = service['volumes']
+        local, inside, mode = mount.split(':')
+        assert local == f'./pki/{name}' and inside == arguments['security_dir'] and mode == 'ro'
+    # Keys never enter an image: the build context leaves docker/pki out.
+    assert 'docker/pki' in (DOCKER.parent / '.dockerignore').read_text().split()
