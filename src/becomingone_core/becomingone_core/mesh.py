@@ -299,12 +299,31 @@ class PeerTable:
             if len(claims) < 2:
                 del self.conflicts[node_id]
 
-    def contributors(self):
-        """Return the live peers that contribute to T_global, and their clipped weights."""
+    def contributors(self, roles=SYNC_ROLES):
+        """Return the live peers of ``roles`` that contribute to T_global, and their weights."""
         peers = [p.update for p in self.peers.values()
-                 if p.alive and p.update.role in SYNC_ROLES and p.update.weight > 0]
+                 if p.alive and p.update.role in roles and p.update.weight > 0]
         weights = np.array([min(p.weight, self.config.max_weight) for p in peers], dtype=float)
         return peers, weights
+
+    def slow_scale(self, now_s):
+        """
+        Return the full cells' combined T and its contributors: a light cell's Master input.
+
+        A light cell runs no Master of its own, so alone it could never collapse (a missing
+        Master counts as T = 0, capping its coherence at 1/4). It leans on the slow scale that
+        exists: what the live full cells integrated, combined by the mesh's own rule. Light
+        cells are left out, so no light cell ever leans on another (or on itself).
+        """
+        self.refresh(now_s)
+        peers, weights = self.contributors(roles=(ROLE_FULL,))
+        if not peers:
+            return 0j, 0
+        relative = weights / weights.max()
+        real, imag = (combine(np.array([getattr(p.t, part) for p in peers]), relative,
+                              self.config.aggregation, self.config.trim_fraction)
+                      for part in ('real', 'imag'))
+        return complex(real, imag), len(peers)
 
     def aggregate(self, now_s):
         """Refresh liveness at ``now_s`` and return the :class:`GlobalState`."""

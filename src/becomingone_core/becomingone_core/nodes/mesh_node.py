@@ -24,8 +24,9 @@ from becomingone_core.input_rules import (
     check_int64, check_name, check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput,
     shorten, stamp_ns, StampWindow)
 from becomingone_core.mesh import (
-    ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate, ROLES,
-    SYNC_ROLES)
+    ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate,
+    ROLE_LIGHT, ROLES, SYNC_ROLES)
+from becomingone_core.nodes.cell_parameters import RESONANCE_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError, require
@@ -34,7 +35,7 @@ from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import time_from_seconds
 from becomingone_core.security.mesh_auth import peer_fields
 from becomingone_core.security.signed_fields import PEER_STATE
-from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, SyncState
+from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, Resonance, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.qos import (
@@ -121,6 +122,12 @@ class MeshNode(GuardedNode):
         self._peers_publisher = self.create_publisher(PeerState, PEERS_TOPIC, PEERS_QOS)
         self._state_publisher = self.create_publisher(MeshState, 'mesh/state', STATE_QOS)
         self._marker_publisher = self.create_publisher(MarkerArray, 'mesh/markers', STATE_QOS)
+        # A light cell's Master input: the slow scale the full cells integrated.
+        self._slow_publisher = None
+        self._slow = (0j, 0)
+        if self._role == ROLE_LIGHT:
+            self._slow_publisher = self.create_publisher(Resonance, 'master/resonance',
+                                                         RESONANCE_QOS)
         self.create_subscription(SyncState, 'sync/state', self._on_sync, STATE_QOS)
         self.create_subscription(PeerState, PEERS_TOPIC, self._on_peer, PEERS_QOS)
         self.create_subscription(EStopCommand, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
@@ -136,6 +143,8 @@ class MeshNode(GuardedNode):
         diagnostics.add('node ids', self._conflict_status)
         if self._role in SYNC_ROLES:
             diagnostics.add('sync input', self._sync_status)
+        if self._role == ROLE_LIGHT:
+            diagnostics.add('slow scale', self._slow_scale_status)
         diagnostics.add('e-stop', self._estop_status)
         diagnostics.add('authentication', self._auth_status)
         self.get_logger().info(
@@ -340,11 +349,39 @@ class MeshNode(GuardedNode):
             message.signature = self._auth.sign(PEER_STATE, peer_fields(message))
         self._peers_publisher.publish(message)
         state = self._table.aggregate(now)
+        if self._slow_publisher is not None:
+            self._publish_slow_scale(now)
         self._log_changes(state, now)
         self._last_global = state
         self._state_publisher.publish(self._mesh_state(state, now))
         if self._marker_publisher.get_subscription_count() > 0:
             self._marker_publisher.publish(self._markers(state, now))
+
+    def _publish_slow_scale(self, now):
+        """Give this light cell's sync layer the full cells' T as its Master summary."""
+        t, contributors = self._table.slow_scale(now)
+        if contributors == 0 and self._slow[1] > 0:
+            self.get_logger().warning('no full cell alive: this light cell has no slow scale '
+                                      'to lean on and cannot collapse')
+        elif contributors and not self._slow[1]:
+            self.get_logger().info(f'leaning on {contributors} full cell(s) as the slow scale')
+        self._slow = (t, contributors)
+        if not contributors:
+            return  # nothing published: the sync layer counts the Master as missing (T = 0)
+        message = Resonance(transducer='mesh', summary_real=t.real, summary_imag=t.imag,
+                            summary_coherence=min(1.0, abs(t) ** 2), samples=contributors)
+        message.header.stamp = time_from_seconds(now)
+        message.header.frame_id = self.get_name()
+        self._slow_publisher.publish(message)
+
+    def _slow_scale_status(self):
+        t, contributors = self._slow
+        values = {'full_cells': float(contributors), 'slow_scale_coherence': abs(t) ** 2}
+        if not contributors:
+            return health.Status(health.ERROR, 'no full cell alive: nothing to lean on as the '
+                                 'slow scale, so this light cell cannot collapse', values)
+        return health.Status(health.OK, f'slow scale from {contributors} full cell(s), '
+                             f'|T|^2 {abs(t) ** 2:.2f}', values)
 
     def _log_changes(self, state, now):
         """Log peers joining and dying, and the mesh emerging or dissolving."""
