@@ -3,7 +3,8 @@ One host of a BecomingONE mesh (a Raspberry Pi, a PC, a container).
 
     ros2 launch becomingone_bringup pi_node.launch.py node_id:=pi1 role:=full
 
-The host's nodes run in the namespace ``/<node_id>``; which nodes start depends on ``role``
+The host's nodes run in the namespace ``/<node_id>`` (made a valid name: ``7`` runs in ``/h7``,
+see ``becomingone_core.mesh.namespace_for``); which nodes start depends on ``role``
 (``becomingone_core.mesh.ROLE_NODES``):
 
 * ``full``: the cell (Master, Emissary, sync layer, witness) in one process, the temporal
@@ -20,7 +21,7 @@ set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.x
 
 import socket
 
-from becomingone_core.mesh import ROLE_NODES, ROLES
+from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
 from launch.conditions import IfCondition
@@ -75,7 +76,8 @@ def _launch_setup(context):
                           output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
                           parameters=[{'frame_id': f'sim_{node_id}',
                                        'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
-    return [GroupAction([PushROSNamespace(node_id), *nodes])]
+    # Any host name works as node_id: '7' or Docker's hex names become a valid namespace token.
+    return [GroupAction([PushROSNamespace(namespace_for(node_id)), *nodes])]
 
 
 def generate_launch_description():

@@ -151,6 +151,21 @@ class MeshConfig:
                 raise ValueError(f'{name!r} {why}')
 
 
+def namespace_for(node_id):
+    """
+    Return a valid ROS namespace token for any ``node_id`` (host names included).
+
+    A ROS name token holds letters, digits and underscores and must not start with a digit:
+    ``7`` or Docker's ``3f9c1a2b`` would make an invalid namespace and fail the launch. Other
+    characters become ``_``; a leading digit (or nothing left) gets an ``h`` in front. The
+    node_id itself stays as given: it is what the mesh and the certificates name.
+    """
+    token = ''.join(c if c.isascii() and (c.isalnum() or c == '_') else '_' for c in node_id)
+    if not token or token[0].isdigit():
+        token = 'h' + token
+    return token
+
+
 def validate(update):
     """
     Raise :class:`~becomingone_core.input_rules.RejectedInput` unless ``update`` is in range.

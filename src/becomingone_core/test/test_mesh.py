@@ -222,3 +222,10 @@ def test_one_liar_barely_moves_a_converged_mesh_in_robust_mode_but_shifts_the_me
     plain = _global(honest + [liar], 'weighted_mean')
     assert abs(robust.t - truth.t) < 0.03
     assert abs(plain.t - truth.t) > 0.3
+
+
+@pytest.mark.parametrize('node_id, namespace', [
+    ('pi1', 'pi1'), ('7', 'h7'), ('3f9c1a2b', 'h3f9c1a2b'), ('cell-a', 'cell_a'),
+    ('Küche', 'K_che'), ('', 'h'), ('_x', '_x')])
+def test_any_node_id_gives_a_valid_namespace(node_id, namespace):
+    assert mesh.namespace_for(node_id) == namespace

@@ -1,5 +1,6 @@
 """The ``main()`` every BecomingONE node shares: init, spin, clean shutdown, clear errors."""
 
+import os
 import sys
 
 from becomingone_core.nodes.parameters import ParameterError
@@ -17,9 +18,11 @@ class CleanExit:
     callback's publish or take) are a clean end, status 0. Anything else propagates.
     """
 
-    def __init__(self, logger_name='becomingone'):
+    def __init__(self, logger_name=None):
         self.status = 0
-        self._logger_name = logger_name
+        # Logged under the executable's own name (master, mesh, ...) and once: the ROS logger
+        # already writes to the console, so nothing is printed besides.
+        self._logger_name = logger_name or os.path.basename(sys.argv[0]) or 'becomingone'
 
     def __enter__(self):
         return self
@@ -29,7 +32,6 @@ class CleanExit:
             return False
         if issubclass(kind, ParameterError):
             rclpy.logging.get_logger(self._logger_name).fatal(f'cannot start: {error}')
-            print(f'cannot start: {error}', file=sys.stderr)
             self.status = 2
             return True
         if issubclass(kind, (KeyboardInterrupt, ExternalShutdownException)):
