@@ -2,14 +2,15 @@
 Three certified hosts form a mesh over Fast DDS TCP + TLS; nothing else gets in (root only).
 
 Each host is a network namespace with its own ``/dev/shm`` (as separate machines have), a
-stand-in cell on the host only (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``, shared memory
-only, publishing a constant ``sync/state``) and its ``mesh`` node, the host's only participant
+stand-in cell on the host only (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` with
+:func:`~becomingone_core.transport_tls.cell_profile`: UDP on 127.0.0.1 and shared memory,
+publishing a constant ``sync/state``) and its ``mesh`` node, the host's only participant
 on the LAN, with the profile :func:`becomingone_core.transport_tls.tls_profile` generates from
 the mesh PKI and the host list. The test checks that the three agree on T_global; that hosts
 with no certificate, a self-signed one, one from another CA or an expired one list no peers
 and are never listed; and that a publisher in another namespace reaches a LOCALHOST-range
-subscriber with default transports (UDP listens on every interface) but not a cell on shared
-memory only. It prints join time, CPU per mesh process and bytes per peer per second, and the
+subscriber with default transports (UDP listens on every interface) but not a cell with the
+cell profile. It prints join time, CPU per mesh process and bytes per peer per second, and the
 same figures for plain UDP. Every wait is bounded; the namespaces go even on failure.
 """
 
@@ -39,7 +40,7 @@ STAND_IN = {'h0': 0.9 + 0j, 'h1': 0.9j, 'h2': -0.6 + 0.6j}
 INTRUDERS = ['x_nocert', 'x_selfsigned', 'x_otherca', 'x_expired']
 AGREEMENT = 0.1
 MEASURE_S = 8.0
-PROBE = '''
+PROBE = """
 import sys, rclpy
 from becomingone_msgs.msg import SyncState
 from becomingone_core.nodes.mesh_node import STATE_QOS
@@ -48,8 +49,8 @@ node = rclpy.create_node('probe')
 node.create_subscription(SyncState, 'sync/state', lambda m: print(
     'FORGED' if m.sync_real < -0.99 else 'OWN', flush=True), STATE_QOS)
 rclpy.spin(node)
-'''
-FORGER = '''
+"""
+FORGER = """
 import rclpy
 from becomingone_msgs.msg import SyncState
 from becomingone_core.nodes.mesh_node import STATE_QOS
@@ -59,7 +60,7 @@ publisher = node.create_publisher(SyncState, 'sync/state', STATE_QOS)
 node.create_timer(0.05, lambda: publisher.publish(
     SyncState(sync_real=-1.0, sync_imag=0.0, coherence=1.0, collapsed=True)))
 rclpy.spin(node)
-'''
+"""
 
 
 def _own_shm(lan, namespace, shm, command):
@@ -212,7 +213,7 @@ def _self_signed(directory, node_id):
 
 
 def _without_certificate(profile):
-    """A TLS profile that offers no certificate and verifies nothing (an intruder's)."""
+    """Strip ``profile`` to TLS offering no certificate and verifying nothing (an intruder)."""
     document = etree.fromstring(profile.encode())
     tls = document.find(f'.//{FASTDDS}tls')
     for child in list(tls):
@@ -234,7 +235,9 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
                  for i, n in enumerate(CERTIFIED + INTRUDERS)}
     mesh_hosts = {n: addresses[n] for n in CERTIFIED}
     base = isolated_ros_env()
-    cell_env = transport_tls.cell_environment(base)
+    cell_profile = tmp_path / 'cell.xml'
+    cell_profile.write_text(transport_tls.cell_profile())
+    cell_env = transport_tls.cell_environment(cell_profile, base)
     openssl = tmp_path / 'openssl_tls.cnf'
     openssl.write_text(transport_tls.openssl_config())
     mesh = Mesh(lan, tmp_path)
@@ -250,7 +253,7 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
                        cell_env)
             mesh.start(f'mesh {node_id}', index, _mesh_command(node_id, lan.hosts[index]),
                        transport_tls.mesh_environment(profile, openssl, base))
-        join_s = _converge(mesh, 45)
+        _converge(mesh, 45)
         join_s = time.monotonic() - started
         _assert_t_global(mesh)
         _measure(mesh, lan, 'TLS', join_s)
@@ -274,7 +277,7 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
             mesh.start(f'mesh {node_id}', index, _mesh_command(node_id, lan.hosts[index]),
                        transport_tls.mesh_environment(profile, openssl, base))
         # A forger beside x_nocert publishes on h0's sync/state by unicast to h0's address;
-        # on h0, one probe is a cell (shared memory only), one a LOCALHOST node on defaults.
+        # on h0, one probe is a cell (cell profile), one a LOCALHOST node on default transports.
         forger_env = dict(base, ROS_AUTOMATIC_DISCOVERY_RANGE='SUBNET',
                           ROS_STATIC_PEERS=addresses['h0'])
         mesh.start('forger', len(CERTIFIED), [sys.executable, '-c', FORGER], forger_env)
@@ -308,7 +311,9 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
 
 def test_plain_udp_figures_for_comparison(lan, tmp_path):
     base = isolated_ros_env()
-    cell_env = transport_tls.cell_environment(base)
+    cell_profile = tmp_path / 'cell.xml'
+    cell_profile.write_text(transport_tls.cell_profile())
+    cell_env = transport_tls.cell_environment(cell_profile, base)
     peers = ';'.join(lan.addresses[lan.hosts[i]] for i in range(len(CERTIFIED)))
     mesh_env = dict(base, ROS_AUTOMATIC_DISCOVERY_RANGE='SUBNET', ROS_STATIC_PEERS=peers,
                     FASTDDS_BUILTIN_TRANSPORTS='UDPv4')
