@@ -5,8 +5,9 @@ Each host's graph stays on the host: the cell's nodes run with
 ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` and :func:`cell_profile` (UDP bound to 127.0.0.1,
 shared memory), so nothing on the LAN can reach them (:func:`cell_environment`). The host's
 ``mesh`` node is its only participant on the LAN. :func:`tls_profile` builds its Fast DDS
-profile: UDP on 127.0.0.1 to this host's nodes and TCPv4 + TLS 1.3 to the other hosts, with certificates from the mesh PKI
-(:class:`becomingone_core.security.pki.MeshPki`) and the host list. :func:`openssl_config`
+profile: UDP on 127.0.0.1 to this host's nodes and TCPv4 + TLS 1.3 to the other hosts, with
+certificates from the mesh PKI (:class:`becomingone_core.security.pki.MeshPki`) and the host
+list. :func:`openssl_config`
 builds the OpenSSL configuration the same process needs, and :func:`mesh_environment` the
 environment that puts both into the mesh process only.
 
