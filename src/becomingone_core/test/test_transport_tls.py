@@ -10,7 +10,8 @@ import pytest
 
 NS = '{http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles}'
 HOSTS = {'pi1': '192.168.50.11', 'pi2': '192.168.50.12', 'pi3': '192.168.50.13:7800'}
-FILES = {'ca_file': '/etc/bo/ca.pem', 'cert_file': '/etc/bo/pi2.pem', 'key_file': '/etc/bo/pi2.key'}
+FILES = {'ca_file': '/etc/bo/ca.pem', 'cert_file': '/etc/bo/pi2.pem',
+         'key_file': '/etc/bo/pi2.key'}
 
 
 def _schema():
