@@ -21,7 +21,7 @@ do not bend the phase.
 
 import wave
 
-from becomingone_adapters.encoding import InputRejected
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
 from scipy.signal import hilbert
 
@@ -63,9 +63,9 @@ class AnalyticPhase:
         """
         block = np.asarray(samples, dtype=float).reshape(-1)
         if block.size == 0:
-            raise InputRejected('empty', 'empty audio block')
+            raise RejectedInput('empty', 'empty audio block')
         if not np.all(np.isfinite(block)):
-            raise InputRejected('non_finite', 'audio contains NaN or inf')
+            raise RejectedInput('non_finite', 'audio contains NaN or inf')
         self._blocks.append(block)
         if len(self._blocks) < 2:
             return None

@@ -1,5 +1,5 @@
 """
-Turn declared-range signals into unit phasors, and say why an input was refused.
+Turn declared-range signals into unit phasors (refusals: ``input_rules.RejectedInput``).
 
 Every scalar input uses the same encoding: the value is normalised with its declared range to
 u in [0, 1] (clipped, and the clipping counted) and mapped onto the right half of the unit
@@ -10,16 +10,8 @@ range ends apart, so a value sweeping the range never produces a 2 pi jump.
 
 import math
 
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
-
-
-class InputRejected(ValueError):
-    """An input refused for a named reason (the reason is a short diagnostic key)."""
-
-    def __init__(self, reason, detail=''):
-        super().__init__(f'{reason}: {detail}' if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 def half_circle(u):
@@ -32,9 +24,9 @@ def finite_values(values, what='value'):
     try:
         array = np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError) as error:
-        raise InputRejected('not_numeric', f'{what}: {error}') from error
+        raise RejectedInput('not_numeric', f'{what}: {error}') from error
     if not np.all(np.isfinite(array)):
-        raise InputRejected('non_finite', f'{what} contains NaN or inf')
+        raise RejectedInput('non_finite', f'{what} contains NaN or inf')
     return array
 
 

@@ -9,7 +9,8 @@ bright structure sits along each axis, as an angle, so movement across the view 
 Their magnitude is the relative strength of that structure (0 for a uniform image).
 """
 
-from becomingone_adapters.encoding import half_circle, InputRejected
+from becomingone_adapters.encoding import half_circle
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
 
 
@@ -33,18 +34,18 @@ GRID = 16
 def luma(encoding, height, width, step, data, is_bigendian=False, max_bytes=64 << 20):
     """Decode a sensor_msgs/Image's fields into a (height, width) luma array in [0, 1]."""
     if encoding not in ENCODINGS:
-        raise InputRejected('unknown_encoding', repr(encoding)[:40])
+        raise RejectedInput('unknown_encoding', repr(encoding)[:40])
     dtype, channels, weights = ENCODINGS[encoding]
     dtype = np.dtype(dtype).newbyteorder('>' if is_bigendian else '<')
     if height <= 0 or width <= 0:
-        raise InputRejected('empty', f'{width}x{height} image')
+        raise RejectedInput('empty', f'{width}x{height} image')
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
-        raise InputRejected('wrong_size', f'step {step} < {row_bytes} bytes per row')
+        raise RejectedInput('wrong_size', f'step {step} < {row_bytes} bytes per row')
     if step * height > max_bytes:
-        raise InputRejected('too_large', f'{step * height} bytes > {max_bytes}')
+        raise RejectedInput('too_large', f'{step * height} bytes > {max_bytes}')
     if len(data) != step * height:
-        raise InputRejected('wrong_size', f'{len(data)} bytes, expected {step * height}')
+        raise RejectedInput('wrong_size', f'{len(data)} bytes, expected {step * height}')
     rows = np.frombuffer(bytes(data), dtype=np.uint8).reshape(height, step)[:, :row_bytes]
     pixels = np.ascontiguousarray(rows).view(dtype).reshape(height, width, channels)
     full_scale = float(np.iinfo(dtype).max)
@@ -59,7 +60,7 @@ def luma_from_array(frame):
     if frame.ndim == 2:
         frame = frame[:, :, None]
     if frame.ndim != 3 or frame.shape[2] not in (1, 3) or frame.size == 0:
-        raise InputRejected('wrong_size', f'frame of shape {frame.shape}')
+        raise RejectedInput('wrong_size', f'frame of shape {frame.shape}')
     encoding = 'mono8' if frame.shape[2] == 1 else 'bgr8'
     data = np.ascontiguousarray(frame, dtype=np.uint8)
     return luma(encoding, frame.shape[0], frame.shape[1], frame.shape[1] * frame.shape[2],

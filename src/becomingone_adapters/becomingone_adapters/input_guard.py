@@ -3,12 +3,12 @@ Checks every input adapter applies before encoding: stamps that make sense, and 
 
 Drivers and simulators do send stamps that are negative, far in the future or going backwards,
 and a misbehaving publisher can flood a topic; each of these is refused with a named reason
-(see :class:`becomingone_adapters.encoding.InputRejected`) so it is counted in /diagnostics.
+(see :class:`becomingone_adapters.encoding.RejectedInput`) so it is counted in /diagnostics.
 """
 
 import math
 
-from becomingone_adapters.encoding import InputRejected
+from becomingone_core.input_rules import RejectedInput
 
 
 class StampGuard:
@@ -28,17 +28,17 @@ class StampGuard:
         A zero stamp means "unstamped" (some drivers never fill it): the receive time is used.
         """
         if not math.isfinite(stamp_s):
-            raise InputRejected('non_finite', 'stamp is not finite')
+            raise RejectedInput('non_finite', 'stamp is not finite')
         if stamp_s < 0.0:
-            raise InputRejected('negative_stamp', f'stamp {stamp_s:.3f} s')
+            raise RejectedInput('negative_stamp', f'stamp {stamp_s:.3f} s')
         if stamp_s == 0.0:
             stamp_s = now_s
         if stamp_s > now_s + self.max_future_skew_s:
-            raise InputRejected('future_stamp',
+            raise RejectedInput('future_stamp',
                                 f'stamp {stamp_s - now_s:.3f} s ahead of the clock')
         if (not self.allow_backwards and self.last_stamp_s is not None
                 and stamp_s < self.last_stamp_s):
-            raise InputRejected('stamp_backwards',
+            raise RejectedInput('stamp_backwards',
                                 f'stamp {self.last_stamp_s - stamp_s:.6f} s before the last one')
         return stamp_s
 
@@ -59,11 +59,11 @@ class RateLimiter:
         self._last_s = None
 
     def admit(self, now_s):
-        """Take one token or raise :class:`InputRejected` ('rate_limited')."""
+        """Take one token or raise :class:`RejectedInput` ('rate_limited')."""
         if self._last_s is not None:
             self._tokens = min(self.burst,
                                self._tokens + max(0.0, now_s - self._last_s) * self.rate_hz)
         self._last_s = now_s
         if self._tokens < 1.0:
-            raise InputRejected('rate_limited', f'over {self.rate_hz:g} Hz')
+            raise RejectedInput('rate_limited', f'over {self.rate_hz:g} Hz')
         self._tokens -= 1.0

@@ -9,7 +9,8 @@ Each reading is normalised with its declared range and put on the half circle (s
 is what the cell's resonance bank looks for.
 """
 
-from becomingone_adapters.encoding import finite_values, InputRejected, RangeEncoder
+from becomingone_adapters.encoding import finite_values, RangeEncoder
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
 
 
@@ -27,11 +28,11 @@ def encode_vector(values, encoder, channels=0, max_channels=256):
     """
     array = finite_values(values, 'array')
     if array.size == 0:
-        raise InputRejected('empty', 'array has no values')
+        raise RejectedInput('empty', 'array has no values')
     if array.size > max_channels:
-        raise InputRejected('too_large', f'{array.size} values > {max_channels}')
+        raise RejectedInput('too_large', f'{array.size} values > {max_channels}')
     if channels and array.size != channels:
-        raise InputRejected('wrong_size', f'{array.size} values, expected {channels}')
+        raise RejectedInput('wrong_size', f'{array.size} values, expected {channels}')
     return encoder.encode(array).reshape(1, -1)
 
 
@@ -45,7 +46,7 @@ def encode_imu(angular_velocity, linear_acceleration, gyro_encoder, accel_encode
     gyro = finite_values(angular_velocity, 'angular_velocity')
     accel = finite_values(linear_acceleration, 'linear_acceleration')
     if gyro.size != 3 or accel.size != 3:
-        raise InputRejected('wrong_size', 'angular_velocity and linear_acceleration need 3 axes')
+        raise RejectedInput('wrong_size', 'angular_velocity and linear_acceleration need 3 axes')
     return np.concatenate([gyro_encoder.encode(gyro), accel_encoder.encode(accel)]).reshape(1, 6)
 
 

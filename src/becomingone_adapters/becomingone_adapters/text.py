@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 
-from becomingone_adapters.encoding import InputRejected
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
 
 
@@ -36,11 +36,11 @@ def text_angle(text):
 def check_text(text, max_chars):
     """Refuse non-strings, empty and oversized texts."""
     if not isinstance(text, str):
-        raise InputRejected('not_text', type(text).__name__)
+        raise RejectedInput('not_text', type(text).__name__)
     if not text:
-        raise InputRejected('empty', 'empty text')
+        raise RejectedInput('empty', 'empty text')
     if len(text) > max_chars:
-        raise InputRejected('too_large', f'{len(text)} characters > {max_chars}')
+        raise RejectedInput('too_large', f'{len(text)} characters > {max_chars}')
     return text
 
 
@@ -53,7 +53,7 @@ def project_embedding(vector):
     """Project an embedding vector to a unit phasor, through two fixed seeded directions."""
     vector = np.asarray(vector, dtype=float).reshape(-1)
     if vector.size == 0 or not np.all(np.isfinite(vector)):
-        raise InputRejected('bad_embedding', 'empty or non-finite embedding')
+        raise RejectedInput('bad_embedding', 'empty or non-finite embedding')
     directions = np.random.Generator(np.random.PCG64(_PROJECTION_SEED)).standard_normal(
         (2, vector.size))
     z = complex(directions[0] @ vector, directions[1] @ vector)
@@ -92,17 +92,17 @@ class TokenStream:
             try:
                 record = json.loads(data)
             except ValueError as error:
-                raise InputRejected('bad_json', str(error)[:60]) from error
+                raise RejectedInput('bad_json', str(error)[:60]) from error
             if not isinstance(record, dict) or not isinstance(record.get('token'), str):
-                raise InputRejected('bad_json', 'needs a string "token"')
+                raise RejectedInput('bad_json', 'needs a string "token"')
             token = record['token']
             position = record.get('position', self.next_position)
             confidence = record.get('confidence', 1.0)
             if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-                raise InputRejected('bad_position', repr(position)[:40])
+                raise RejectedInput('bad_position', repr(position)[:40])
             if (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
                     or not 0.0 <= confidence <= 1.0):
-                raise InputRejected('bad_confidence', repr(confidence)[:40])
+                raise RejectedInput('bad_confidence', repr(confidence)[:40])
         return token, position, float(confidence)
 
     def encode(self, data):

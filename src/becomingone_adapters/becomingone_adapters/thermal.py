@@ -10,7 +10,7 @@ import csv
 import glob
 import math
 
-from becomingone_adapters.encoding import InputRejected
+from becomingone_core.input_rules import RejectedInput
 
 SYSFS_PATTERNS = ('/sys/class/thermal/thermal_zone*/temp', '/sys/class/hwmon/hwmon*/temp*_input')
 
@@ -27,7 +27,7 @@ def read_millidegrees(path):
     try:
         return int(text) / 1000.0
     except ValueError as error:
-        raise InputRejected('not_numeric', f'{path}: {text[:20]!r}') from error
+        raise RejectedInput('not_numeric', f'{path}: {text[:20]!r}') from error
 
 
 class CsvSource:

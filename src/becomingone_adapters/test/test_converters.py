@@ -6,8 +6,9 @@ import subprocess
 import sys
 
 from becomingone_adapters import audio, image, scalars, text, thermal
-from becomingone_adapters.encoding import half_circle, InputRejected, RangeEncoder
+from becomingone_adapters.encoding import half_circle, RangeEncoder
 from becomingone_adapters.input_guard import RateLimiter, StampGuard
+from becomingone_core.input_rules import RejectedInput
 import numpy as np
 import pytest
 
@@ -24,7 +25,7 @@ def test_range_encoder_maps_ends_to_half_circle_and_counts_clipping():
 
 
 def test_range_encoder_refuses_non_finite():
-    with pytest.raises(InputRejected) as rejected:
+    with pytest.raises(RejectedInput) as rejected:
         RangeEncoder(0, 1).encode([0.5, math.nan])
     assert rejected.value.reason == 'non_finite'
 
@@ -33,7 +34,7 @@ def test_vector_size_is_enforced():
     encoder = RangeEncoder(0, 1)
     assert scalars.encode_vector([0.1, 0.2, 0.3], encoder, channels=3).shape == (1, 3)
     for values, reason in (([], 'empty'), ([0.1], 'wrong_size'), ([0.0] * 300, 'too_large')):
-        with pytest.raises(InputRejected) as rejected:
+        with pytest.raises(RejectedInput) as rejected:
             scalars.encode_vector(values, encoder, channels=3 if values else 0)
         assert rejected.value.reason == reason
 
@@ -88,7 +89,7 @@ def test_spatial_phase_turns_as_a_bright_bar_moves():
     (('mono8', 4096, 4096, 4096, b''), 'too_large'),
 ])
 def test_bad_images_are_refused_with_a_reason(fields, reason):
-    with pytest.raises(InputRejected) as rejected:
+    with pytest.raises(RejectedInput) as rejected:
         image.luma(*fields, max_bytes=1 << 20)
     assert rejected.value.reason == reason
 
@@ -118,7 +119,7 @@ def test_token_stream_carries_position_and_confidence():
     for bad, reason in (('{"token": 3}', 'bad_json'), ('{oops', 'bad_json'),
                         ('{"token": "x", "confidence": 2}', 'bad_confidence'),
                         ('{"token": "x", "position": -1}', 'bad_position'), ('', 'empty')):
-        with pytest.raises(InputRejected) as rejected:
+        with pytest.raises(RejectedInput) as rejected:
             stream.encode(bad)
         assert rejected.value.reason == reason
 
@@ -185,7 +186,7 @@ def test_stamp_guard_reasons():
     guard.accept(guard.check(99.0, 100.0))
     for stamp, reason in ((-1.0, 'negative_stamp'), (102.0, 'future_stamp'),
                           (98.0, 'stamp_backwards'), (math.inf, 'non_finite')):
-        with pytest.raises(InputRejected) as rejected:
+        with pytest.raises(RejectedInput) as rejected:
             guard.check(stamp, 100.0)
         assert rejected.value.reason == reason
 
@@ -197,7 +198,7 @@ def test_rate_limiter_sheds_a_flood_and_recovers():
         try:
             limiter.admit(5.0)
             admitted += 1
-        except InputRejected:
+        except RejectedInput:
             pass
     assert admitted == 10
     limiter.admit(5.5)  # tokens refill with time
@@ -220,5 +221,5 @@ def test_sysfs_reading(tmp_path):
     path.write_text('48250\n')
     assert thermal.read_millidegrees(path) == pytest.approx(48.25)
     path.write_text('n/a\n')
-    with pytest.raises(InputRejected):
+    with pytest.raises(RejectedInput):
         thermal.read_millidegrees(path)

@@ -2,7 +2,7 @@
 Property-based: every converter takes >= 10,000 malformed inputs without an unexpected error.
 
 Each converter must either return finite phases of the promised shape or refuse the input with
-:class:`InputRejected` and a reason; anything else (IndexError, TypeError, a NaN that slips
+:class:`RejectedInput` and a reason; anything else (IndexError, TypeError, a NaN that slips
 through) fails the test. Each hypothesis example is a batch of inputs, and every test counts
 the inputs it pushed through, so the 10,000 is checked, not assumed.
 """
@@ -11,9 +11,10 @@ import json
 import math
 
 from becomingone_adapters import audio, image, scalars, text
-from becomingone_adapters.encoding import InputRejected, RangeEncoder
+from becomingone_adapters.encoding import RangeEncoder
 from becomingone_adapters.gate import CollapseGate
 from becomingone_adapters.input_guard import StampGuard
+from becomingone_core.input_rules import RejectedInput
 from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 
@@ -43,7 +44,7 @@ class Pushed:
         self.count += 1
         try:
             values = convert()
-        except InputRejected as rejected:
+        except RejectedInput as rejected:
             assert rejected.reason in REASONS, rejected.reason
             return None
         values = np.asarray(values)
@@ -143,7 +144,7 @@ def test_audio_blocks():
             pushed.count += 1
             try:
                 result = phase.push(block)
-            except InputRejected as rejected:
+            except RejectedInput as rejected:
                 assert rejected.reason in REASONS
                 continue
             except (TypeError, ValueError):

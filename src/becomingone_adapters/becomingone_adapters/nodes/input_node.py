@@ -1,8 +1,8 @@
 """The part every input adapter node shares: guards, counted rejections, Phase out, health."""
 
-from becomingone_adapters.encoding import InputRejected
 from becomingone_adapters.input_guard import RateLimiter, StampGuard
 from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
+from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
@@ -72,7 +72,7 @@ class PhaseInputNode(GuardedNode):
         """
         Admit one input stamped ``stamp_s`` (0 = unstamped) and publish ``encode()``.
 
-        Any :class:`InputRejected` is counted and logged (throttled); nothing else is caught,
+        Any :class:`RejectedInput` is counted and logged (throttled); nothing else is caught,
         so a programming error still shows.
         """
         now = self.now_s()
@@ -81,7 +81,7 @@ class PhaseInputNode(GuardedNode):
                 self.limiter.admit(now)
             stamp = self.guard.check(stamp_s, now)
             values = encode()
-        except InputRejected as rejected:
+        except RejectedInput as rejected:
             self.reject(rejected)
             return False
         self.publish_phase(stamp, values)

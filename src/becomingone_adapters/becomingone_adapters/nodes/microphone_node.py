@@ -9,9 +9,9 @@ is missing and ``file_path`` is set, the node says so and replays the file inste
 import queue
 
 from becomingone_adapters.audio import AnalyticPhase, open_stream, WavSource
-from becomingone_adapters.encoding import InputRejected
 from becomingone_adapters.nodes.input_node import PhaseInputNode
 from becomingone_core.health import OK, Status, WARN
+from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
 
@@ -118,7 +118,7 @@ class MicrophoneToPhase(PhaseInputNode):
     def _push(self, block):
         try:
             self._publish(self.analytic.push(block))
-        except InputRejected as rejected:
+        except RejectedInput as rejected:
             self.reject(rejected)
 
     def _publish(self, result):

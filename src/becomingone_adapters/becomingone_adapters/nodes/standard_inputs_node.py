@@ -6,8 +6,9 @@ type; the encodings live in the pure modules.
 """
 
 from becomingone_adapters import image, scalars, text
-from becomingone_adapters.encoding import InputRejected, RangeEncoder
+from becomingone_adapters.encoding import RangeEncoder
 from becomingone_adapters.nodes.input_node import PhaseInputNode
+from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.parameters import declare, require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import seconds
@@ -156,7 +157,7 @@ class TextToPhase(PhaseInputNode):
             try:
                 vector = self.embed(data)
             except Exception as error:  # noqa: B902 - a model failure is one refused input
-                raise InputRejected('embedding_failed', str(error)[:60]) from error
+                raise RejectedInput('embedding_failed', str(error)[:60]) from error
             return [[text.project_embedding(vector)]]
         return text.encode_hash(data, self.max_chars)
 

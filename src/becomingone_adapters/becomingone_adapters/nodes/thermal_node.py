@@ -1,8 +1,8 @@
 """Linux thermal/hwmon temperature (or a CSV recording) in, phase out."""
 
 from becomingone_adapters import scalars, thermal
-from becomingone_adapters.encoding import InputRejected
 from becomingone_adapters.nodes.input_node import PhaseInputNode
+from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
 
@@ -45,9 +45,9 @@ class ThermalToPhase(PhaseInputNode):
         try:
             celsius = thermal.read_millidegrees(self.sensor_path)
         except OSError as error:
-            self.reject(InputRejected('read_failed', str(error)))
+            self.reject(RejectedInput('read_failed', str(error)))
             return
-        except InputRejected as rejected:
+        except RejectedInput as rejected:
             self.reject(rejected)
             return
         self.accept(0.0, lambda: scalars.encode_scalar(celsius, self.encoder))
