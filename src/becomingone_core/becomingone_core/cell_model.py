@@ -7,23 +7,12 @@ what the statistical tests (many seeds) and the presets' tuning need.
 
 from dataclasses import dataclass, field
 
-from becomingone_core.scales import preset
+from becomingone_core.scales import preset, transducer_config
 from becomingone_core.sync import SyncLayer
-from becomingone_core.transducer import Transducer, TransducerConfig
+from becomingone_core.transducer import Transducer
 import numpy as np
 
 ROLES = ('emissary', 'master')
-
-
-def transducer_config(scale, role, **overrides):
-    """Return the :class:`TransducerConfig` of ``role`` in the preset ``scale``."""
-    chosen = preset(scale)
-    settings = chosen.transducer(role)
-    values = {'lags': tuple(settings.lags()), 'window_s': settings.window_s,
-              'sample_rate_hz': settings.sample_rate_hz,
-              'source_timeout_s': chosen.source_timeout_s}
-    values.update(overrides)
-    return TransducerConfig(**values)
 
 
 @dataclass

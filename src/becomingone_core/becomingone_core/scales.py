@@ -15,7 +15,7 @@ the differenced noise small and the CPU low. What Python sustains per preset is 
 
 from dataclasses import dataclass
 
-from becomingone_core.transducer import make_lags
+from becomingone_core.transducer import make_lags, TransducerConfig
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,19 @@ def preset(name):
         return PRESETS[name]
     except KeyError:
         raise ValueError(f'scale {name!r} is not one of {list(PRESETS)}') from None
+
+
+def transducer_config(scale, role, **overrides):
+    """
+    Return the :class:`TransducerConfig` of ``role`` in ``scale`` (a preset or its name).
+
+    The one place a transducer's configuration is assembled: the nodes pass their parameters
+    as ``overrides`` (each defaulting to the preset's value), the offline cell model none.
+    """
+    chosen = preset(scale) if isinstance(scale, str) else scale
+    settings = chosen.transducer(role)
+    values = {'lags': tuple(settings.lags()), 'window_s': settings.window_s,
+              'sample_rate_hz': settings.sample_rate_hz,
+              'source_timeout_s': chosen.source_timeout_s}
+    values.update(overrides)
+    return TransducerConfig(**values)

@@ -30,8 +30,7 @@ import statistics
 import sys
 import time
 
-from becomingone_core.cell_model import transducer_config
-from becomingone_core.scales import PRESETS
+from becomingone_core.scales import PRESETS, transducer_config
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe
 from becomingone_core.transducer import Transducer

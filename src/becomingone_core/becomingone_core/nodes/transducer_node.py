@@ -20,8 +20,8 @@ from becomingone_core.nodes.parameters import require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import unpack
-from becomingone_core.transducer import (LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer,
-                                         TransducerConfig)
+from becomingone_core.scales import transducer_config
+from becomingone_core.transducer import LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer
 from becomingone_msgs.msg import Phase, Resonance
 import numpy as np
 from rclpy.qos import qos_profile_sensor_data
@@ -100,7 +100,8 @@ class TransducerNode(GuardedNode):
                                 'How lags are spread between lag_min_s and lag_max_s.',
                                 choices=LAG_SPACINGS)
         require(lag_min <= lag_max, 'lag_max_s', f'must be >= lag_min_s ({lag_min})')
-        config = TransducerConfig(
+        config = transducer_config(
+            scale, self.role,
             lags=tuple(make_lags(lag_min, lag_max, count, spacing)),
             window_s=declare_fixed(self, 'window_s', preset.window_s,
                                    'Integration window W of the bank (s).',
