@@ -3,6 +3,7 @@
 #include "becomingone_cpp/kairos.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -21,6 +22,35 @@ namespace kairos
 {
 
 using detail::kBlock;
+
+namespace detail
+{
+namespace
+{
+std::atomic<std::uint64_t> g_paths[3];
+}  // namespace
+
+void path_counts(std::uint64_t out[3])
+{
+  for (int i = 0; i < 3; ++i) {
+    out[i] = g_paths[i].load(std::memory_order_relaxed);
+  }
+}
+
+void reset_path_counts()
+{
+  for (auto & c : g_paths) {
+    c.store(0, std::memory_order_relaxed);
+  }
+}
+
+void add_path_counts(const LagState & st)
+{
+  g_paths[0].fetch_add(st.n_plain, std::memory_order_relaxed);
+  g_paths[1].fetch_add(st.n_straddle, std::memory_order_relaxed);
+  g_paths[2].fetch_add(st.n_scalar, std::memory_order_relaxed);
+}
+}  // namespace detail
 
 namespace
 {
@@ -173,6 +203,8 @@ struct ResonanceBank::Impl
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
+  // Per-lag fast-path hint (see detail::LagState::hint): not state.
+  mutable std::vector<std::uint8_t> hint;
   std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
@@ -259,6 +291,7 @@ struct ResonanceBank::Impl
     e0.assign(K, 0.0);
     et.assign(K, 0.0);
     cursor.assign(K, 1);
+    hint.assign(K, 0);
     view_valid = false;
   }
 
@@ -366,7 +399,7 @@ struct ResonanceBank::Impl
     view_valid = false;
     if (n_last - n_committed == kBlock) {
       detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
-        n_overrun};
+        n_overrun, hint.data()};
       run_block(n_committed + 1, kBlock, st);
       n_overrun = st.overrun;
       n_committed = n_last;
@@ -434,6 +467,7 @@ struct ResonanceBank::Impl
     a.dim = dim.empty() ? nullptr : dim.data();
     a.vstride = vs;
     kernel(a, st);
+    detail::add_path_counts(st);
   }
 
   // Committed state advanced over the pending samples (not committed).
@@ -451,7 +485,7 @@ struct ResonanceBank::Impl
     const int pending = static_cast<int>(n_last - n_committed);
     if (pending > 0) {
       detail::LagState st{vtre.data(), vtim.data(), ve0.data(), vet.data(), vcursor.data(),
-        n_overrun};
+        n_overrun, hint.data()};
       run_block(n_committed + 1, pending, st);
       v_overrun = st.overrun;
     }

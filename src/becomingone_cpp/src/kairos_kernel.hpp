@@ -87,7 +87,20 @@ struct LagState
   double * et;
   std::int64_t * cursor;  // upper bracket index used for the last sample
   std::uint64_t overrun;
+  // Per lag: which fast variant passed last time (a speed hint, not state:
+  // results do not depend on it).
+  std::uint8_t * hint;
+  // Lag-blocks done by each path (for the benchmark's "which path ran").
+  std::uint64_t n_plain = 0;
+  std::uint64_t n_straddle = 0;
+  std::uint64_t n_scalar = 0;
 };
+
+/// Lag-blocks done by the plain fast path, the straddle fast path and the
+/// scalar path since the process started (or the last reset), all banks.
+void path_counts(std::uint64_t out[3]);
+void reset_path_counts();
+void add_path_counts(const LagState & st);
 
 /// Derives the per-sample block terms (wre..uim above), then advances every
 /// lag over the block.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "becomingone_cpp/kairos.hpp"
+#include "kairos_kernel.hpp"
 
 namespace py = pybind11;
 using becomingone::kairos::ResonanceBank;
@@ -122,6 +123,20 @@ PYBIND11_MODULE(_kairos, m)
       }
     });
 
+  // Private (benchmark): lag-blocks done by each kernel path so far.
+  m.def(
+    "_path_counts", []() {
+      std::uint64_t c[3];
+      becomingone::kairos::detail::path_counts(c);
+      py::dict d;
+      d["plain"] = c[0];
+      d["straddle"] = c[1];
+      d["scalar"] = c[2];
+      return d;
+    }, "Lag-blocks done by the plain fast, straddle fast and scalar paths (all banks).");
+  m.def(
+    "_reset_path_counts", &becomingone::kairos::detail::reset_path_counts,
+    "Zero the counters of _path_counts().");
   m.def(
     "simd_path", &becomingone::kairos::simd_path,
     "Vector kernel chosen at run time: 'avx512f', 'avx2', 'default', 'neon' or 'scalar'.");
