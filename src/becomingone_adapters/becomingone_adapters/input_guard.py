@@ -1,5 +1,7 @@
 """
-Checks every input adapter applies before encoding: stamps that make sense, and a rate cap.
+Checks every input adapter applies to stamps before encoding.
+
+(The rate cap every input node applies is ``becomingone_core.token_bucket.TokenBucket``.)
 
 Drivers and simulators do send stamps that are negative, far in the future or going backwards,
 and a misbehaving publisher can flood a topic; each of these is refused with a named reason
@@ -45,25 +47,3 @@ class StampGuard:
     def accept(self, stamp_s):
         """Record ``stamp_s`` as the newest stamp published."""
         self.last_stamp_s = stamp_s
-
-
-class RateLimiter:
-    """A token bucket: at most ``rate_hz`` on average, bursts up to ``burst`` inputs."""
-
-    def __init__(self, rate_hz, burst=None):
-        if not rate_hz > 0:
-            raise ValueError('rate_hz must be > 0')
-        self.rate_hz = float(rate_hz)
-        self.burst = float(burst if burst is not None else max(1.0, rate_hz / 10.0))
-        self._tokens = self.burst
-        self._last_s = None
-
-    def admit(self, now_s):
-        """Take one token or raise :class:`RejectedInput` ('rate_limited')."""
-        if self._last_s is not None:
-            self._tokens = min(self.burst,
-                               self._tokens + max(0.0, now_s - self._last_s) * self.rate_hz)
-        self._last_s = now_s
-        if self._tokens < 1.0:
-            raise RejectedInput('rate_limited', f'over {self.rate_hz:g} Hz')
-        self._tokens -= 1.0

@@ -45,6 +45,7 @@ import math
 
 from becomingone_core.health import RejectionCounter
 from becomingone_core.input_rules import MAX_NAME_LENGTH
+from becomingone_core.token_bucket import TokenBucket
 import numpy as np
 
 SUMMARY_RULES = ('peak_real', 'peak_coherence', 'nearest')
@@ -165,14 +166,15 @@ class PushResult:
 class _Source:
     """One input source: its bank channels, time and rate bookkeeping."""
 
-    def __init__(self, name, slots, now_s, burst):
+    def __init__(self, name, slots, now_s, rate_hz):
         self.name = name
         self.slots = slots
         self.last_received_s = now_s
         self.last_t = -math.inf
         self.active = True
         self.rejoin = True
-        self.tokens = burst
+        # At most rate_hz samples per second, one second of burst.
+        self.bucket = TokenBucket(rate_hz, burst=rate_hz, now_s=now_s)
 
 
 class Transducer:
@@ -230,7 +232,6 @@ class Transducer:
                 return self._reject('too_many_sources', t.size)
         elif len(state.slots) != phase.shape[1]:
             return self._reject('shape', t.size)
-        self._refill(state, now_s)
         if not state.active:
             state.active = True
             state.rejoin = True
@@ -243,7 +244,6 @@ class Transducer:
                 result.rejected += 1
                 result.reason = reason
                 continue
-            state.tokens -= 1.0
             state.last_t = result.newest_t = t[n]
             result.cycles += self._add_sample(state, t[n], phase[n])
             result.accepted += 1
@@ -316,7 +316,7 @@ class Transducer:
         if len(self._free_slots) < width:
             return None
         slots = [self._free_slots.pop(0) for _ in range(width)]
-        state = _Source(name, slots, now_s, burst=self.config.max_input_rate_hz)
+        state = _Source(name, slots, now_s, self.config.max_input_rate_hz)
         self._sources[name] = state
         return state
 
@@ -328,11 +328,6 @@ class Transducer:
             if not state.active:
                 self._free_slots.extend(state.slots)
                 del self._sources[state.name]
-
-    def _refill(self, state, now_s):
-        # Token bucket: at most max_input_rate_hz samples per second, one second of burst.
-        rate = self.config.max_input_rate_hz
-        state.tokens = min(rate, state.tokens + max(0.0, now_s - state.last_received_s) * rate)
 
     def _check(self, state, t, values):
         if not (math.isfinite(t) and np.all(np.isfinite(values))):
@@ -348,7 +343,7 @@ class Transducer:
             return 'out_of_range'
         if self._bin_of(t) <= self._closed:
             return 'late'
-        if state.tokens < 1.0:
+        if not state.bucket.admit(self._clock_s):  # last: only an accepted sample takes a token
             return 'flood'
         return ''
 

@@ -1,11 +1,12 @@
 """The part every input adapter node shares: guards, counted rejections, Phase out, health."""
 
-from becomingone_adapters.input_guard import RateLimiter, StampGuard
+from becomingone_adapters.input_guard import StampGuard
 from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
+from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import Phase
 import numpy as np
 from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
@@ -21,7 +22,7 @@ class PhaseInputNode(GuardedNode):
                                 'header.frame_id of the published phase: names the source')
         self.limiter = None
         if max_rate_hz is not None:  # None: the node paces its own source (a driver)
-            self.limiter = RateLimiter(declare(
+            self.limiter = TokenBucket(declare(
                 self, 'max_rate_hz', max_rate_hz,
                 'inputs accepted per second at most; more are shed and counted as '
                 'rate_limited in /diagnostics', minimum=0.01, maximum=1e6))
@@ -77,8 +78,8 @@ class PhaseInputNode(GuardedNode):
         """
         now = self.now_s()
         try:
-            if self.limiter is not None:
-                self.limiter.admit(now)
+            if self.limiter is not None and not self.limiter.admit(now):
+                raise RejectedInput('rate_limited', f'over {self.limiter.rate_hz:g} Hz')
             stamp = self.guard.check(stamp_s, now)
             values = encode()
         except RejectedInput as rejected:
