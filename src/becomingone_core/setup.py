@@ -21,6 +21,7 @@ setup(
         'console_scripts': [
             'becomingone-memory = becomingone_core.memory.cli:main',
             'becomingone-pki = becomingone_core.security.cli:main',
+            'becomingone-tls = becomingone_core.transport_tls:main',
             'becomingone_cell = becomingone_core.nodes.cell:main',
             'emissary = becomingone_core.nodes.transducer_node:main_emissary',
             'master = becomingone_core.nodes.transducer_node:main_master',

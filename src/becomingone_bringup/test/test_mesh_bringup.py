@@ -30,7 +30,8 @@ def _fastdds_schema():
 
 def test_there_is_a_unicast_and_a_discovery_server_profile():
     assert {p.name for p in PROFILES} == {
-        'fastdds_unicast.xml', 'fastdds_discovery_server.xml', 'fastdds_discovery_client.xml'}
+        'fastdds_unicast.xml', 'fastdds_discovery_server.xml', 'fastdds_discovery_client.xml',
+        'fastdds_tls_example.xml'}
 
 
 @pytest.mark.parametrize('path', PROFILES, ids=lambda p: p.name)
