@@ -157,9 +157,13 @@ def test_corrupt_store_is_refused_or_moved_aside_when_told(tmp_path, move_aside)
             '-p', f'path:={path}', '-p', f'move_aside_corrupt:={str(move_aside).lower()}']
             ) as node:
         if not move_aside:
-            assert node.process.wait(timeout=60) == 2
-            assert str(path) in node.output() and 'move_aside_corrupt' in node.output()
+            # Refused by configure: the node stays unconfigured and running (lifecycle).
+            assert wait_until(lambda: 'cannot configure' in node.output(), timeout_s=60), \
+                node.output()
+            assert node.running and 'move_aside_corrupt' in node.output()
+            assert str(path) in node.output()
             assert path.read_bytes().startswith(b'not a database')
+            assert node.stop() == 0, node.output()
             return
         assert wait_until(lambda: 'records acknowledged' in node.output(), timeout_s=60), \
             node.output()

@@ -36,6 +36,16 @@ NODES = {
 }
 
 
+def _started(make, **kwargs):
+    """Create the node; a lifecycle node's failed configure is raised like a plain refusal."""
+    node = make(**kwargs)
+    if getattr(node, 'configure_error', None) is not None:
+        error = node.configure_error
+        node.destroy_node()
+        raise error
+    return node
+
+
 def _hostile_values(descriptor, current):
     kind = descriptor.type
     if kind == ParameterType.PARAMETER_DOUBLE:
@@ -87,7 +97,7 @@ def test_out_of_range_parameters_are_refused_by_name(name, tmp_path):
             for value in _hostile_values(descriptor, None):
                 tried += 1
                 try:
-                    node = make(context=probe.context, parameter_overrides=[
+                    node = _started(make, context=probe.context, parameter_overrides=[
                         *base, Parameter(parameter, value=value)])
                 except ParameterError as error:
                     # It names the parameter (or the one it must agree with).

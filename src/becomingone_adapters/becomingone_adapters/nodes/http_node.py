@@ -5,19 +5,29 @@ Posting happens on a worker thread (see :mod:`becomingone_adapters.http_post`); 
 only queues. One record is posted per accepted sync state while collapsed (at most
 ``max_rate_hz``), and one more (``collapsed: false``) on release or when the sync state goes
 stale, so the receiver sees the end.
+
+A lifecycle node: configure reads the parameters (a bad ``url``, token file or
+``security_dir`` leaves it unconfigured with the reason logged, still running) and starts the
+poster; records are posted only while active, and deactivating it while collapsed posts the
+closing ``collapsed: false`` record. ``autostart`` (default true) configures and activates it
+at start-up.
 """
 
 from becomingone_adapters.http_post import HttpPoster, load_token, record
-from becomingone_adapters.nodes.output_node import GatedOutputNode
+from becomingone_adapters.nodes.output_node import ManagedOutputNode
 from becomingone_core.health import OK, Status, WARN
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
 
 
-class HttpOutput(GatedOutputNode):
+class HttpOutput(ManagedOutputNode):
 
-    def __init__(self):
-        super().__init__('http_output')
+    def __init__(self, **kwargs):
+        self.poster = None
+        super().__init__('http_output', **kwargs)
+        self.start()
+
+    def configure_output(self):
         url = declare(self, 'url', '', 'endpoint receiving the JSON records (http/https)')
         require(url.startswith(('http://', 'https://')), 'url',
                 f'must be an http:// or https:// URL, got {url!r}')
@@ -58,7 +68,18 @@ class HttpOutput(GatedOutputNode):
         self.get_logger().info(f'posting to {url} ' + ('with' if token else 'without') +
                                ' a bearer token')
 
+    def activate_node(self):
+        self.last_post_s = None
+        self.was_open = False
+
+    def deactivate_node(self):
+        if self.was_open:  # the receiver sees the end
+            self.was_open = False
+            self._submit(self.now_s(), False)
+
     def on_sync(self, message):
+        if not self.is_active:
+            return
         now = self.now_s()
         is_open = self.gate.is_open(now)
         released = self.was_open and not is_open
@@ -74,7 +95,7 @@ class HttpOutput(GatedOutputNode):
 
     def _check_watchdog(self):
         # A cell that falls silent while collapsed is released too: tell the receiver.
-        if self.was_open and not self.gate.is_open(self.now_s()):
+        if self.is_active and self.was_open and not self.gate.is_open(self.now_s()):
             self.was_open = False
             self._submit(self.now_s(), False)
 
@@ -92,9 +113,10 @@ class HttpOutput(GatedOutputNode):
                           f'(last error: {c.last_error or "none"})', values)
         return Status(OK, f'{c.sent} records sent', values)
 
-    def destroy_node(self):
-        self.poster.close()
-        super().destroy_node()
+    def cleanup_node(self):
+        if self.poster is not None:
+            self.poster.close()
+            self.poster = None
 
 
 main = main_for(HttpOutput)

@@ -9,10 +9,18 @@ signed by an operator certificate; an operator's release also clears the latch. 
 (an open lab mesh, or an unsigned release there) the latch is cleared by ``~/reset_estop``
 (std_srvs/Trigger) or a message on ``estop_reset`` (std_msgs/Empty), and only once the e-stop
 is released.
+
+A lifecycle node (``rclpy.lifecycle``): ``cmd_vel`` is a lifecycle publisher and the command
+timer runs only while active, so an inactive motor output publishes no Twist whatever
+``sync/state`` says; deactivating it publishes one zero Twist first. The sync and e-stop
+subscriptions live from configure on, so gate and e-stop are current when it activates. A bad
+parameter or ``security_dir`` fails configure with the reason logged: the node stays
+unconfigured (``ros2 lifecycle get``) and keeps running. ``autostart`` (default true)
+configures and activates it at start-up.
 """
 
 from becomingone_adapters.motion import EStopLatch, MotionLimiter, seed_twist
-from becomingone_adapters.nodes.output_node import GatedOutputNode
+from becomingone_adapters.nodes.output_node import ManagedOutputNode
 from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status
 from becomingone_core.input_rules import (check_int64, check_name, RejectedInput, shorten,
@@ -30,10 +38,13 @@ LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
                      durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
-class MotorOutput(GatedOutputNode):
+class MotorOutput(ManagedOutputNode):
 
     def __init__(self, **kwargs):
         super().__init__('motor_output', watchdog_s=0.5, **kwargs)
+        self.start()
+
+    def configure_output(self):
         self.limiter = MotionLimiter(
             declare(self, 'max_linear', 0.2, 'maximum |linear.x| (m/s)', minimum=1e-3,
                     maximum=10.0),
@@ -43,8 +54,8 @@ class MotorOutput(GatedOutputNode):
                     minimum=1e-3, maximum=100.0),
             declare(self, 'max_angular_accel', 1.0, 'maximum change of angular.z (rad/s^2)',
                     minimum=1e-3, maximum=200.0))
-        rate = declare(self, 'rate_hz', 20.0, 'command rate while collapsed (Hz)',
-                       minimum=1.0, maximum=1000.0)
+        self._rate_hz = declare(self, 'rate_hz', 20.0, 'command rate while collapsed (Hz)',
+                                minimum=1.0, maximum=1000.0)
         estop_topic = declare(self, 'estop_topic', ESTOP_TOPIC,
                               'becomingone_msgs/EStopCommand e-stop (latched QoS); an engage '
                               'stops until released and reset')
@@ -53,13 +64,20 @@ class MotorOutput(GatedOutputNode):
         self.estop_rejections = RejectionCounter('e-stop commands')
         self.moving = False
         self.last_tick_s = self.now_s()
-        self.publisher = self.create_publisher(Twist, 'cmd_vel', 10)
+        self.publisher = self.create_lifecycle_publisher(Twist, 'cmd_vel', 10)
         self.create_subscription(EStopCommand, estop_topic, self._on_estop, LATCHED)
         self.create_subscription(Empty, 'estop_reset', lambda _: self._reset(), 10)
         self.create_service(Trigger, '~/reset_estop', self._on_reset_service)
         self.diagnostics.add('estop', self._estop_status)
         self.diagnostics.add('estop commands', self.estop_rejections.status)
-        self.create_timer(1.0 / rate, self._tick)
+
+    def activate_node(self):
+        self.last_tick_s = self.now_s()
+        self.create_timer(1.0 / self._rate_hz, self._tick)
+
+    def deactivate_node(self):
+        # Never leave a robot on its last command: one zero Twist, then nothing.
+        self._stop('deactivated')
 
     def on_sync(self, message):
         if self.moving and not self.gate.is_open(self.now_s()):

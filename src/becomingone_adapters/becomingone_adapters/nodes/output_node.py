@@ -5,24 +5,28 @@ A sync state is acted on only if it is in range and recent (``max_clock_skew_s``
 ``max_input_age_s`` behind the node clock, never older than the last one taken) and, on a mesh
 with a PKI (``security_dir``), signed by this host: another host, or anyone else on the domain,
 cannot open this host's gate.
+
+:class:`GatedOutputNode` is a plain node (display, speaker); :class:`ManagedOutputNode` a
+lifecycle node (motor, http: what commands something): its ``configure`` reads the parameters,
+loads ``security_dir`` and subscribes ``sync/state``, so the gate is current in the inactive and
+the active state; its outputs act only while active.
 """
 
 from becomingone_adapters.gate import CollapseGate
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import check_sync_state, RejectedInput, StampWindow
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
+from becomingone_core.nodes.guarded_node import GuardedLifecycleNode, GuardedNode
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_msgs.msg import SyncState
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 
-class GatedOutputNode(GuardedNode):
-    """Subscribes ``sync/state``; ``self.gate.is_open(now)`` says whether to act."""
+class _SyncGate:
+    """Mixin: subscribes ``sync/state``; ``self.gate.is_open(now)`` says whether to act."""
 
-    def __init__(self, name, watchdog_s=0.5, **kwargs):
-        super().__init__(name, **kwargs)
+    def _set_up_gate(self, watchdog_s):
         watchdog = declare(self, 'watchdog_s', watchdog_s,
                            'a sync state older than this counts as released (s)',
                            minimum=0.01, maximum=60.0)
@@ -72,3 +76,31 @@ class GatedOutputNode(GuardedNode):
         reason = self.gate.reason(now)
         level = ERROR if 'stale' in reason else WARN if 'no sync' in reason else OK
         return Status(level, f'idle: {reason}', values)
+
+
+class GatedOutputNode(_SyncGate, GuardedNode):
+    """Subscribes ``sync/state``; ``self.gate.is_open(now)`` says whether to act."""
+
+    def __init__(self, name, watchdog_s=0.5, **kwargs):
+        super().__init__(name, **kwargs)
+        self._set_up_gate(watchdog_s)
+
+
+class ManagedOutputNode(_SyncGate, GuardedLifecycleNode):
+    """
+    A lifecycle output: :meth:`configure_output` sets up what the subclass needs.
+
+    Subclasses publish through lifecycle publishers (nothing goes out unless active) and call
+    :meth:`start` at the end of their ``__init__``.
+    """
+
+    def __init__(self, name, watchdog_s=0.5, **kwargs):
+        self._default_watchdog_s = watchdog_s
+        super().__init__(name, **kwargs)
+
+    def configure_node(self):
+        self._set_up_gate(self._default_watchdog_s)
+        self.configure_output()
+
+    def configure_output(self):
+        """Read the subclass's parameters and create its publishers, subscriptions, timers."""

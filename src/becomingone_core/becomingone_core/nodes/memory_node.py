@@ -12,6 +12,15 @@ Every message and request passes its :mod:`input_rules` check (ranges, lengths, 
 window around the node clock) before it touches the store; a refused one is counted by reason
 (``/diagnostics``: ``input`` for topics, ``requests`` for services), logged throttled and
 shortened, and the node goes on.
+
+A lifecycle node (``rclpy.lifecycle``). Configure reads the parameters and opens the store; a
+store that cannot open (unwritable directory, a corrupt or foreign file without
+``move_aside_corrupt``) or a bad parameter fails it with the reason logged once, and the node
+stays unconfigured, running and answering its lifecycle services (``ros2 lifecycle get``), so
+a launch file's respawn does not loop; fix the cause and ``ros2 lifecycle set <node>
+configure``. Activate subscribes, serves and starts the commit and retention timers;
+deactivate commits what is buffered and stops ingest; cleanup and shutdown commit and close
+the store. ``autostart`` (default true) configures and activates it at start-up.
 """
 
 import datetime
@@ -28,7 +37,7 @@ from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
 from becomingone_core.nodes.cell_parameters import WITNESS_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
+from becomingone_core.nodes.guarded_node import GuardedLifecycleNode
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
@@ -43,11 +52,16 @@ NS = 1_000_000_000
 _LOG_THROTTLE_S = 5.0
 
 
-class MemoryNode(GuardedNode):
-    """Durable temporal memory of one cell."""
+class MemoryNode(GuardedLifecycleNode):
+    """Durable temporal memory of one cell (a lifecycle node: see the module docstring)."""
 
     def __init__(self, **kwargs):
+        self.store = None
         super().__init__('memory', **kwargs)
+        self.start()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def configure_node(self):
         self._declare_parameters()
         self.store = self._open_store()
         self._rejections = RejectionCounter('records')
@@ -55,7 +69,20 @@ class MemoryNode(GuardedNode):
         self._written = RateMonitor(window_s=10.0, what='records written')
         self._commit_error = None
         self._published_total = None
+        # Latched: a late subscriber learns the current mark at once.
+        self._ack_publisher = self.create_lifecycle_publisher(
+            MemoryAck, 'memory/acknowledged', QoSProfile(
+                depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
+                durability=QoSDurabilityPolicy.TRANSIENT_LOCAL))
+        self._diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s)
+        self._diagnostics.add('store', self._store_status)
+        self._diagnostics.add('witness chain', self._chain_status)
+        self._diagnostics.add('input', self._rejections.status)
+        self._diagnostics.add('requests', self._request_rejections.status)
+        self.get_logger().info(
+            f'memory at {self.store.path}: {self.store.acknowledged.total} records acknowledged')
 
+    def activate_node(self):
         state_qos = QoSProfile(depth=self._qos_depth, reliability=QoSReliabilityPolicy.RELIABLE)
         for topic in ('master/resonance', 'emissary/resonance'):
             self.create_subscription(Resonance, topic, self._on_resonance, state_qos)
@@ -64,22 +91,26 @@ class MemoryNode(GuardedNode):
         # Transient local, like the witness's publisher: on matching, the memory receives the
         # records the witness published before DDS matched them (no gap at an epoch's start).
         self.create_subscription(WitnessRecord, 'witness', self._on_witness, WITNESS_QOS)
-        # Latched: a late subscriber learns the current mark at once.
-        self._ack_publisher = self.create_publisher(MemoryAck, 'memory/acknowledged', QoSProfile(
-            depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-            durability=QoSDurabilityPolicy.TRANSIENT_LOCAL))
         self.create_service(QueryMemory, 'memory/query', self._on_query)
         self.create_service(ReconstructCoherence, 'memory/reconstruct', self._on_reconstruct)
         self.create_timer(self._flush_period_s, self.flush)
         self.create_timer(self._retention_period_s, self._apply_retention)
-        self._diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s)
-        self._diagnostics.add('store', self._store_status)
-        self._diagnostics.add('witness chain', self._chain_status)
-        self._diagnostics.add('input', self._rejections.status)
-        self._diagnostics.add('requests', self._request_rejections.status)
         self._publish_ack(self.store.acknowledged)
-        self.get_logger().info(
-            f'memory at {self.store.path}: {self.store.acknowledged.total} records acknowledged')
+
+    def deactivate_node(self):
+        self.flush()  # ingest stops: commit what is buffered, publish the final mark
+
+    def cleanup_node(self):
+        # Also at destroy_node: the context may be gone already, so do not publish.
+        store, self.store = self.store, None
+        if store is None:
+            return
+        try:
+            store.flush()
+        except StoreError as error:
+            self.get_logger().error(f'records lost at shutdown: {error}')
+        finally:
+            store.close()
 
     # -- set-up -------------------------------------------------------------------------------
     def _declare_parameters(self):
@@ -365,16 +396,6 @@ class MemoryNode(GuardedNode):
             return Status(WARN, f'witness chain restarted since the memory started: {which} '
                                 '(each epoch verified on its own)', values)
         return Status(OK, 'witness chains verified', values)
-
-    def destroy_node(self):
-        # Commit what is buffered; the context may be gone already, so do not publish.
-        try:
-            self.store.flush()
-        except StoreError as error:
-            self.get_logger().error(f'records lost at shutdown: {error}')
-        finally:
-            self.store.close()
-        super().destroy_node()
 
 
 def _signatures(record):
