@@ -47,7 +47,7 @@ def node(tmp_path):
 def _trace(node):
     store = node.store
     return (store.backlog + store.acknowledged.total + node._rejections.total
-            + sum(store.duplicates_ignored.values()))
+            + sum(store.duplicates_ignored.values()) + sum(store.duplicate_records.values()))
 
 
 class CleanSync:
@@ -77,7 +77,7 @@ class CleanSync:
 def test_no_message_on_any_subscription_harms_the_memory(node):
     subscriptions = {sub.topic_name.lstrip('/'): sub for sub in node.subscriptions}
     assert set(subscriptions) == {'master/resonance', 'emissary/resonance', 'sync/state',
-                                  'mesh/state', 'witness'}
+                                  'mesh/state', 'witness', 'witness/signatures'}
     clean = CleanSync(node)
     for topic, subscription in subscriptions.items():
         @EXAMPLES

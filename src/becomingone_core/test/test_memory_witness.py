@@ -398,7 +398,7 @@ def test_a_version_1_store_is_migrated_and_its_chain_becomes_epoch_0(tmp_path):
     _version_1_store(path, entries[5:20] + entries[25:], gaps=[25], anchor=entries[4])
     with MemoryStore(path) as store:
         assert store._connection.execute('PRAGMA user_version').fetchone()[0] == schema.VERSION
-        assert schema.VERSION == 2
+        assert schema.VERSION == 3  # through version 2 (epochs) and 3 (signatures)
         assert store.chain_breaks == {} and store.acknowledged.counts['witness'] == 30
         assert _epochs_of(store) == [(0, s) for s in list(range(5, 20)) + list(range(25, 40))]
         assert store.query('witness', limit=100).records == entries[5:20] + entries[25:]

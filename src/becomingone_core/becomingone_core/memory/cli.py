@@ -101,14 +101,50 @@ def _import(path, args):
     return 0
 
 
+def _trust(args):
+    """Return the mesh CA's TrustStore named by --ca (and --crl), or None."""
+    if args.crl and not args.ca:
+        raise StoreError('--crl needs --ca')
+    if not args.ca:
+        return None
+    from becomingone_core.security.pki import PkiError, TrustStore
+    try:
+        return TrustStore.from_files(args.ca, args.crl)
+    except (PkiError, OSError) as error:
+        raise StoreError(f'--ca/--crl: {error}') from error
+
+
 def _verify(store, args):
+    """
+    Check the file, the witness chains and the signed heads; exit 1 when anything fails.
+
+    Per observer with signatures: how far its chain is proven to be its host's
+    (``proven_to``), the first bad record (``first_bad``, with ``reason``) and the records no
+    signature covers yet (``unsigned_tail``).
+    """
+    trust = _trust(args)
     integrity = store.integrity_check()
     breaks = store.verify_witness()
+    proofs = store.witness_proofs(trust)
+    signed = {observer: proof.as_dict() for observer, proof in proofs.items()
+              if proof.signatures}
+    checked = (f'against the mesh CA {trust.mesh_name!r} ({trust.ca_fingerprint[:16]})'
+               if trust is not None else
+               'internal consistency only (no --ca: not proven to be any host of a mesh)')
     # A restart (a new epoch) is not a break: each epoch is verified on its own.
     print(json.dumps({'path': str(store.path), 'integrity_check': integrity,
                       'witness_chain_breaks': breaks,
-                      'witness_chain_restarts': store.chain_restart_counts()}, sort_keys=True))
-    return 0 if integrity == 'ok' and not breaks else 1
+                      'witness_chain_restarts': store.chain_restart_counts(),
+                      'witness_signatures': signed,
+                      'witness_unsigned_observers': sorted(o for o, p in proofs.items()
+                                                           if not p.signatures),
+                      'signatures_checked': checked}, sort_keys=True))
+    failed = sorted(observer for observer, proof in proofs.items() if not proof.ok)
+    for observer in failed:
+        proof = proofs[observer]
+        print(f'becomingone-memory: {observer}: first bad record {proof.first_bad} '
+              f'(epoch {proof.first_bad_epoch}, {proof.reason})', file=sys.stderr)
+    return 0 if integrity == 'ok' and not breaks and not failed else 1
 
 
 def build_parser():
@@ -145,8 +181,13 @@ def build_parser():
     import_.add_argument('input')
     import_.set_defaults(run=None, writable=True)
 
-    commands.add_parser('verify', help='integrity check and witness chains').set_defaults(
-        run=_verify, writable=False)
+    verify = commands.add_parser(
+        'verify', help='integrity check, witness chains and their signed heads')
+    verify.add_argument('--ca', help='the mesh CA (ca.pem): each signature must be by a '
+                                     "certificate it issued to the observer's host")
+    verify.add_argument('--crl', help='the mesh CRL (crl.pem): signatures by revoked '
+                                      'certificates fail')
+    verify.set_defaults(run=_verify, writable=False)
     return parser
 
 

@@ -5,7 +5,9 @@ Each record becomes the ``becomingone_msgs`` message it came from (CDR-encoded, 
 ``ros2msg``), on the topic it was heard on, with its stamp as log time, so Foxglove,
 PlotJuggler or ``ros2 bag`` open the file like any recording. The schemas are the installed
 ``.msg`` definitions (found through the ament index) with their dependencies appended in the
-``MSG:`` form ROS 2 bags use.
+``MSG:`` form ROS 2 bags use. Signed chain heads go on ``witness/signatures``
+(``WitnessSignature``) after the witness records, so an exported log can be proven to be its
+host's wherever it is imported.
 """
 
 import os
@@ -16,9 +18,11 @@ import zlib
 from becomingone_core import input_rules
 from becomingone_core.input_rules import RejectedInput, shorten
 from becomingone_core.memory.records import (
-    bucket_from_fields, bucket_to_fields, InvalidRecord, MESH, record_from_fields,
-    record_to_fields, RESONANCE, SYNC, WITNESS, witness_from_fields, witness_to_fields)
+    bucket_from_fields, bucket_to_fields, check_witness_signature, InvalidRecord, MESH,
+    record_from_fields, record_to_fields, RESONANCE, signature_from_fields, signature_to_fields,
+    SYNC, WITNESS, witness_from_fields, witness_to_fields)
 from becomingone_core.memory.schema import StoreError
+from becomingone_core.memory.store import SIGNATURES
 from mcap.records import Channel, Chunk, Footer, Message, Schema
 from mcap.stream_reader import breakup_chunk, StreamReader
 from mcap_ros2.decoder import DecoderFactory
@@ -32,10 +36,11 @@ MESSAGE_TYPES = {
     MESH: 'becomingone_msgs/msg/MeshState',
     WITNESS: 'becomingone_msgs/msg/WitnessRecord',
     BUCKETS: 'becomingone_msgs/msg/CoherenceBucket',
+    SIGNATURES: 'becomingone_msgs/msg/WitnessSignature',
 }
 KIND_OF_TYPE = {name: kind for kind, name in MESSAGE_TYPES.items()}
 _FIXED_TOPICS = {SYNC: 'sync/state', MESH: 'mesh/state', WITNESS: 'witness',
-                 BUCKETS: 'memory/buckets'}
+                 BUCKETS: 'memory/buckets', SIGNATURES: 'witness/signatures'}
 _PRIMITIVES = {'bool', 'byte', 'char', 'float32', 'float64', 'int8', 'uint8', 'int16', 'uint16',
                'int32', 'uint32', 'int64', 'uint64', 'string', 'wstring'}
 _SEPARATOR = '=' * 80
@@ -124,6 +129,10 @@ def export(store, path, namespace='/', kinds=(RESONANCE, SYNC, MESH, WITNESS), b
                 else:
                     write(kind, topic_for(kind, item.source, namespace),
                           record_to_fields(item), item.stamp_ns)
+            if kind == WITNESS:
+                for head in store.iter_signatures():
+                    write(SIGNATURES, topic_for(SIGNATURES, '', namespace),
+                          signature_to_fields(head), head.stamp_ns)
         if buckets:
             for bucket in store.iter_buckets():
                 write(BUCKETS, topic_for(BUCKETS, '', namespace), bucket_to_fields(bucket),
@@ -194,6 +203,8 @@ def store_import(store, path, items):
                 store.add_buckets([item], skip_duplicates=True)
             elif kind == WITNESS:
                 store.add_witness(item)
+            elif kind == SIGNATURES:
+                store.add_signature(item)
             else:
                 store.add(item, skip_duplicates=True)
             if kind != 'skipped' and _duplicates(store) != duplicates:
@@ -316,11 +327,14 @@ def _checked(kind, decoded):
     fields = _to_fields(decoded)
     if kind == WITNESS:
         return witness_from_fields(fields)
+    if kind == SIGNATURES:
+        return signature_from_fields(fields)
     return record_from_fields(kind, fields)
 
 
 _RULES = {RESONANCE: input_rules.check_resonance, SYNC: input_rules.check_sync_state,
-          MESH: input_rules.check_mesh_state, WITNESS: input_rules.check_witness_record}
+          MESH: input_rules.check_mesh_state, WITNESS: input_rules.check_witness_record,
+          SIGNATURES: check_witness_signature}
 
 
 def _one_line(error):

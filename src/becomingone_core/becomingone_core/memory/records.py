@@ -11,8 +11,8 @@ covers.
 from dataclasses import dataclass
 import math
 
-from becomingone_core import witness_chain
-from becomingone_core.input_rules import INT64_MAX
+from becomingone_core import input_rules, witness_chain
+from becomingone_core.input_rules import INT64_MAX, RejectedInput
 
 RESONANCE = 'resonance'
 SYNC = 'sync'
@@ -75,6 +75,11 @@ class Record:
 
 # A witness record is the witness chain's own record: its fields are what the chain covers.
 WitnessEntry = witness_chain.Record
+# A signed chain head (topic witness/signatures), as the witness chain makes and checks it.
+SignatureEntry = witness_chain.SignedHead
+#: The largest certificate a signature may carry (DER bytes) and the signature's size.
+MAX_CERTIFICATE_BYTES = 16384
+SIGNATURE_BYTES = 64
 
 
 @dataclass(frozen=True)
@@ -236,3 +241,51 @@ def bucket_from_fields(fields):
     for value, what in ((start_ns, 'start'), (bucket.end_ns, 'end'), (bucket.count, 'count')):
         _check_int64(value, f'bucket {what}')
     return bucket
+
+
+def check_witness_signature(message, now_ns=None, window=input_rules.ANY_TIME):
+    """Check a ``WitnessSignature``'s ranges (whether it holds is verify's to judge)."""
+    stamp = input_rules.checked_stamp(message.header.stamp, now_ns, window)
+    input_rules.check_name(message.header.frame_id, 'frame_id')
+    input_rules.check_name(message.observer, 'observer', required=True)
+    input_rules.check_int64(message.sequence, 'sequence')
+    digest = message.digest
+    if len(digest) != input_rules.DIGEST_LENGTH or any(c not in '0123456789abcdef'
+                                                       for c in digest):
+        raise RejectedInput('bad_digest', f'digest {input_rules.shorten(digest, 20)}')
+    input_rules.check_length(message.certificate, 'certificate', MAX_CERTIFICATE_BYTES)
+    if not len(message.certificate):
+        raise RejectedInput('out_of_range', 'no certificate')
+    if len(message.signature) != SIGNATURE_BYTES:
+        raise RejectedInput('size_mismatch', f'signature of {len(message.signature)} bytes, '
+                                             f'not {SIGNATURE_BYTES}')
+    return stamp
+
+
+def make_signature(observer, sequence, digest, stamp_ns, certificate, signature):
+    """Return a validated :class:`SignatureEntry`."""
+    if sequence < 0 or stamp_ns < 0:
+        raise InvalidRecord('stamp', f'negative sequence {sequence} or stamp {stamp_ns}')
+    _check_int64(sequence, 'sequence')
+    _check_int64(stamp_ns, 'stamp_ns')
+    return SignatureEntry(str(observer), int(sequence), str(digest), int(stamp_ns),
+                          bytes(certificate), bytes(signature))
+
+
+def signature_from_fields(fields):
+    """Build a :class:`SignatureEntry` from ``WitnessSignature`` message fields."""
+    try:
+        return make_signature(fields['observer'], fields['sequence'], fields['digest'],
+                              stamp_to_ns(fields['header']['stamp']),
+                              bytes(fields['certificate']), bytes(fields['signature']))
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidRecord('malformed', f'witness signature fields: {error!r}') from error
+
+
+def signature_to_fields(entry):
+    """Return ``WitnessSignature`` message fields for a :class:`SignatureEntry`."""
+    return {
+        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.observer},
+        'observer': entry.observer, 'sequence': entry.sequence, 'digest': entry.digest,
+        'certificate': bytes(entry.certificate), 'signature': bytes(entry.signature),
+    }

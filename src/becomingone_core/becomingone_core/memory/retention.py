@@ -214,6 +214,9 @@ def _prune_witness(connection, policy, now_ns):
         connection.execute(
             'INSERT OR REPLACE INTO witness_anchor (observer, epoch, sequence, digest) '
             'VALUES (?, ?, ?, ?)', (observer, epoch, sequence, digest))
+    # Signed heads go by their own stamp: those of the records kept stay (a head is signed
+    # after its record was made).
+    connection.execute('DELETE FROM witness_signatures WHERE stamp_ns < ?', (cutoff,))
     # Drop everything up to the anchor in chain order, so a chain never loses a record from its
     # middle (older epochs go whole).
     return connection.execute("""

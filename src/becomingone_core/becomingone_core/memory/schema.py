@@ -151,8 +151,26 @@ INSERT OR IGNORE INTO witness_epochs
     SELECT observer, 0, sequence + 1, 0 FROM witness_anchor;
 """
 
+# Version 3: signed chain heads. On a mesh with a PKI the witness signs the head of its chain
+# (observer, sequence, digest, stamp) with its host key; one signature vouches for every record
+# up to it, so a stored or exported log verifies as that host's. The certificate is kept with
+# each signature, so the store verifies without the host's help; identical ones are one row.
+_V3 = """
+CREATE TABLE witness_signatures (
+    id INTEGER PRIMARY KEY,
+    observer TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    stamp_ns INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    UNIQUE (observer, sequence, stamp_ns, digest, signature)
+);
+CREATE INDEX witness_signatures_by_time ON witness_signatures (stamp_ns);
+"""
+
 # MIGRATIONS[i] takes a file from version i to version i + 1.
-MIGRATIONS = (_V1, _V2)
+MIGRATIONS = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 
 

@@ -17,6 +17,11 @@ record where it shows, and so is a "restart" anywhere but at sequence 0 with the
 A record the store already holds (the witness topic is transient local, so a memory that
 restarts receives up to the witness's history depth of records again) is a duplicate: ignored
 and counted in :attr:`MemoryStore.duplicates_ignored`.
+
+Signed chain heads (``witness/signatures``, :class:`~.records.SignatureEntry`) are kept beside
+the chains, committed in the same transactions (not part of the acknowledged mark, which counts
+records). :meth:`MemoryStore.witness_proofs` checks them: how far each observer's chain is
+proven to be its host's, the first bad record and the unsigned tail.
 """
 
 from dataclasses import dataclass, field
@@ -30,7 +35,8 @@ from becomingone_core import witness_chain
 from becomingone_core.input_rules import INT64_MAX
 from becomingone_core.memory import retention, schema
 from becomingone_core.memory.records import (
-    Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, STATE_KINDS, SYNC, WITNESS, WitnessEntry)
+    Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, SignatureEntry, STATE_KINDS, SYNC, WITNESS,
+    WitnessEntry)
 from becomingone_core.memory.schema import CorruptStore, StoreError
 
 _SQLITE_MAGIC = b'SQLite format 3\x00'
@@ -39,6 +45,8 @@ _SQLITE_MAGIC = b'SQLite format 3\x00'
 # every buffered record for the next attempt.
 _ROW_ERRORS = (OverflowError, TypeError, ValueError, sqlite3.InterfaceError,
                sqlite3.IntegrityError, sqlite3.DataError)
+#: The kind signed heads are counted under (duplicates, unstorable).
+SIGNATURES = 'witness_signature'
 
 
 def default_path(cell='cell', environ=None):
@@ -101,6 +109,8 @@ class MemoryStore:
         self._pending = []
         self._pending_witness = []
         self._pending_buckets = []
+        self._pending_signatures = []
+        self._pending_signature_keys = set()
         self._layout_keys, self._layout_ids = {}, {}
         self._tails = {}
         self._next_epoch = {}
@@ -205,7 +215,7 @@ class MemoryStore:
     @property
     def backlog(self):
         """Return how many records are buffered but not yet acknowledged."""
-        return len(self._pending) + len(self._pending_witness)
+        return len(self._pending) + len(self._pending_witness) + len(self._pending_signatures)
 
     def add(self, record, skip_duplicates=False):
         """
@@ -332,6 +342,38 @@ class MemoryStore:
         self._tails[observer] = (epoch, entry.sequence, entry.digest)
         return self.backlog >= self.batch_size
 
+    def add_signature(self, head):
+        """
+        Buffer a signed chain head (:class:`SignatureEntry`); return True when a flush is due.
+
+        One the store already holds (every field equal; the signature topic is transient
+        local, so a memory that restarts receives recent ones again) is a duplicate: ignored and
+        counted in :attr:`duplicate_records` (under ``witness_signature``). Whether it holds is
+        checked by :meth:`witness_proofs`, not here.
+        """
+        self._check_room()
+        if not isinstance(head, SignatureEntry):
+            raise InvalidRecord('kind', f'expected a SignatureEntry: {head!r}')
+        for value, what in ((head.sequence, 'sequence'), (head.stamp_ns, 'stamp_ns')):
+            if not 0 <= value <= INT64_MAX:
+                raise InvalidRecord('out_of_range', f'{what} {value} outside int64')
+        if head.observer not in self._observers and self.max_observers is not None and \
+                len(self._observers) >= self.max_observers:
+            raise InvalidRecord('too_many_observers',
+                                f'{len(self._observers)} observers already (the most)')
+        row = _signature_row(head)
+        if row in self._pending_signature_keys or self._is_stored_signature(row):
+            self._count_duplicate(SIGNATURES)
+            return False
+        self._pending_signatures.append(row)
+        self._pending_signature_keys.add(row)
+        return self.backlog >= self.batch_size
+
+    def _is_stored_signature(self, row):
+        return any(tuple(stored) == row for stored in self._connection.execute(
+            f'SELECT {_SIGNATURE_COLUMNS} FROM witness_signatures WHERE observer = ? '
+            'AND sequence = ? AND stamp_ns = ?', (row[0], row[1], row[3])))
+
     def current_epoch(self, observer):
         """Return ``(epoch, newest sequence)`` of ``observer``'s chain, or ``None``."""
         tail = self._tail(observer)
@@ -414,7 +456,8 @@ class MemoryStore:
         """
         if not (self.backlog or self._pending_buckets):
             return self.acknowledged
-        batch = (self._pending, self._pending_witness, self._pending_buckets)
+        batch = (self._pending, self._pending_witness, self._pending_buckets,
+                 self._pending_signatures)
         try:
             layouts, dropped = self._write(*batch), {}
         except BaseException as error:  # noqa: B902 - never leave the transaction open
@@ -430,11 +473,12 @@ class MemoryStore:
                 if not isinstance(retry_error, Exception):
                     raise
                 raise self._commit_failed(retry_error) from retry_error
-        records, witness, _ = batch
+        records, witness, _, _ = batch
         added, newest = self._added(records, witness)
         self._pending, self._pending_witness, self._pending_buckets = [], [], []
         self._pending_rows, self._pending_record_rows = set(), set()
         self._pending_bucket_rows = set()
+        self._pending_signatures, self._pending_signature_keys = [], set()
         for keys, layout in layouts.items():
             self._layout_ids[keys], self._layout_keys[layout] = layout, keys
         if dropped:
@@ -468,7 +512,7 @@ class MemoryStore:
             newest = max(newest, max(entry.stamp_ns for entry, *_ in witness))
         return added, newest
 
-    def _write(self, records, witness, buckets, dropped=None):
+    def _write(self, records, witness, buckets, signatures, dropped=None):
         """Write one batch and its counters in one transaction; return the layout ids used."""
         connection = self._connection
         connection.execute('BEGIN IMMEDIATE')
@@ -476,11 +520,12 @@ class MemoryStore:
         self._insert_records(connection, records, layouts)
         self._insert_witness(connection, witness)
         self._insert_buckets(connection, buckets)
+        self._insert_signatures(connection, signatures)
         self._write_counters(connection, records, witness, dropped)
         connection.execute('COMMIT')
         return layouts
 
-    def _write_isolated(self, records, witness, buckets):
+    def _write_isolated(self, records, witness, buckets, signatures):
         """
         Write a batch row by row in one transaction, a savepoint per row, dropping bad rows.
 
@@ -489,14 +534,16 @@ class MemoryStore:
         connection = self._connection
         connection.execute('BEGIN IMMEDIATE')
         layouts, dropped = {}, {}
-        kept = ([], [], [])
+        kept = ([], [], [], [])
         for index, (rows, insert, kind_of) in enumerate((
                 (records, lambda row: self._insert_records(connection, [row], layouts),
                  lambda row: row[0]),
                 (witness, lambda item: self._insert_witness(connection, [item]),
                  lambda item: WITNESS),
                 (buckets, lambda row: self._insert_buckets(connection, [row]),
-                 lambda row: 'buckets'))):
+                 lambda row: 'buckets'),
+                (signatures, lambda row: self._insert_signatures(connection, [row]),
+                 lambda row: SIGNATURES))):
             for row in rows:
                 connection.execute('SAVEPOINT one_row')
                 before = dict(layouts)
@@ -533,6 +580,11 @@ class MemoryStore:
         connection.executemany(
             'INSERT OR IGNORE INTO witness_epochs (observer, epoch, first_sequence, stamp_ns) '
             'VALUES (?, ?, ?, ?)', [row for *_, row in witness if row is not None])
+
+    def _insert_signatures(self, connection, signatures):
+        connection.executemany(
+            f'INSERT OR IGNORE INTO witness_signatures ({_SIGNATURE_COLUMNS}) '
+            'VALUES (?, ?, ?, ?, ?, ?)', signatures)
 
     def _insert_buckets(self, connection, buckets):
         connection.executemany(
@@ -586,6 +638,7 @@ class MemoryStore:
     def discard(self):
         """Drop every buffered record (a failed import): the store is as it was on disk."""
         self._pending, self._pending_witness, self._pending_buckets = [], [], []
+        self._pending_signatures, self._pending_signature_keys = [], set()
         self._pending_rows, self._pending_record_rows = set(), set()
         self._pending_bucket_rows = set()
         self._tails.clear()
@@ -750,7 +803,70 @@ class MemoryStore:
         for row in self._connection.execute('SELECT * FROM buckets ORDER BY start_ns'):
             yield _bucket_from_row(row)
 
+    def iter_signatures(self, observer=None):
+        """Yield every stored signed head (of ``observer``), by observer, sequence and stamp."""
+        where, arguments = ('WHERE observer = ? ', (observer,)) if observer is not None else (
+            '', ())
+        for row in self._connection.execute(
+                f'SELECT {_SIGNATURE_COLUMNS} FROM witness_signatures {where}'
+                'ORDER BY observer, sequence, stamp_ns, id', arguments):
+            yield _signature_from_row(row)
+
+    def signature_count(self):
+        return self._connection.execute('SELECT count(*) FROM witness_signatures').fetchone()[0]
+
     # -- checking -----------------------------------------------------------------------------
+    def witness_proofs(self, trust=None):
+        """
+        Check every observer's signed heads; return ``{observer: witness_chain.Proof}``.
+
+        ``trust`` (a ``pki.TrustStore``): each signature must be by a certificate the mesh CA
+        issued to the observer's host (valid at the signature's stamp, not revoked); without,
+        signatures are checked for internal consistency only. A chain's records from its first
+        break on are left out (the break is reported by :meth:`verify_witness`), and each epoch
+        is split at its known gaps: a signature vouches only for the unbroken run it ends.
+        """
+        breaks = self._verify_chains()
+        proofs = {}
+        observers = [row[0] for row in self._connection.execute(
+            'SELECT observer FROM witness UNION SELECT observer FROM witness_signatures')]
+        for observer in sorted(observers):
+            _, _, gaps, chain = self._load_chain(observer)
+            cut = breaks.get(observer)
+            runs = []
+            for epoch in sorted(chain):
+                entries = chain[epoch]
+                if cut is not None and epoch > cut[0]:
+                    break
+                if cut is not None and epoch == cut[0]:
+                    entries = [e for e in entries if e.sequence < cut[1]]
+                starts = [0] + [i for i in range(1, len(entries))
+                                if (epoch, entries[i].sequence) in gaps
+                                and entries[i].sequence > entries[i - 1].sequence + 1]
+                runs += [(epoch, entries[a:b])
+                         for a, b in zip(starts, starts[1:] + [len(entries)]) if b > a]
+            proofs[observer] = witness_chain.prove(
+                observer, runs, list(self.iter_signatures(observer)), trust)
+        return proofs
+
+    def _load_chain(self, observer):
+        """Return the anchor, epochs, gaps and ``{epoch: [entries]}`` of one observer."""
+        connection = self._connection
+        anchor = connection.execute(
+            'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
+            (observer,)).fetchone()
+        epochs = dict(connection.execute(
+            'SELECT epoch, first_sequence FROM witness_epochs WHERE observer = ?',
+            (observer,)).fetchall())
+        gaps = set(connection.execute(
+            'SELECT epoch, sequence FROM witness_gaps WHERE observer = ?', (observer,)))
+        chain = {}
+        for row in connection.execute(
+                f'SELECT epoch, {_WITNESS_COLUMNS} FROM witness WHERE observer = ? '
+                'ORDER BY epoch, sequence', (observer,)):
+            chain.setdefault(row[0], []).append(_witness_from_row(row[1:]))
+        return anchor, epochs, gaps, chain
+
     def verify_witness(self):
         """Recompute every witness chain; return ``{observer: first bad sequence}``."""
         return {observer: sequence for observer, (_, sequence) in self._verify_chains().items()}
@@ -762,19 +878,7 @@ class MemoryStore:
         observers = [row[0] for row in connection.execute(
             'SELECT DISTINCT observer FROM witness')]
         for observer in observers:
-            anchor = connection.execute(
-                'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
-                (observer,)).fetchone()
-            epochs = dict(connection.execute(
-                'SELECT epoch, first_sequence FROM witness_epochs WHERE observer = ?',
-                (observer,)).fetchall())
-            gaps = set(connection.execute(
-                'SELECT epoch, sequence FROM witness_gaps WHERE observer = ?', (observer,)))
-            chain = {}
-            for row in connection.execute(
-                    f'SELECT epoch, {_WITNESS_COLUMNS} FROM witness WHERE observer = ? '
-                    'ORDER BY epoch, sequence', (observer,)):
-                chain.setdefault(row[0], []).append(_witness_from_row(row[1:]))
+            anchor, epochs, gaps, chain = self._load_chain(observer)
             # The sequence the chain had reached before each epoch (for the first kept epoch,
             # the anchor's when retention dropped its predecessor).
             reached = anchor[1] if anchor else None
@@ -821,6 +925,7 @@ class MemoryStore:
             'SELECT kind, count(*) FROM records GROUP BY kind').fetchall())
         counts['buckets'] = self._connection.execute('SELECT count(*) FROM buckets').fetchone()[0]
         counts[WITNESS] = self._connection.execute('SELECT count(*) FROM witness').fetchone()[0]
+        counts[SIGNATURES] = self.signature_count()
         return counts
 
     def disk_bytes(self):
@@ -901,3 +1006,18 @@ def _witness_from_row(row):
                         subject=subject, event=event, names=tuple(json.loads(names)),
                         values=tuple(json.loads(values)), previous_digest=previous,
                         digest=digest)
+
+
+# The signed heads' columns a SignatureEntry is made of.
+_SIGNATURE_COLUMNS = 'observer, sequence, digest, stamp_ns, certificate, signature'
+
+
+def _signature_row(head):
+    return (head.observer, head.sequence, head.digest, head.stamp_ns, bytes(head.certificate),
+            bytes(head.signature))
+
+
+def _signature_from_row(row):
+    observer, sequence, digest, stamp_ns, certificate, signature = row
+    return SignatureEntry(observer, sequence, digest, stamp_ns, bytes(certificate),
+                          bytes(signature))

@@ -1,7 +1,8 @@
 """
 The ``memory`` node: the cell's temporal memory over ROS 2.
 
-Subscribes to the cell's resonance, sync, witness and mesh topics, stores them durably in one
+Subscribes to the cell's resonance, sync, witness (with its signed heads,
+``witness/signatures``) and mesh topics, stores them durably in one
 SQLite file (:mod:`becomingone_core.memory.store`), publishes the acknowledged high-water mark
 on ``memory/acknowledged`` after every durable commit, and answers ``memory/query`` and
 ``memory/reconstruct``. A Resonance message is stored as one row (its summary coherence and T
@@ -30,8 +31,8 @@ from becomingone_core import input_rules
 from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import RejectedInput, shorten, StampWindow
 from becomingone_core.memory.records import (
-    InvalidRecord, KINDS, MESH, record_from_fields, record_to_fields, RESONANCE, SYNC, WITNESS,
-    witness_from_fields, witness_to_fields)
+    check_witness_signature, InvalidRecord, KINDS, make_signature, MESH, record_from_fields,
+    record_to_fields, RESONANCE, SYNC, WITNESS, witness_from_fields, witness_to_fields)
 from becomingone_core.memory.retention import MAX_DURATION_S, RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
@@ -41,10 +42,11 @@ from becomingone_core.nodes.guarded_node import GuardedLifecycleNode
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import set_stamp
+from becomingone_core.nodes.stamps import set_stamp, stamp_ns
+from becomingone_core.nodes.witness_node import SIGNATURES_TOPIC, WITNESS_SIGNATURE_QOS
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
-    WitnessRecord)
+    WitnessRecord, WitnessSignature)
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
 from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
@@ -91,6 +93,9 @@ class MemoryNode(GuardedLifecycleNode):
         # Transient local, like the witness's publisher: on matching, the memory receives the
         # records the witness published before DDS matched them (no gap at an epoch's start).
         self.create_subscription(WitnessRecord, 'witness', self._on_witness, WITNESS_QOS)
+        # The witness's signed chain heads (on a mesh with a PKI), kept for verify to check.
+        self.create_subscription(WitnessSignature, SIGNATURES_TOPIC, self._on_signature,
+                                 WITNESS_SIGNATURE_QOS)
         self.create_service(QueryMemory, 'memory/query', self._on_query)
         self.create_service(ReconstructCoherence, 'memory/reconstruct', self._on_reconstruct)
         self.create_timer(self._flush_period_s, self.flush)
@@ -226,6 +231,13 @@ class MemoryNode(GuardedLifecycleNode):
                     f'witness {observer!r} restarted its chain (a new witness process without '
                     f'a persistent log): epoch {epoch} from sequence {sequence}, kept and '
                     'verified on its own')
+
+    def _on_signature(self, message):
+        self._ingest('witness signature', check_witness_signature, message,
+                     lambda: self.store.add_signature(make_signature(
+                         message.observer, message.sequence, message.digest,
+                         stamp_ns(message.header.stamp), bytes(message.certificate),
+                         bytes(message.signature))))
 
     def _ingest(self, kind, check, message, add):
         # By range first: nothing past int64, no 100k-character name and no stamp from the

@@ -11,6 +11,14 @@ What it observes passes :mod:`becomingone_core.input_rules` first (stamps within
 ``max_clock_skew_s`` ahead and ``max_input_age_s`` behind its clock, values in range): a message
 out of range is counted by reason (``inputs_rejected`` in every meta record, and
 ``/diagnostics``), is not recorded and does not count as the stream being alive.
+
+With a PKI (``security_dir``) the chain names its host: its observer is
+``<certificate node_id>/<node name>`` (without one, the node name). The node then signs the head
+of its chain with the host key (a ``WitnessSignature`` on ``witness/signatures``: observer,
+sequence, digest and the signing time) every ``sign_period_s`` when the chain has grown, and
+right after every macro record; with a ``log_path`` the signatures also go to
+``<log_path>.signatures.jsonl``. ``becomingone-memory verify --ca`` and ``witness_verify --ca``
+then prove a stored or exported log to be that host's.
 """
 
 import os
@@ -24,13 +32,23 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import set_stamp, stamp_ns
 from becomingone_core.witness import Witness
-from becomingone_core.witness_chain import LogWriter, read_log, Record, verify
-from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord
-from rclpy.qos import qos_profile_sensor_data
+from becomingone_core.witness_chain import (
+    LogWriter, MACRO, read_log, Record, sign_head, signatures_path, SignatureWriter, SignedHead,
+    verify)
+from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord, WitnessSignature
+from rclpy.qos import (qos_profile_sensor_data, QoSDurabilityPolicy, QoSProfile,
+                       QoSReliabilityPolicy)
 
 STREAMS = ('phase', 'master/resonance', 'emissary/resonance', 'sync/state')
+SIGNATURES_TOPIC = 'witness/signatures'
+# witness/signatures: like witness, reliable and transient local, so a memory matched late still
+# receives the recent signed heads. 100 are 8 minutes at the default period (plus macro
+# records), about 700 bytes each.
+WITNESS_SIGNATURE_QOS = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE,
+                                   durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class WitnessNode(GuardedNode):
@@ -64,13 +82,32 @@ class WitnessNode(GuardedNode):
                           'Observed messages stamped further behind the node clock are '
                           'rejected (s).', minimum=0.001, maximum=86400.0))
         self.rejections = RejectionCounter('observed messages')
+        # On a mesh with a PKI the chain names its host and its heads are signed.
+        self._auth = declare_security(self)
+        sign_period = declare_fixed(self, 'sign_period_s', 5.0,
+                                    'Sign the head of the chain this often when it has grown '
+                                    '(s; and after every macro record). Only with a '
+                                    'security_dir.', minimum=0.01, maximum=86400.0)
+        self._signatures_log = None
+        self._signed = None  # (sequence, digest) of the newest head signed
+        self.signatures = 0
+        self.observer = self.get_name()
+        if self._auth.enabled:
+            self.observer = f'{self._auth.node_id}/{self.get_name()}'
         self.log_path = declare_fixed(self, 'log_path', '',
                                       'Append every record to this JSON Lines file (empty: none). '
                                       'An existing log is verified and its chain continued.')
         last = self._open_log()
-        self.witness = Witness(self.get_name(), {s: timeout for s in streams}, self._now_s(),
+        self.witness = Witness(self.observer, {s: timeout for s in streams}, self._now_s(),
                                budget, last_record=last)
+        self._head = last
         self._publisher = self.create_publisher(WitnessRecord, 'witness', WITNESS_QOS)
+        # Created on every host (the SROS2 policy names one set of topics); only one with a
+        # PKI signs.
+        self._signature_publisher = self.create_publisher(
+            WitnessSignature, SIGNATURES_TOPIC, WITNESS_SIGNATURE_QOS)
+        if self._auth.enabled:
+            self.create_timer(sign_period, self.sign_head)
         if 'phase' in streams:
             # Liveness of the raw input costs a share of a core at kHz rates; leave 'phase' out
             # of streams to rely on the transducers' counters instead.
@@ -107,6 +144,8 @@ class WitnessNode(GuardedNode):
             last = records[-1] if records else None
         try:
             self._log = LogWriter(self.log_path)
+            if self._auth.enabled:
+                self._signatures_log = SignatureWriter(signatures_path(self.log_path))
         except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
             raise ParameterError(f"parameter 'log_path': {error}") from error
         return last
@@ -179,6 +218,28 @@ class WitnessNode(GuardedNode):
             message.previous_digest = record.previous_digest
             message.digest = record.digest
             self._publisher.publish(message)
+            self._head = record
+        # A macro record (a collapse, a lost stream) is signed at once, after its record.
+        if any(record.layer == MACRO for record in records):
+            self.sign_head()
+
+    def sign_head(self):
+        """Sign and publish the head of the chain (unless there is none, or it is signed)."""
+        head = self._head
+        # A head made under another name (a log continued from before the PKI) is not this
+        # host's to vouch for.
+        if not self._auth.enabled or head is None or head.observer != self.observer:
+            return None
+        if self._signed == (head.sequence, head.digest):
+            return None
+        signed = sign_head(self._auth, head.observer, head,
+                           self.get_clock().now().nanoseconds)
+        if self._signatures_log is not None:
+            self._signatures_log.write(signed)
+        self._signature_publisher.publish(signature_message(signed))
+        self._signed = (head.sequence, head.digest)
+        self.signatures += 1
+        return signed
 
     # ----------------------------------------------------------------------------- health
     def _now_s(self):
@@ -195,7 +256,7 @@ class WitnessNode(GuardedNode):
         values = {'records': float(w.records), 'dropped': float(w.dropped),
                   'micro': float(w.by_layer[0]), 'meso': float(w.by_layer[1]),
                   'macro': float(w.by_layer[2]), 'meta': float(w.by_layer[3]),
-                  'sequence': float(w.chain.sequence)}
+                  'sequence': float(w.chain.sequence), 'signatures': float(self.signatures)}
         if w.lost:
             return Status(ERROR, f'missing: {", ".join(sorted(w.lost))}', values)
         if w.dropped:
@@ -203,8 +264,9 @@ class WitnessNode(GuardedNode):
         return Status(OK, f'{w.records} records chained', values)
 
     def destroy_node(self):
-        if self._log is not None:
-            self._log.close()
+        for log in (self._log, self._signatures_log):
+            if log is not None:
+                log.close()
         return super().destroy_node()
 
 
@@ -214,6 +276,26 @@ def record_from_message(message):
                   message.header.frame_id, message.subject, message.event,
                   tuple(message.names), tuple(message.values), message.previous_digest,
                   message.digest)
+
+
+def signature_message(head):
+    """Return the ``WitnessSignature`` of a :class:`becomingone_core.witness_chain.SignedHead`."""
+    message = WitnessSignature()
+    set_stamp(message.header.stamp, head.stamp_ns)
+    message.header.frame_id = head.observer
+    message.observer = head.observer
+    message.sequence = head.sequence
+    message.digest = head.digest
+    message.certificate = bytes(head.certificate)
+    message.signature = bytes(head.signature)
+    return message
+
+
+def head_from_message(message):
+    """Return the :class:`becomingone_core.witness_chain.SignedHead` a message holds."""
+    return SignedHead(message.observer, int(message.sequence), message.digest,
+                      stamp_ns(message.header.stamp), bytes(message.certificate),
+                      bytes(message.signature))
 
 
 main = main_for(WitnessNode)
