@@ -120,9 +120,9 @@ def generate_launch_description():
             description='Frequency of the simulated source (Hz)'),
         DeclareLaunchArgument(
             'security_dir', default_value='',
-            description="This host's mesh credentials (ca.pem, crl.pem, host.pem, host.key "
-                        "from 'becomingone-pki export'): signed peer states, sync states and "
-                        "e-stop commands; empty: an open lab mesh"),
+            description='Mesh credentials of this host (ca.pem, crl.pem, host.pem, host.key '
+                        'from becomingone-pki export): signed peer states, sync states and '
+                        'e-stop commands; empty: an open lab mesh'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
         OpaqueFunction(function=_launch_setup),

@@ -24,3 +24,18 @@ def test_parameter_file_puts_every_node_under_ros__parameters(path):
     for node_name, section in document.items():
         assert isinstance(section, dict) and 'ros__parameters' in section, \
             f'{path}: {node_name} has no ros__parameters'
+
+
+def test_the_diagnostics_aggregator_groups_every_node():
+    import yaml
+    config = yaml.safe_load((PACKAGE / 'config' / 'diagnostics_aggregator.yaml').read_text())
+    analyzers = config['/**']['ros__parameters']['analyzers']
+    names = ['master', 'emissary', 'sync', 'witness', 'sim_source', 'memory', 'mesh',
+             'mesh_estop', 'imu_to_phase', 'camera_to_phase', 'text_to_phase', 'motor_output',
+             'http_output', 'speaker_output', 'display_output']
+
+    def groups(name):
+        return [a['path'] for a in analyzers.values()
+                if any(name.startswith(p) for p in a.get('startswith', []))
+                or any(p in name for p in a.get('contains', []))]
+    assert all(len(groups(name)) == 1 for name in names), {n: groups(n) for n in names}
