@@ -200,6 +200,9 @@ class MemoryNode(GuardedLifecycleNode):
             return MemoryStore(path, **options)
         except StoreError as error:
             raise ParameterError(f"parameter 'path': {error}") from error
+        except OSError as error:  # e.g. its directory cannot be created
+            raise ParameterError(f"parameter 'path': cannot open {path}: {error.strerror}") \
+                from error
 
     # -- ingest -------------------------------------------------------------------------------
     def _on_resonance(self, message):
