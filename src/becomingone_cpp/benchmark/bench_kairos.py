@@ -1,148 +1,178 @@
 #!/usr/bin/env python3
 """
-Benchmark of the KAIROS resonance bank: C++ batch path vs a numpy loop.
+Benchmark of the KAIROS resonance bank kernel (ResonanceBank.push_block).
 
-Prints lag-updates per second (samples x lags / wall time) for
+Prints lag-updates per second, counted per channel (samples x lags x
+channels / wall time, the unit of the compute bound), for every shape
 
-* ``C++ push_block`` on a uniformly sampled stream (the fast path) and on an
-  irregularly sampled one (the exact per-sample path), and
-* a vectorised numpy per-sample loop (one Python iteration per sample, numpy
-  across lags and channels, same definition),
+    (C=1, K=64), (C=16, K=64), (C=1, K=4096)
 
-for (C=1, K=64), (C=16, K=64) and (C=1, K=4096), side by side in one run, with
-their ratios, the SIMD path that ran and what one ``push`` call costs from
-Python.  A benchmark, not a test: figures depend on the machine and its load.
+x every stamp kind users have
 
-Usage: bench_kairos.py [--quick]   (``--quick`` shortens every measurement)
+    dyadic     uniform 1024 Hz, 100 + n/1024 (every step bit-identical)
+    float      uniform 1000 Hz, n/1000 (steps equal only to rounding)
+    ros-ns     integer nanoseconds at 1 kHz on the epoch, converted to s
+    jitter     1 kHz with every step uniform in [0.9, 1.1] ms
+
+x two lag placements (lags up to 0.5 s)
+
+    grid       whole multiples of the nominal sample period (lag = k samples)
+    off        uniform in [0, 0.5] s, off the sample grid
+
+with the fraction of the compute bound (``--bound``, lag-updates/s per core)
+and which kernel path ran: the share of lag-blocks done by the plain fast
+path, the straddle fast path and the scalar per-sample path.  With
+``--baseline DIR`` (a directory holding another build's ``becomingone_cpp``
+package) every case is measured for that build too, in the same run, case
+by case in a subprocess, and the ratio new / baseline is printed.
+
+A benchmark, not a test: figures depend on the machine and its load.
+
+Usage: bench_kairos.py [--quick] [--baseline DIR] [--bound 4.27e9]
 """
 
 import argparse
-import math
+import json
+import os
+import subprocess
+import sys
 import time
 
-import becomingone_cpp
-from becomingone_cpp import ResonanceBank
 import numpy as np
 
-RATE = 1024.0  # Hz, a dyadic step so uniform stamps are exact
 WINDOW = 2.0
+OMEGA = 2 * np.pi * 7.0
+MAX_LAG = 0.5
+SHAPES = [(1, 64), (16, 64), (1, 4096)]
+KINDS = ['dyadic', 'float', 'ros-ns', 'jitter']
+PLACEMENTS = ['grid', 'off']
+# Lag-updates per measured repeat (per channel), before --quick scaling.
+WORK = 1.2e8
 
 
-def make_stream(n, channels, irregular, seed=0):
+def stamps(kind, n, seed=0):
+    if kind == 'dyadic':
+        return 100.0 + np.arange(n) / 1024.0
+    if kind == 'float':
+        return np.arange(n) / 1000.0
+    if kind == 'ros-ns':
+        ns = 1_700_000_000_123_456_789 + np.arange(n, dtype=np.int64) * 1_000_000
+        return ns / 1e9
+    if kind == 'jitter':
+        steps = np.random.default_rng(seed).uniform(0.9, 1.1, n) / 1000.0
+        return 100.0 + np.cumsum(steps)
+    raise ValueError(kind)
+
+
+def period(kind):
+    return 1.0 / 1024.0 if kind == 'dyadic' else 1.0 / 1000.0
+
+
+def make_lags(k, kind, placement, seed=1):
+    lags = np.random.default_rng(seed).uniform(0.0, MAX_LAG, k)
+    if placement == 'grid':
+        dt = period(kind)
+        lags = np.round(lags / dt) * dt
+    return np.sort(lags)
+
+
+def phases(t, channels, seed=2):
     rng = np.random.default_rng(seed)
-    steps = np.full(n, 1.0 / RATE)
-    if irregular:
-        steps *= rng.uniform(0.5, 1.5, n)
-    t = 100.0 + np.cumsum(steps)
     phase = np.exp(1j * (2 * np.pi * 7.0 * t[:, None] + np.arange(channels)))
-    phase += np.cumsum(0.01 * (rng.standard_normal((n, channels))
-                               + 1j * rng.standard_normal((n, channels))), axis=0)
-    return t, phase
+    noise = rng.standard_normal((len(t), channels)) + 1j * rng.standard_normal((len(t), channels))
+    return phase + np.cumsum(0.01 * noise, axis=0)
 
 
-def make_lags(k, seed=1):
-    # Off the sample grid, up to 0.5 s.
-    return np.sort(np.random.default_rng(seed).uniform(0.0, 0.5, k))
-
-
-def numpy_loop(t, phase, lags, window, omega, warm):
-    """Per-sample numpy loop; returns lag-updates/s over samples after `warm`."""
-    n, channels = phase.shape
-    stamps = np.empty(n)
-    vel = np.empty((n, channels), dtype=complex)
-    T = np.zeros(lags.size, dtype=complex)
-    E0 = np.zeros(lags.size)
-    Et = np.zeros(lags.size)
-    start = None
-    for i in range(1, n):
-        if i == warm:
-            start = time.perf_counter()
-        dt = t[i] - t[i - 1]
-        v = (phase[i] - phase[i - 1]) / dt
-        stamps[i - 1] = t[i]
-        vel[i - 1] = v
-        m = i
-        alpha = math.exp(-dt / window)
-        oma = -math.expm1(-dt / window)
-        rot = complex(math.cos(omega * (t[i] - t[0])), math.sin(omega * (t[i] - t[0])))
-        s = t[i] - lags
-        up = np.searchsorted(stamps[:m], s)
-        ok = (up >= 1) | (stamps[np.minimum(up, m - 1)] == s)
-        k = np.nonzero(ok)[0]
-        upk = up[k]
-        lo = np.maximum(upk - 1, 0)
-        h = ((s[k] - stamps[lo]) / (stamps[upk] - stamps[lo] + (upk == lo)))[:, None]
-        lagged = (1.0 - h) * vel[lo] + h * vel[upk]
-        n2 = float(np.vdot(v, v).real)
-        T[k] = alpha * T[k] + oma * rot * (lagged.conj() @ v)
-        E0[k] = alpha * E0[k] + oma * n2
-        Et[k] = alpha * Et[k] + oma * np.einsum('kc,kc->k', lagged, lagged.conj()).real
-    elapsed = time.perf_counter() - start
-    return (n - warm) * lags.size / elapsed
-
-
-def cpp_block(t, phase, lags, window, omega, warm, repeats):
-    """C++ push_block lag-updates/s over samples after `warm` (best of repeats)."""
+def measure(channels, k, kind, placement, scale, repeats=3):
+    """Best-of-repeats lag-updates/s (per channel) and the path shares."""
+    import becomingone_cpp
+    from becomingone_cpp import ResonanceBank
+    kairos = sys.modules.get('becomingone_cpp._kairos')
+    counts = getattr(kairos, '_path_counts', None)
+    warm = int(1.2 * MAX_LAG * 1024) + 1
+    n = max(int(WORK * scale / (k * channels)), 2 * 128)
+    t = stamps(kind, warm + n)
+    p = phases(t, channels)
+    lags = make_lags(k, kind, placement)
     best = 0.0
+    shares = None
     for _ in range(repeats):
-        bank = ResonanceBank(lags, window, omega=omega, channels=phase.shape[1], max_rate=2 * RATE)
-        bank.push_block(t[:warm], phase[:warm])
+        bank = ResonanceBank(lags, WINDOW, omega=OMEGA, channels=channels, max_rate=2048.0)
+        bank.push_block(t[:warm], p[:warm])
+        if counts:
+            kairos._reset_path_counts()
         start = time.perf_counter()
-        bank.push_block(t[warm:], phase[warm:])
+        bank.push_block(t[warm:], p[warm:])
         elapsed = time.perf_counter() - start
-        best = max(best, (len(t) - warm) * lags.size / elapsed)
-    return best
+        best = max(best, n * k * channels / elapsed)
+        if counts:
+            c = counts()
+            total = max(1, sum(c.values()))
+            shares = {name: c[name] / total for name in ('plain', 'straddle', 'scalar')}
+    return {'rate': best, 'paths': shares, 'simd': becomingone_cpp.simd_path()}
 
 
-def push_cost_us(k, calls):
-    """Microseconds per Python-level push() call (C=1), scalar and array phase."""
-    t, phase = make_stream(calls, 1, irregular=False)
-    out = {}
-    for label, values in (('complex', [complex(p) for p in phase[:, 0]]),
-                          ('ndarray(1,)', list(phase))):
-        bank = ResonanceBank(make_lags(k), WINDOW, omega=1.0)
-        push = bank.push
-        tl = t.tolist()
-        start = time.perf_counter()
-        for tn, pn in zip(tl, values):
-            push(tn, pn)
-        out[label] = 1e6 * (time.perf_counter() - start) / calls
-    return out
+def run_baseline(directory, shape, scale):
+    env = dict(os.environ, PYTHONPATH=directory + os.pathsep + os.environ.get('PYTHONPATH', ''))
+    out = subprocess.run(
+        [sys.executable, __file__, '--worker', json.dumps([shape, scale])],
+        env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def worker(spec):
+    (channels, k), scale = json.loads(spec)
+    res = {}
+    for kind in KINDS:
+        for placement in PLACEMENTS:
+            res[f'{kind}/{placement}'] = measure(channels, k, kind, placement, scale)
+    print(json.dumps(res))
+
+
+def fmt_paths(shares):
+    if not shares:
+        return 'n/a'
+    return ' '.join(f'{name[:2]} {shares[name]:4.0%}' for name in ('plain', 'straddle', 'scalar'))
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--quick', action='store_true', help='shorter measurements')
+    parser.add_argument('--baseline', metavar='DIR',
+                        help='directory with another build of becomingone_cpp to compare')
+    parser.add_argument('--bound', type=float, default=4.27e9,
+                        help='compute bound, lag-updates/s per core (default 4.27e9: the 7-mul '
+                             '+ 7-FMA update on the development machine\'s AVX-512 path)')
+    parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
     scale = 0.25 if args.quick else 1.0
-    omega = 2 * np.pi * 7.0
-    warm = int(0.6 * RATE)  # history covers the longest lag (0.5 s)
 
-    print(f'becomingone_cpp KAIROS benchmark  (SIMD path: {becomingone_cpp.simd_path()})')
-    print('lag-updates/s = samples x lags / wall time; C++ = ResonanceBank.push_block; '
-          'numpy = one Python iteration per sample, numpy across lags')
-    header = (f"{'C':>3} {'K':>5} | {'C++ uniform':>12} {'C++ irregular':>14} | "
-              f"{'numpy loop':>11} | {'ratio unif.':>11} {'ratio irr.':>10}")
+    import becomingone_cpp
+    print(f'becomingone_cpp KAIROS kernel benchmark  (SIMD path: {becomingone_cpp.simd_path()})')
+    print('lag-updates/s = samples x lags x channels / wall time (ResonanceBank.push_block, '
+          f'best of 3); bound {args.bound:.3g}/s per core; paths = share of lag-blocks done by '
+          'the plain fast / straddle fast / scalar path')
+    base_col = '  baseline  new/base' if args.baseline else ''
+    header = (f"{'C':>3} {'K':>5} {'stamps':>7} {'lags':>4} | {'lag-upd/s':>9} {'of bound':>8} | "
+              f"{'paths (pl / st / sc)':<22}" + base_col)
     print(header)
     print('-' * len(header))
-    cases = [(1, 64, 200_000, 2_000), (16, 64, 40_000, 1_500), (1, 4096, 30_000, 200)]
-    for channels, k, n_cpp, n_np in cases:
-        n_cpp = max(int(n_cpp * scale), 2 * warm)
-        n_np = max(int(n_np * scale), 50)
-        lags = make_lags(k)
-        t_u, p_u = make_stream(warm + n_cpp, channels, irregular=False)
-        t_i, p_i = make_stream(warm + n_cpp // 4, channels, irregular=True)
-        uni = cpp_block(t_u, p_u, lags, WINDOW, omega, warm, repeats=3)
-        irr = cpp_block(t_i, p_i, lags, WINDOW, omega, warm, repeats=2)
-        t_n, p_n = make_stream(warm + n_np, channels, irregular=False)
-        npl = numpy_loop(t_n, p_n, lags, WINDOW, omega, warm)
-        print(f'{channels:>3} {k:>5} | {uni:12.3g} {irr:14.3g} | {npl:11.3g} | '
-              f'{uni / npl:10.0f}x {irr / npl:9.0f}x', flush=True)
-    print()
-    for k in (1, 64):
-        cost = push_cost_us(k, int(100_000 * scale))
-        parts = ', '.join(f'{label}: {us:.2f} us' for label, us in cost.items())
-        print(f'one push() call from Python, C=1, K={k}: {parts}')
+    for channels, k in SHAPES:
+        base = run_baseline(args.baseline, (channels, k), scale) if args.baseline else None
+        for kind in KINDS:
+            for placement in PLACEMENTS:
+                r = measure(channels, k, kind, placement, scale)
+                line = (f'{channels:>3} {k:>5} {kind:>7} {placement:>4} | {r["rate"]:9.3g} '
+                        f'{r["rate"] / args.bound:8.2f} | {fmt_paths(r["paths"]):<22}')
+                if base:
+                    b = base[f'{kind}/{placement}']['rate']
+                    line += f'  {b:8.3g}  {r["rate"] / b:7.2f}x'
+                print(line, flush=True)
+    if args.baseline:
+        print(f'baseline: {args.baseline} (SIMD path: {base[f"{KINDS[0]}/grid"]["simd"]})')
 
 
 if __name__ == '__main__':

@@ -203,8 +203,6 @@ struct ResonanceBank::Impl
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
-  // Per-lag fast-path hint (see detail::LagState::hint): not state.
-  mutable std::vector<std::uint8_t> hint;
   std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
@@ -291,7 +289,6 @@ struct ResonanceBank::Impl
     e0.assign(K, 0.0);
     et.assign(K, 0.0);
     cursor.assign(K, 1);
-    hint.assign(K, 0);
     view_valid = false;
   }
 
@@ -399,7 +396,7 @@ struct ResonanceBank::Impl
     view_valid = false;
     if (n_last - n_committed == kBlock) {
       detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
-        n_overrun, hint.data()};
+        n_overrun};
       run_block(n_committed + 1, kBlock, st);
       n_overrun = st.overrun;
       n_committed = n_last;
@@ -485,7 +482,7 @@ struct ResonanceBank::Impl
     const int pending = static_cast<int>(n_last - n_committed);
     if (pending > 0) {
       detail::LagState st{vtre.data(), vtim.data(), ve0.data(), vet.data(), vcursor.data(),
-        n_overrun, hint.data()};
+        n_overrun};
       run_block(n_committed + 1, pending, st);
       v_overrun = st.overrun;
     }

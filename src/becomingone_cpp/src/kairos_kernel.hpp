@@ -87,9 +87,6 @@ struct LagState
   double * et;
   std::int64_t * cursor;  // upper bracket index used for the last sample
   std::uint64_t overrun;
-  // Per lag: which fast variant passed last time (a speed hint, not state:
-  // results do not depend on it).
-  std::uint8_t * hint;
   // Lag-blocks done by each path (for the benchmark's "which path ran").
   std::uint64_t n_plain = 0;
   std::uint64_t n_straddle = 0;
