@@ -59,6 +59,24 @@ constexpr double kTwoPiHi = 6.283185307179586;             // fl(2 pi)
 constexpr double kTwoPiLo = 2.4492935982947064e-16;        // 2 pi - fl(2 pi)
 constexpr std::int64_t kMaxHistory = std::int64_t{1} << 26;
 
+// a * b = hi + lo exactly (no overflow assumed); hi = fl(a * b).  With a
+// hardware FMA that is fma(a, b, -hi); otherwise Dekker's product with
+// Veltkamp splitting, which gives the same (exact) lo without a libm call
+// per sample (this file is built for the x86-64 baseline, where std::fma is
+// a software routine).
+inline double two_product_lo(double a, double b, double hi)
+{
+#if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+  return std::fma(a, b, -hi);
+#else
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  const double ca = kSplit * a, cb = kSplit * b;
+  const double ah = ca - (ca - a), al = a - ah;
+  const double bh = cb - (cb - b), bl = b - bh;
+  return ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
+#endif
+}
+
 // omega * (t - t0) reduced to [0, 2 pi), accurate to ~1e-16 rad for any
 // stream length: t - t0 and the product are carried exactly (two-sum and
 // FMA two-product) and 2 pi is used as a two-double constant (Cody-Waite).
@@ -71,12 +89,15 @@ double reduced_phase(double omega, double t, double t0)
   const double bb = d - t;
   const double d_lo = (t - (d - bb)) + (-t0 - bb);
   const double p = omega * d;
-  const double p_lo = std::fma(omega, d, -p) + omega * d_lo;
+  const double p_lo = two_product_lo(omega, d, p) + omega * d_lo;
   // Round to nearest (even) integer; below 2^51 by adding and subtracting
   // 1.5 * 2^52 (same value as nearbyint, without a library call per sample).
   const double q = p / kTwoPiHi;
   const double k = std::fabs(q) < 0x1p51 ? (q + 0x1.8p52) - 0x1.8p52 : std::nearbyint(q);
-  double r = std::fma(-k, kTwoPiHi, p);
+  // fl(p - k 2pi_hi), rounded once: k 2pi_hi = kh + kl exactly, and p - kh
+  // is exact (Sterbenz: kh is within a factor 2 of p, or k = 0).
+  const double kh = k * kTwoPiHi;
+  double r = (p - kh) - two_product_lo(k, kTwoPiHi, kh);
   r = r - k * kTwoPiLo + p_lo;
   if (r < 0.0) {
     r += kTwoPiHi;
@@ -206,8 +227,13 @@ struct ResonanceBank::Impl
   std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
-  // Cache of the last dt -> (alpha, 1 - alpha); not state (a pure function).
-  double last_dt = -1.0, last_alpha = 0.0, last_oma = 0.0;
+  // Cache of dt -> (alpha, 1 - alpha); not state (a pure function).
+  struct AlphaEntry
+  {
+    double dt = -1.0, alpha = 0.0, oma = 0.0;
+  };
+  static constexpr std::uint64_t kAlphaCache = 32;
+  AlphaEntry alpha_cache[kAlphaCache];
 
   Impl(std::vector<double> lags_in, double window_in, double omega_in, int channels,
     double max_rate_in)
@@ -365,14 +391,20 @@ struct ResonanceBank::Impl
     const std::int64_t p = i - base;
     // alpha and 1 - alpha (the latter via expm1, accurate for dt << W);
     // a repeated dt (uniform sampling) reuses them: same input, same value.
-    if (dt != last_dt) {
-      last_dt = dt;
+    // A few entries, indexed by the low bits of dt: stamps uniform only to
+    // rounding (float rates, ROS nanoseconds) cycle through a handful of dt
+    // values.  A pure function of dt, so the cache never changes a bit.
+    std::uint64_t bits;
+    std::memcpy(&bits, &dt, sizeof(bits));
+    AlphaEntry & ce = alpha_cache[(bits ^ (bits >> 17)) % kAlphaCache];
+    if (dt != ce.dt) {
+      ce.dt = dt;
       const double x = dt / window;
-      last_alpha = std::exp(-x);
-      last_oma = -std::expm1(-x);
+      ce.alpha = std::exp(-x);
+      ce.oma = -std::expm1(-x);
     }
-    const double a = last_alpha;
-    const double om = last_oma;
+    const double a = ce.alpha;
+    const double om = ce.oma;
     ts[p] = t;
     inv_dt[p] = inv;
     alpha[p] = a;
