@@ -7,15 +7,21 @@ BecomingONE adapters for one cell: any mix of inputs (phase out) and outputs (sy
 One ``true``/``false`` argument per adapter (all off by default), the input topic of each
 standard-topic adapter (remapped, so any driver's topic works as it is), and the few settings
 that differ per deployment. Everything else comes from ``params_file``. Inputs publish on the
-cell's ``phase`` under ``namespace``; outputs read its ``sync/state``.
+cell's ``phase`` under ``namespace``; outputs read its ``sync/state``. The motor and HTTP
+outputs are lifecycle nodes, brought up (configure, activate) by this file.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction
+from launch.actions import DeclareLaunchArgument, EmitEvent, GroupAction, RegisterEventHandler
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessStart
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
-from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 # adapter argument -> (executable, the topic it subscribes and its default, what it is)
 INPUTS = {
@@ -38,6 +44,25 @@ OUTPUTS = {
     'motor': ('motor_output', 'geometry_msgs/Twist on cmd_vel, gated, with watchdog and e-stop'),
     'http': ('http_output', 'JSON POSTs to an HTTP API, gated by collapse'),
 }
+#: Outputs that command something: lifecycle nodes, brought up by this file.
+MANAGED = ('motor', 'http')
+
+
+def _managed(node):
+    """
+    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
+
+    Configure on every start of its process (a respawn too), activate once configured; a node
+    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
+    """
+    def change(transition_id):
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition_id))
+    return [node, RegisterEventHandler(OnProcessStart(
+                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
+            RegisterEventHandler(OnStateTransition(
+                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
+                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def _switch(name, what):
@@ -101,12 +126,17 @@ def generate_launch_description():
              'motor': {'estop_topic': LaunchConfiguration('estop_topic')}}
     for name, (executable, what) in OUTPUTS.items():
         arguments.append(_switch(name, what))
-        nodes.append(Node(
-            package='becomingone_adapters', executable=executable, name=executable,
-            remappings=[('sync/state', LaunchConfiguration('sync_topic')),
-                        ('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
-            condition=IfCondition(LaunchConfiguration(name)),
-            **{**common, 'parameters': [params_file, extra.get(name, {})]}))
+        output = {
+            'package': 'becomingone_adapters', 'executable': executable, 'name': executable,
+            'remappings': [('sync/state', LaunchConfiguration('sync_topic')),
+                           ('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
+            'condition': IfCondition(LaunchConfiguration(name)),
+            **common, 'parameters': [params_file, extra.get(name, {})]}
+        if name in MANAGED:  # autostart false: this file drives the transitions (_managed)
+            output['parameters'].append({'autostart': False})
+            nodes += _managed(LifecycleNode(namespace='', **output))
+        else:
+            nodes.append(Node(**output))
     return LaunchDescription([
         *arguments,
         GroupAction([PushROSNamespace(LaunchConfiguration('namespace')), *nodes]),

@@ -5,15 +5,38 @@ The temporal memory of one BecomingONE cell: the ``memory`` node under the cell'
     ros2 launch becomingone_bringup memory.launch.py namespace:=cell1 path:=/data/cell1.sqlite3
 
 Parameters come from ``params_file`` (default ``params/memory.yaml``); ``path``, when given,
-overrides the store file.
+overrides the store file. The memory is a lifecycle node brought up (configure, activate) by
+this file; a store that cannot open leaves it unconfigured, with the reason in its log.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction
+from launch.actions import DeclareLaunchArgument, EmitEvent, GroupAction, RegisterEventHandler
 from launch.conditions import IfCondition, UnlessCondition
+from launch.event_handlers import OnProcessStart
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
-from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.actions import LifecycleNode, PushROSNamespace
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
+
+
+def _managed(node):
+    """
+    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
+
+    Configure on every start of its process (a respawn too), activate once configured; a node
+    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
+    """
+    def change(transition_id):
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition_id))
+    return [node, RegisterEventHandler(OnProcessStart(
+                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
+            RegisterEventHandler(OnStateTransition(
+                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
+                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def generate_launch_description():
@@ -38,15 +61,17 @@ def generate_launch_description():
     ]
 
     def memory(extra, condition):
-        return Node(package='becomingone_core', executable='memory', name='memory',
-                    output='screen', parameters=[params_file, *extra],
-                    ros_arguments=['--log-level', log_level], condition=condition)
+        # autostart false: this file drives the transitions (_managed).
+        return _managed(LifecycleNode(
+            package='becomingone_core', executable='memory', name='memory', namespace='',
+            output='screen', parameters=[params_file, *extra, {'autostart': False}],
+            ros_arguments=['--log-level', log_level], condition=condition))
 
     return LaunchDescription([
         *arguments,
         GroupAction([
             PushROSNamespace(namespace),
-            memory([{'path': path}], IfCondition(path_given)),
-            memory([], UnlessCondition(path_given)),
+            *memory([{'path': path}], IfCondition(path_given)),
+            *memory([], UnlessCondition(path_given)),
         ]),
     ])

@@ -15,6 +15,9 @@ see ``becomingone_core.mesh.namespace_for``); which nodes start depends on ``rol
 
 ``simulate:=true`` adds a ``sim_source`` feeding the cell's ``phase`` (demos, containers).
 
+The memory is a lifecycle node brought up (configure, activate) by this file: a store that
+cannot open leaves it unconfigured and running (no respawn loop), with the reason in its log.
+
 Every host of one mesh must use the same ROS_DOMAIN_ID; on networks without reliable multicast
 set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.xml`` profiles.
 """
@@ -23,16 +26,41 @@ import socket
 
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
+from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction, OpaqueFunction,
+                            RegisterEventHandler)
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessStart
+from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node, PushROSNamespace
+from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+from lifecycle_msgs.msg import Transition
 
 # A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
 # runs its nodes' own executables (each named like the node).
 WHOLE_CELL = ('master', 'emissary', 'sync', 'witness')
+#: Executables that are lifecycle nodes, brought up by this file.
+MANAGED = ('memory',)
+
+
+def _managed(node):
+    """
+    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
+
+    Configure on every start of its process (a respawn too), activate once configured; a node
+    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
+    """
+    def change(transition_id):
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition_id))
+    return [node, RegisterEventHandler(OnProcessStart(
+                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
+            RegisterEventHandler(OnStateTransition(
+                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
+                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def _processes(role):
@@ -65,11 +93,17 @@ def _launch_setup(context):
         'security_dir': ParameterValue(LaunchConfiguration('security_dir'), value_type=str),
     }]
     # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
-    nodes = [Node(package='becomingone_core', executable=executable, output='screen',
-                  name=None if executable == 'becomingone_cell' else executable,
-                  parameters=common, respawn=True, respawn_delay=2.0,
-                  arguments=['--ros-args', '--log-level', LaunchConfiguration('log_level')])
-             for executable in _processes(role)]
+    nodes = []
+    for executable in _processes(role):
+        process = {'package': 'becomingone_core', 'executable': executable, 'output': 'screen',
+                   'name': None if executable == 'becomingone_cell' else executable,
+                   'parameters': common, 'respawn': True, 'respawn_delay': 2.0,
+                   'arguments': ['--ros-args', '--log-level', LaunchConfiguration('log_level')]}
+        if executable in MANAGED:  # autostart false: this file drives the transitions
+            process['parameters'] = [*common, {'autostart': False}]
+            nodes += _managed(LifecycleNode(namespace='', **process))
+        else:
+            nodes.append(Node(**process))
     if role in ('full', 'light'):
         # A simulated phase source for demos and containers without sensors.
         nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',

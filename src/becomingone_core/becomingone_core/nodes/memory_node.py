@@ -201,7 +201,7 @@ class MemoryNode(GuardedLifecycleNode):
         except StoreError as error:
             raise ParameterError(f"parameter 'path': {error}") from error
         except OSError as error:  # e.g. its directory cannot be created
-            raise ParameterError(f"parameter 'path': cannot open {path}: {error.strerror}") \
+            raise ParameterError(f"parameter 'path': cannot open {path}: {error}") \
                 from error
 
     # -- ingest -------------------------------------------------------------------------------
