@@ -2,7 +2,10 @@
 ``becomingone_cell``: a whole cell in one process, on one rclpy executor.
 
 Runs master, emissary, sync, witness (and with ``--sim`` a simulated source), for small hosts
-and for ``make demo``.
+and for ``make demo``. With ``--role`` it runs everything a host of that role runs
+(``becomingone_core.mesh.ROLE_NODES``: the cell, the temporal memory and the mesh node for
+``full``; emissary, sync and mesh for ``light``; ...) in this one process: one Python runtime,
+one executor, one DDS participant, which is what a small Raspberry Pi can afford.
 
 The nodes are the same classes the separate executables run, talking over DDS as usual, so
 ``ros2 topic``, rviz and rqt see the same cell. ``--demo`` feeds the cell a coherent sine, then
@@ -13,6 +16,9 @@ import argparse
 import sys
 import time
 
+from becomingone_core.mesh import ROLE_NODES, ROLES
+from becomingone_core.nodes.memory_node import MemoryNode
+from becomingone_core.nodes.mesh_node import MeshNode
 from becomingone_core.nodes.runner import CleanExit
 from becomingone_core.nodes.sim_source_node import SimSourceNode
 from becomingone_core.nodes.sync_node import SyncNode
@@ -22,6 +28,17 @@ from becomingone_core.scales import SCALES
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
+
+
+CELL_NODES = ('master', 'emissary', 'sync', 'witness')
+NODE_FACTORIES = {
+    'master': lambda **kwargs: TransducerNode('master', **kwargs),
+    'emissary': lambda **kwargs: TransducerNode('emissary', **kwargs),
+    'sync': SyncNode,
+    'witness': WitnessNode,
+    'memory': MemoryNode,
+    'mesh': MeshNode,
+}
 
 
 def demo_schedule(duration_s):
@@ -39,6 +56,8 @@ def parse_arguments(argv):
                         help='simulated sine -> noise -> sine, progress and summary')
     parser.add_argument('--scale', choices=SCALES,
                         help='scale preset for every node (default: their "scale" parameter)')
+    parser.add_argument('--role', choices=ROLES,
+                        help="run this host role's whole node set (with memory and mesh)")
     return parser.parse_known_args(argv)
 
 
@@ -47,11 +66,14 @@ class CellRun:
 
     def __init__(self, args):
         overrides = [Parameter('scale', value=args.scale)] if args.scale else []
-        self.master = TransducerNode('master', parameter_overrides=overrides)
-        self.emissary = TransducerNode('emissary', parameter_overrides=overrides)
-        self.sync = SyncNode(parameter_overrides=overrides)
-        self.witness = WitnessNode(parameter_overrides=overrides)
-        self.nodes = [self.master, self.emissary, self.sync, self.witness]
+        names = ROLE_NODES[args.role] if args.role else CELL_NODES
+        # Each node declares only its own parameters; the role reaches the mesh node.
+        extra = {'mesh': [Parameter('role', value=args.role)] if args.role else []}
+        built = {name: NODE_FACTORIES[name](parameter_overrides=overrides + extra.get(name, []))
+                 for name in names}
+        self.master, self.emissary = built.get('master'), built.get('emissary')
+        self.sync, self.witness = built.get('sync'), built.get('witness')
+        self.nodes = list(built.values())
         self.source = None
         if args.sim or args.demo:
             source_overrides = []
@@ -74,6 +96,8 @@ class CellRun:
         return self._now_s() - self.start_s
 
     def note_events(self):
+        if self.sync is None:
+            return  # a witness or relay host decides nothing
         layer = self.sync.layer
         seen = (layer.collapses, layer.releases)
         if seen != self._seen and layer.last is not None:
@@ -84,6 +108,10 @@ class CellRun:
             self._seen = seen
 
     def progress(self):
+        if self.sync is None:
+            names = ', '.join(node.get_name() for node in self.nodes)
+            print(f'[{self.elapsed():5.1f} s] running {names}', flush=True)
+            return
         last = self.sync.layer.last
         segment = ''
         if self.source is not None:
@@ -96,6 +124,10 @@ class CellRun:
               f'{"COLLAPSED" if last.collapsed else "released"}', flush=True)
 
     def summary(self):
+        if self.sync is None or self.witness is None:
+            print(f'summary:\n  ran {self.elapsed():.1f} s: '
+                  f'{", ".join(n.get_name() for n in self.nodes)}', flush=True)
+            return False
         layer = self.sync.layer
         rejected = self.master.transducer.rejected + self.emissary.transducer.rejected
         collapses = [t for t, e in self.events if e == 'collapse']

@@ -2,7 +2,6 @@
 
 from becomingone_core.nodes.parameters import declare, ParameterError
 from becomingone_core.security.mesh_auth import MeshAuthority
-from becomingone_core.security.pki import PkiError, Untrusted
 
 DESCRIPTION = (
     "This host's mesh credentials, as 'becomingone-pki export NODE_ID --to DIR' writes them "
@@ -13,6 +12,9 @@ DESCRIPTION = (
 def declare_security(node):
     """Declare ``security_dir`` and return the :class:`MeshAuthority` it gives (read once)."""
     directory = declare(node, 'security_dir', '', DESCRIPTION, read_only=True)
+    if not directory:
+        return MeshAuthority.from_directory('')  # an open lab mesh, without cryptography
+    from becomingone_core.security.pki import PkiError, Untrusted
     try:
         return MeshAuthority.from_directory(directory)
     except (PkiError, Untrusted, OSError, ValueError) as error:

@@ -27,8 +27,6 @@ import time
 
 from becomingone_core.input_rules import RejectedInput, stamp_ns
 from becomingone_core.security import signed_fields
-from becomingone_core.security.pki import (
-    EXPORT_CA, EXPORT_CERT, EXPORT_CRL, EXPORT_KEY, HostCredentials, TrustStore, Untrusted)
 
 # Rejection reasons beyond the certificate's own (pki.REASONS: malformed, untrusted, expired,
 # not_yet_valid, revoked, no_node_id, wrong_key_type).
@@ -99,6 +97,9 @@ class MeshAuthority:
         """Load ``ca.pem``, ``crl.pem``, ``host.pem`` and ``host.key``; '' gives an open mesh."""
         if not directory:
             return OPEN
+        # Only a mesh with a PKI loads cryptography (~13 MB of RSS on a small host).
+        from becomingone_core.security.pki import (
+            EXPORT_CA, EXPORT_CERT, EXPORT_CRL, EXPORT_KEY, HostCredentials, TrustStore)
         root = pathlib.Path(directory)
         crl = root / EXPORT_CRL
         trust = TrustStore.from_files(root / EXPORT_CA, crl if crl.exists() else None)
@@ -130,6 +131,7 @@ class MeshAuthority:
         """Return the :class:`pki.Identity` of a presented certificate, or raise by reason."""
         if not len(certificate):
             raise RejectedInput(UNSIGNED, 'no certificate')
+        from becomingone_core.security.pki import Untrusted
         try:
             return self.trust.identify(bytes(certificate), now_s)
         except Untrusted as error:

@@ -1,0 +1,68 @@
+"""
+Resident memory and CPU of a host, per role, beside a bare rclpy process in the same run.
+
+Starts, one after the other on the same machine and domain: a bare rclpy process (one node
+spinning a 10 Hz timer: the floor any ROS 2 Python process pays), then ``becomingone_cell
+--role R --sim`` for each role (the whole node set of that role in one process, fed by its
+simulated source at 100 Hz), lets each run ``SETTLE_S``, and reads VmRSS and the CPU used over
+``MEASURE_S`` from /proc. Prints each figure and its ratio to the bare process.
+"""
+
+import os
+import pathlib
+import sys
+import tempfile
+import time
+
+from becomingone_core.testing.processes import executable, isolated_ros_env, NodeProcess
+
+SETTLE_S = 6.0
+MEASURE_S = 5.0
+TICKS = os.sysconf('SC_CLK_TCK')
+BARE = """
+import rclpy
+rclpy.init()
+node = rclpy.create_node('bare')
+node.create_timer(0.1, lambda: None)
+rclpy.spin(node)
+"""
+
+
+def _rss_mb(pid):
+    for line in pathlib.Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f'no VmRSS for {pid}')
+
+
+def _cpu_s(pid):
+    fields = pathlib.Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def measure(command, env):
+    with NodeProcess(command, env) as process:
+        time.sleep(SETTLE_S)
+        assert process.running, process.output()[-2000:]
+        pid = process.process.pid
+        cpu = _cpu_s(pid)
+        time.sleep(MEASURE_S)
+        return _rss_mb(pid), 100 * (_cpu_s(pid) - cpu) / MEASURE_S
+
+
+def main():
+    env = isolated_ros_env()
+    env['XDG_STATE_HOME'] = tempfile.mkdtemp(prefix='bench_footprint_')
+    cell = executable('becomingone_core', 'becomingone_cell')
+    runs = {'bare rclpy': [sys.executable, '-c', BARE]}
+    for role in ('full', 'light', 'witness', 'relay'):
+        runs[f'role {role}'] = [cell, '--role', role, '--sim']
+    results = {name: measure(command, env) for name, command in runs.items()}
+    bare_rss, bare_cpu = results['bare rclpy']
+    print(f'{"process":14s} {"RSS MB":>8s} {"x bare":>7s} {"CPU %":>7s}')
+    for name, (rss, cpu) in results.items():
+        print(f'{name:14s} {rss:8.1f} {rss / bare_rss:7.2f} {cpu:7.1f}')
+
+
+if __name__ == '__main__':
+    main()
