@@ -30,7 +30,8 @@ def _mesh(i):
         'peers': [{'header': {'stamp': {'sec': i, 'nanosec': 0}, 'frame_id': ''},
                    'node_id': 'pi-2', 'host': 'pi-2.local', 'role': 1, 'weight': 2.0,
                    't_real': 0.7, 't_imag': 0.0, 'coherence': 0.49, 'collapsed': False,
-                   'sequence': i, 'last_seen': {'sec': i, 'nanosec': 5}, 'alive': True}],
+                   'sequence': i, 'certificate': [], 'signature': [],
+                   'last_seen': {'sec': i, 'nanosec': 5}, 'alive': True}],
         'peers_alive': 1, 'peers_dead': 0, 'global_real': 0.7, 'global_imag': 0.0,
         'global_coherence': 0.49, 'emerged': False, 'emergence_threshold': 0.8,
         'aggregation': 'weighted_mean'})

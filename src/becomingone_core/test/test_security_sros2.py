@@ -41,13 +41,20 @@ def used(tmp_path_factory):
     out = {}
     path = tmp_path_factory.mktemp('memory') / 'm.sqlite3'
     with RosProbe(isolated_ros_env()) as probe:
-        for name, make in NODES.items():
+        builds = [(name, name, make) for name, make in NODES.items()]
+        builds.append(('mesh@light', 'mesh', NODES['mesh']))  # the light role's mesh node
+        for key, name, make in builds:
             overrides = [Parameter('path', value=str(path))] if name == 'memory' else []
+            if key == 'mesh@light':
+                overrides = [Parameter('role', value='light')]
             node = make(context=probe.context, namespace=NAMESPACE,
                         parameter_overrides=overrides)
+            # rcl itself creates a lifecycle node's transition_event publisher.
+            extra = {f'{NAMESPACE}/{name}/transition_event'} if name in sros2.LIFECYCLE_NODES \
+                else set()
             try:
-                out[name] = {
-                    'publish': {p.topic_name for p in node.publishers} | {'/rosout'},
+                out[key] = {
+                    'publish': {p.topic_name for p in node.publishers} | {'/rosout'} | extra,
                     'subscribe': {s.topic_name for s in node.subscriptions},
                     'reply': {node.resolve_service_name(s.srv_name) for s in node.services},
                     'request': {node.resolve_service_name(c.srv_name) for c in node.clients},
@@ -107,12 +114,13 @@ def test_policy_names_exactly_what_each_node_uses(role, used):
     assert set(enclaves) == expected
     for path, profiles in enclaves.items():
         for node, rules in profiles.items():
-            assert rules == used[node], f'{path} profile {node}'
+            assert rules == used.get(f'{node}@{role}', used[node]), f'{path} profile {node}'
 
 
 def test_every_core_node_has_a_table_entry(used):
     every = {node for nodes in ROLE_NODES.values() for node in nodes}
     assert every <= set(sros2.NODE_INTERFACES) == set(NODES)
+    assert {key for key in used if '@' not in key} == set(NODES)
 
 
 def test_all_roles_and_options():

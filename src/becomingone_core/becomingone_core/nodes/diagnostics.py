@@ -3,7 +3,8 @@ Publish a node's health on ``/diagnostics`` so rqt_robot_monitor shows it.
 
 The interface is diagnostic_updater's: an :class:`Updater` holds named tasks, each a function
 that fills a :class:`StatusWrapper` (``summary(level, message)``, ``add(key, value)``), runs them
-every period and publishes one ``DiagnosticArray``, each status named ``<node name>: <task>``.
+every period and publishes one ``DiagnosticArray``, each status named ``<node>: <task>`` with
+the node's fully qualified name (``cell1/master: input``; the real updater drops the namespace).
 On a full ROS 2 install the real ``diagnostic_updater.Updater`` is used (:func:`make_updater`);
 the PyPI wheels do not package it, so this module carries the small part of it we need, with
 the same names and the same output.
@@ -66,7 +67,9 @@ class Updater:
             status = StatusWrapper(name=name, hardware_id=self.hwid)
             status.summary(ERROR, 'No message was set')
             status = task(status)
-            status.name = f'{self.node.get_name()}: {name}'
+            # The fully qualified name keeps the cells of one host apart (/cell1/master and
+            # /cell2/master); the real updater names by node name only.
+            status.name = f'{self.node.get_fully_qualified_name().lstrip("/")}: {name}'
             array.status.append(status)
         self.publisher.publish(array)
 

@@ -41,6 +41,11 @@ NODE_SERVICES = ('~/describe_parameters', '~/get_parameter_types', '~/get_parame
                  '~/set_parameters_atomically')
 #: Topics every node publishes: its log and its parameter changes.
 NODE_PUBLISHES = ('/rosout', '/parameter_events')
+#: What a managed (lifecycle) node serves and publishes besides (``ros2 lifecycle``).
+LIFECYCLE_SERVICES = ('~/change_state', '~/get_state', '~/get_available_states',
+                      '~/get_available_transitions', '~/get_transition_graph')
+LIFECYCLE_PUBLISHES = ('~/transition_event',)
+LIFECYCLE_NODES = frozenset({'memory'})
 DIAGNOSTICS = '/diagnostics'
 
 
@@ -67,29 +72,35 @@ NODE_INTERFACES = {
                                subscribe=('phase',)),
     'sync': NodeInterfaces(publish=('sync/state', 'sync/markers', DIAGNOSTICS),
                            subscribe=('master/resonance', 'emissary/resonance')),
-    'witness': NodeInterfaces(publish=('witness', DIAGNOSTICS),
+    'witness': NodeInterfaces(publish=('witness', 'witness/signatures', DIAGNOSTICS),
                               subscribe=('phase', 'master/resonance', 'emissary/resonance',
                                          'sync/state')),
     'memory': NodeInterfaces(publish=('memory/acknowledged', DIAGNOSTICS),
                              subscribe=('master/resonance', 'emissary/resonance', 'sync/state',
-                                        'mesh/state', 'witness'),
+                                        'mesh/state', 'witness', 'witness/signatures'),
                              reply=('memory/query', 'memory/reconstruct')),
     'mesh': NodeInterfaces(publish=(PEERS_TOPIC, 'mesh/state', 'mesh/markers', DIAGNOSTICS),
                            subscribe=('sync/state', PEERS_TOPIC, ESTOP_TOPIC)),
     'sim_source': NodeInterfaces(publish=('phase', DIAGNOSTICS)),
 }
+#: What a node uses only in some roles: a light cell's mesh node gives it its slow scale.
+ROLE_EXTRAS = {('light', 'mesh'): NodeInterfaces(publish=('master/resonance',))}
 #: Roles whose hosts may also run ``sim_source`` (``pi_node.launch.py simulate:=true``).
 SIMULATED_ROLES = ('full', 'light')
 _NAME = re.compile(r'^(/[A-Za-z_][A-Za-z0-9_]*)+$')
 
 
-def node_interfaces(node, use_sim_time=False):
-    """Return everything ``node`` uses: its own table entry plus what every node has."""
+def node_interfaces(node, use_sim_time=False, role=None):
+    """Return everything ``node`` uses (in ``role``): its entry plus what every node has."""
     if node not in NODE_INTERFACES:
         raise ValueError(f'no interface table for node {node!r}')
     common = NodeInterfaces(publish=NODE_PUBLISHES, reply=NODE_SERVICES,
                             subscribe=('/clock',) if use_sim_time else ())
-    return NODE_INTERFACES[node].merged(common)
+    if node in LIFECYCLE_NODES:
+        common = common.merged(NodeInterfaces(publish=LIFECYCLE_PUBLISHES,
+                                              reply=LIFECYCLE_SERVICES))
+    interfaces = NODE_INTERFACES[node].merged(common)
+    return interfaces.merged(ROLE_EXTRAS.get((role, node), NodeInterfaces()))
 
 
 def check_namespace(namespace):
@@ -152,7 +163,7 @@ def policy_xml(namespace, roles=ROLES, *, simulate=False, use_sim_time=False,
                 enclaves, 'enclave', {'path': enclave_path(role, enclave_name, root)})
             profiles = ElementTree.SubElement(enclave, 'profiles')
             for node in nodes:
-                used = node_interfaces(node, use_sim_time)
+                used = node_interfaces(node, use_sim_time, role)
                 profile = ElementTree.SubElement(profiles, 'profile',
                                                  {'ns': namespace, 'node': node})
                 _add_rules(profile, 'topics', 'topic', used.publish, 'publish')

@@ -20,7 +20,7 @@ def sync_record(stamp_ns, coherence=None, threshold=0.6):
         'sync_real': t.real, 'sync_imag': t.imag, 'delta_phase': 0.0,
         'coherence': coherence, 'threshold': threshold, 'hysteresis': 0.05,
         'collapsed': coherence >= threshold, 'realign_requested': False,
-        'realign_threshold': 0.5,
+        'realign_threshold': 0.5, 'signature': [],
     }
     return make_record(SYNC, stamp_ns, '', coherence, t, fields)
 
