@@ -27,12 +27,12 @@ namespace detail
 {
 namespace
 {
-std::atomic<std::uint64_t> g_paths[3];
+std::atomic<std::uint64_t> g_paths[4];
 }  // namespace
 
-void path_counts(std::uint64_t out[3])
+void path_counts(std::uint64_t out[4])
 {
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     out[i] = g_paths[i].load(std::memory_order_relaxed);
   }
 }
@@ -49,6 +49,7 @@ void add_path_counts(const LagState & st)
   g_paths[0].fetch_add(st.n_plain, std::memory_order_relaxed);
   g_paths[1].fetch_add(st.n_straddle, std::memory_order_relaxed);
   g_paths[2].fetch_add(st.n_scalar, std::memory_order_relaxed);
+  g_paths[3].fetch_add(st.n_plain_failed, std::memory_order_relaxed);
 }
 }  // namespace detail
 

@@ -91,11 +91,13 @@ struct LagState
   std::uint64_t n_plain = 0;
   std::uint64_t n_straddle = 0;
   std::uint64_t n_scalar = 0;
+  std::uint64_t n_plain_failed = 0;  // plain passes tried in vain
 };
 
 /// Lag-blocks done by the plain fast path, the straddle fast path and the
-/// scalar path since the process started (or the last reset), all banks.
-void path_counts(std::uint64_t out[3]);
+/// scalar path, and plain passes tried in vain, since the process started
+/// (or the last reset), all banks.
+void path_counts(std::uint64_t out[4]);
 void reset_path_counts();
 void add_path_counts(const LagState & st);
 
