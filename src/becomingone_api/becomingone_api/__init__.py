@@ -1,0 +1,1 @@
+"""BecomingONE seen and used from outside ROS: REST, WebSocket, dashboard and MCP."""
