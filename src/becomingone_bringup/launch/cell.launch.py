@@ -8,6 +8,7 @@ Parameters come from ``params/scales/<scale>.yaml`` (time scales and thresholds)
 whole cell lives under ``namespace``.
 """
 
+from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition
@@ -35,7 +36,7 @@ def generate_launch_description():
                               default_value=PathJoinSubstitution([share, 'params', 'cell.yaml']),
                               description='Parameters of every node, applied after the scale.'),
         DeclareLaunchArgument('scale', default_value='demo',
-                              choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+                              choices=list(SCALES),
                               description='Scale preset: params/scales/<scale>.yaml.'),
         DeclareLaunchArgument('use_sim', default_value='false', choices=['true', 'false'],
                               description='Also start sim_source feeding the cell.'),

@@ -9,6 +9,7 @@ true; each source runs at its own frequency, so the cells are not identical. The
 state on ``/becomingone/mesh/peers``; each one's view of the mesh is on ``/cell_<i>/mesh/state``.
 """
 
+from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.conditions import IfCondition
@@ -50,7 +51,7 @@ def generate_launch_description():
                               choices=['full', 'light', 'witness', 'relay'],
                               description='Role of every cell (see pi_node.launch.py)'),
         DeclareLaunchArgument('scale', default_value='demo',
-                              choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+                              choices=list(SCALES),
                               description='Scale preset of every cell'),
         DeclareLaunchArgument('simulate', default_value='true',
                               description='Feed each cell from a simulated phase source'),

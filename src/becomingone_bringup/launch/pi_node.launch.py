@@ -25,6 +25,7 @@ set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.x
 import socket
 
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
+from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction, OpaqueFunction,
                             RegisterEventHandler)
@@ -71,11 +72,32 @@ def _processes(role):
     return nodes
 
 
+def _environments(tls_dir, node_id):
+    """
+    Return ``(host-facing, host-only)`` extra environments of this host's processes.
+
+    With ``tls_dir`` (written by ``becomingone-tls``), the process holding the mesh node talks to
+    the other hosts over TCP + TLS and to this host over loopback; every other process stays on
+    this host (UDP bound to 127.0.0.1, shared memory). Without it: the ROS 2 defaults.
+    """
+    if not tls_dir:
+        return {}, {}
+    outward = {'FASTRTPS_DEFAULT_PROFILES_FILE': f'{tls_dir}/fastdds_tls_{node_id}.xml',
+               'OPENSSL_CONF': f'{tls_dir}/openssl_tls.cnf',
+               'ROS_AUTOMATIC_DISCOVERY_RANGE': 'SUBNET'}
+    inward = {'FASTRTPS_DEFAULT_PROFILES_FILE': f'{tls_dir}/fastdds_cell.xml',
+              'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST'}
+    return outward, inward
+
+
 def _launch_setup(context):
     role = LaunchConfiguration('role').perform(context)
     if role not in ROLES:
         raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
     node_id = LaunchConfiguration('node_id').perform(context)
+    one_process = LaunchConfiguration('one_process').perform(context).lower() == 'true'
+    simulate = LaunchConfiguration('simulate').perform(context).lower() == 'true'
+    outward, inward = _environments(LaunchConfiguration('tls_dir').perform(context), node_id)
     share = FindPackageShare('becomingone_bringup')
     # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
     scale_file = [PathJoinSubstitution([share, 'params', 'scales', LaunchConfiguration('scale')]),
@@ -92,24 +114,40 @@ def _launch_setup(context):
         # The host's mesh credentials (becomingone-pki export); '' is an open lab mesh.
         'security_dir': ParameterValue(LaunchConfiguration('security_dir'), value_type=str),
     }]
-    # becomingone_cell holds four nodes: a name remap would rename them all, so it keeps theirs.
+    log_level = ['--log-level', LaunchConfiguration('log_level')]
+    # The simulated source's own parameters, addressed to it alone (the mesh has a frame_id).
+    sim_arguments = ['-p', f'sim_source:frame_id:=sim_{node_id}', '-p',
+                     ['sim_source:frequency_hz:=', LaunchConfiguration('sim_frequency_hz')]]
     nodes = []
-    for executable in _processes(role):
-        process = {'package': 'becomingone_core', 'executable': executable, 'output': 'screen',
-                   'name': None if executable == 'becomingone_cell' else executable,
-                   'parameters': common, 'respawn': True, 'respawn_delay': 2.0,
-                   'arguments': ['--ros-args', '--log-level', LaunchConfiguration('log_level')]}
-        if executable in MANAGED:  # autostart false: this file drives the transitions
-            process['parameters'] = [*common, {'autostart': False}]
-            nodes += _managed(LifecycleNode(namespace='', **process))
-        else:
-            nodes.append(Node(**process))
-    if role in ('full', 'light'):
-        # A simulated phase source for demos and containers without sensors.
-        nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',
-                          output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
-                          parameters=[{'frame_id': f'sim_{node_id}',
-                                       'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
+    if one_process:
+        # The whole role on one executor: one Python runtime, one DDS participant per host.
+        arguments = ['--role', role] + (['--sim'] if simulate and role in ('full', 'light')
+                                        else [])
+        nodes.append(Node(package='becomingone_core', executable='becomingone_cell',
+                          output='screen', parameters=common, respawn=True, respawn_delay=2.0,
+                          additional_env=outward, arguments=[
+                              *arguments, '--ros-args', *log_level, *sim_arguments]))
+    else:
+        for executable in _processes(role):
+            # becomingone_cell holds four nodes: a name remap would rename them all.
+            process = {'package': 'becomingone_core', 'executable': executable,
+                       'output': 'screen', 'parameters': common, 'respawn': True,
+                       'respawn_delay': 2.0, 'arguments': ['--ros-args', *log_level],
+                       'name': None if executable == 'becomingone_cell' else executable,
+                       'additional_env': outward if executable == 'mesh' else inward}
+            if executable in MANAGED:  # autostart false: this file drives the transitions
+                process['parameters'] = [*common, {'autostart': False}]
+                nodes += _managed(LifecycleNode(namespace='', **process))
+            else:
+                nodes.append(Node(**process))
+        if role in ('full', 'light'):
+            # A simulated phase source for demos and containers without sensors.
+            nodes.append(Node(
+                package='becomingone_core', executable='sim_source', name='sim_source',
+                output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
+                additional_env=inward,
+                parameters=[{'frame_id': f'sim_{node_id}',
+                             'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
     # Any host name works as node_id: '7' or Docker's hex names become a valid namespace token.
     return [GroupAction([PushROSNamespace(namespace_for(node_id)), *nodes])]
 
@@ -130,8 +168,7 @@ def generate_launch_description():
             'weight', default_value='1.0',
             description='Declared capability weight of this cell in T_global'),
         DeclareLaunchArgument(
-            'scale', default_value='demo',
-            choices=['demo', 'micro', 'nano', 'mini', 'standard', 'macro'],
+            'scale', default_value='demo', choices=list(SCALES),
             description='Scale preset of the cell: params/scales/<scale>.yaml'),
         DeclareLaunchArgument(
             'cell_params_file',
@@ -157,6 +194,14 @@ def generate_launch_description():
             description='Mesh credentials of this host (ca.pem, crl.pem, host.pem, host.key '
                         'from becomingone-pki export): signed peer states, sync states and '
                         'e-stop commands; empty: an open lab mesh'),
+        DeclareLaunchArgument(
+            'one_process', default_value='true',
+            description='Run the whole role in one process (becomingone_cell --role): about '
+                        'a third of the memory of one process per node; false: one each'),
+        DeclareLaunchArgument(
+            'tls_dir', default_value='',
+            description='Directory becomingone-tls wrote for this host: the mesh talks to the '
+                        'other hosts over TCP + TLS only, everything else stays on this host'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
         OpaqueFunction(function=_launch_setup),

@@ -265,6 +265,10 @@ def openssl_config(min_protocol='TLSv1.3'):
         '']) + '\n'
 
 
+#: The host-only profile :func:`write_host_files` writes beside the TLS profile.
+CELL_PROFILE = 'fastdds_cell.xml'
+
+
 def cell_profile():
     """
     Return the Fast DDS profile for a cell's nodes: UDP bound to 127.0.0.1, and shared memory.
@@ -330,10 +334,11 @@ def mesh_environment(profile_path, openssl_path, base=None):
 def write_host_files(directory, this_host, hosts, *, ca_file, cert_file, key_file,
                      port=DEFAULT_PORT, domain_id=None, local='udp'):
     """
-    Write ``fastdds_tls_<host>.xml`` and ``openssl_tls.cnf`` into ``directory``.
+    Write ``fastdds_tls_<host>.xml``, ``openssl_tls.cnf`` and ``fastdds_cell.xml``.
 
     Return ``(profile_path, openssl_path)``; :func:`mesh_environment` turns them into the mesh
-    process's environment.
+    process's environment, and ``fastdds_cell.xml`` (:func:`cell_profile`) keeps every other
+    process of the host on the host (``pi_node.launch.py tls_dir:=DIRECTORY`` uses all three).
     """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -343,6 +348,7 @@ def write_host_files(directory, this_host, hosts, *, ca_file, cert_file, key_fil
                                    local=local))
     openssl = directory / 'openssl_tls.cnf'
     openssl.write_text(openssl_config())
+    (directory / CELL_PROFILE).write_text(cell_profile())
     return profile, openssl
 
 
@@ -355,7 +361,7 @@ def _parse_peer(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog='python -m becomingone_core.transport_tls',
+        prog='becomingone-tls',
         description="Write one host's Fast DDS TLS profile and OpenSSL settings for its mesh "
                     'process, and print the environment that uses them.')
     parser.add_argument('--host', required=True, help="this host's node id")
