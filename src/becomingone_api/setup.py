@@ -1,5 +1,4 @@
 import glob
-import os
 
 from setuptools import find_packages, setup
 

@@ -240,9 +240,9 @@ def create_app(backend, web_dir=None, vendor_dir=None, max_body_bytes=validation
         Route('/index.html', lambda request: RedirectResponse('/')),
     ]
     if web_dir is not None:
-        routes.append(Mount('/static', StaticFiles(directory=web_dir, follow_symlink=True), name='static'))
+        routes.append(Mount('/static', StaticFiles(directory=web_dir, follow_symlink=True)))
     if vendor_dir is not None and os.path.isdir(vendor_dir):
-        routes.append(Mount('/vendor', StaticFiles(directory=vendor_dir, follow_symlink=True), name='vendor'))
+        routes.append(Mount('/vendor', StaticFiles(directory=vendor_dir, follow_symlink=True)))
 
     async def http_error(request, exc):
         return error(exc.status_code, exc.detail or 'error')
@@ -290,7 +290,8 @@ async def serve_stream(websocket, backend):
         receiver = asyncio.ensure_future(_receive(websocket, backend, queue))
         while not receiver.done():
             waiter = asyncio.ensure_future(ready.wait())
-            done, _ = await asyncio.wait({waiter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({waiter, receiver},
+                                         return_when=asyncio.FIRST_COMPLETED)
             if waiter not in done:
                 waiter.cancel()
                 break
@@ -340,4 +341,3 @@ async def _receive(websocket, backend, queue):
         await websocket.send_text(dumps({'type': 'subscribed', 'cells': cells,
                                          'rate_hz': rate, 'kinds': sorted(kinds)}))
         await _send_latest(websocket, backend, cells, backend.now_s())
-

@@ -68,7 +68,7 @@ class TokenTable:
         return len(self._entries)
 
     def scopes_for(self, token):
-        """Return the scopes of ``token`` (empty for an unknown one), in constant time per entry."""
+        """Return the scopes of ``token`` (empty for an unknown one), constant time per entry."""
         found = frozenset()
         candidate = token.encode(errors='replace')
         for known, scopes in self._entries:

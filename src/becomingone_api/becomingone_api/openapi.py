@@ -9,8 +9,8 @@ _RANGE = [
      'description': 'seconds since the epoch (>= start)'},
     {'name': 'last', 'in': 'query', 'schema': {'type': 'number'},
      'description': 'instead of start/end: the last N seconds'},
-    {'name': 'limit', 'in': 'query', 'schema': {'type': 'integer', 'minimum': 1,
-                                                 'maximum': 10000}},
+    {'name': 'limit', 'in': 'query',
+     'schema': {'type': 'integer', 'minimum': 1, 'maximum': 10000}},
 ]
 _ERRORS = {
     '400': {'description': 'malformed request', '$ref': '#/components/responses/Error'},
@@ -57,7 +57,7 @@ ESTOP_BODY = {'type': 'object', 'required': ['engage'], 'additionalProperties': 
 
 
 def document():
-    """Return the OpenAPI document (a dict)."""
+    """Return the gateway's OpenAPI document as a dict."""
     cell = [_CELL]
     return {
         'openapi': '3.1.0',
@@ -112,7 +112,7 @@ def document():
             '/api/v1/cells/{cell}/scalar': {'post': _op(
                 'publish scalar readings (range-encoded on the half circle)', 'input', cell,
                 SCALAR_BODY, extra={'202': {'description': 'published'}})},
-            '/api/v1/mesh': {'get': _op('every cell\'s mesh view (peers, T_global)', 'read')},
+            '/api/v1/mesh': {'get': _op("every cell's mesh view (peers, T_global)", 'read')},
             '/api/v1/estop': {
                 'get': _op('the mesh e-stop as the gateway sees it', 'read'),
                 'post': _op('engage the e-stop (release only if allow_release)', 'control',

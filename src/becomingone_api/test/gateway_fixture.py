@@ -30,8 +30,7 @@ class Gateway:
         arguments = ['-p', 'port:=0', '-p', f'tokens_file:={tokens_file}', *parameters]
         self.process = NodeProcess.run('becomingone_api', 'gateway', env,
                                        ros_arguments=arguments)
-        found = wait_until(lambda: URL.search(self.process.output()) or
-                           not self.process.running, 30)
+        wait_until(lambda: URL.search(self.process.output()) or not self.process.running, 30)
         match = URL.search(self.process.output())
         assert match, self.process.output()
         self.url = match.group(1)

@@ -19,8 +19,8 @@ import threading
 import time
 
 from becomingone_api import auth, shaping
-from becomingone_api.hub import Hub
 from becomingone_api.app import create_app, Unavailable
+from becomingone_api.hub import Hub
 from becomingone_api.server import is_loopback, WebServer
 from becomingone_api.validation import MAX_BODY_BYTES
 from becomingone_core import input_rules
