@@ -7,7 +7,7 @@ a callback fail the test.
 """
 
 from becomingone_core.input_rules import NANOSECONDS
-from becomingone_core.memory.records import Record, SYNC
+from becomingone_core.memory.records import StateRecord, SYNC
 from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.nodes.memory_node import MemoryNode
 from becomingone_core.testing.memory_records import sync_record, witness_entries
@@ -180,7 +180,7 @@ def test_a_bad_reconstruct_stamp_is_unknown_and_counted(make_node):
 def test_unstorable_records_are_reported_in_diagnostics(make_node):
     node = make_node()
     good = sync_record(NANOSECONDS)
-    node.store.add(Record(SYNC, 2**64, '', good.coherence, good.t, dict(good.fields)))
+    node.store.add(StateRecord(SYNC, 2**64, '', good.coherence, good.t, dict(good.fields)))
     node.store.add(good)
     node.flush()
     status = node._store_status()

@@ -10,7 +10,7 @@ import json
 
 from becomingone_core.memory import cli
 from becomingone_core.memory.records import (
-    InvalidRecord, make_record, make_witness, Record, SYNC, WitnessEntry)
+    InvalidRecord, make_record, make_witness, StateRecord, SYNC, WitnessEntry)
 from becomingone_core.memory.store import MemoryStore, StoreError
 from becomingone_core.testing.memory_records import sync_record, witness_entries
 import pytest
@@ -22,7 +22,7 @@ TOO_BIG = 2**64 - 1
 def _poisoned_sync(stamp_ns=TOO_BIG):
     """Return a sync record past int64, built around the validation of make_record."""
     good = sync_record(NS)
-    return Record(SYNC, stamp_ns, '', good.coherence, good.t, dict(good.fields))
+    return StateRecord(SYNC, stamp_ns, '', good.coherence, good.t, dict(good.fields))
 
 
 def test_a_record_past_int64_is_dropped_alone_and_the_rest_acknowledged(tmp_path):

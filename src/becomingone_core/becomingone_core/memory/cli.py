@@ -13,7 +13,7 @@ import pathlib
 import sys
 
 from becomingone_core.memory import mcap_io
-from becomingone_core.memory.records import KINDS, Record
+from becomingone_core.memory.records import KINDS, StateRecord
 from becomingone_core.memory.store import default_path, MemoryStore, StoreError
 
 NS = 1_000_000_000
@@ -32,7 +32,7 @@ def _json_default(value):
 
 
 def _as_dict(item):
-    return item.as_dict() if isinstance(item, Record) else dataclasses.asdict(item)
+    return item.as_dict() if isinstance(item, StateRecord) else dataclasses.asdict(item)
 
 
 def _print(item, **extra):

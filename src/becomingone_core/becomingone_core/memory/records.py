@@ -1,7 +1,7 @@
 """
 The plain records the temporal memory stores (no ROS types: message fields arrive as dicts).
 
-Resonance, sync and mesh states become a :class:`Record`: the full message fields (as the
+Resonance, sync and mesh states become a :class:`StateRecord`: the full message fields (as the
 node's message-to-dict conversion gives them) plus the few values retention and queries need,
 namely the stamp, the source (transducer or mesh node), a coherence and a complex T. Witness
 records keep the witness chain's own shape (:class:`WitnessEntry`), which their hash chain
@@ -31,7 +31,7 @@ class InvalidRecord(ValueError):
         self.reason = reason
 
 
-class Record:
+class StateRecord:
     """
     One resonance, sync or mesh state at full resolution.
 
@@ -64,13 +64,13 @@ class Record:
         return (self.kind, self.stamp_ns, self.source, self.coherence, self.t, self.fields)
 
     def __eq__(self, other):
-        return isinstance(other, Record) and self._key() == other._key()
+        return isinstance(other, StateRecord) and self._key() == other._key()
 
     __hash__ = None
 
     def __repr__(self):
-        return (f'Record(kind={self.kind!r}, stamp_ns={self.stamp_ns}, source={self.source!r}, '
-                f'coherence={self.coherence!r}, t={self.t!r})')
+        return (f'StateRecord(kind={self.kind!r}, stamp_ns={self.stamp_ns}, '
+                f'source={self.source!r}, coherence={self.coherence!r}, t={self.t!r})')
 
 
 # A witness record is the witness chain's own record: its fields are what the chain covers.
@@ -121,7 +121,7 @@ _SUMMARY_FIELDS = {
 
 def record_from_fields(kind, fields):
     """
-    Build a :class:`Record` of ``kind`` from message fields (``header.stamp`` gives the time).
+    Build a :class:`StateRecord` of ``kind`` from message fields (``header.stamp`` gives the time).
 
     Raises :class:`InvalidRecord` for an unknown kind, a negative stamp or a coherence or T
     that is not finite.
@@ -145,7 +145,7 @@ def record_from_fields(kind, fields):
 
 
 def make_record(kind, stamp_ns, source, coherence, t, fields=None):
-    """Return a validated :class:`Record`."""
+    """Return a validated :class:`StateRecord`."""
     if kind not in STATE_KINDS:
         raise InvalidRecord('kind', f'{kind!r} is not one of {list(STATE_KINDS)}')
     if stamp_ns < 0:
@@ -154,7 +154,7 @@ def make_record(kind, stamp_ns, source, coherence, t, fields=None):
     _check_int64(stamp_ns, 'stamp_ns')
     if not (math.isfinite(coherence) and math.isfinite(t.real) and math.isfinite(t.imag)):
         raise InvalidRecord('not_finite', f'coherence {coherence!r}, T {t!r}')
-    return Record(kind, int(stamp_ns), source, float(coherence), complex(t), fields or {})
+    return StateRecord(kind, int(stamp_ns), source, float(coherence), complex(t), fields or {})
 
 
 def make_witness(sequence, stamp_ns, observer, layer, subject, event, names, values,

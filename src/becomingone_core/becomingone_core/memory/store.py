@@ -35,8 +35,8 @@ from becomingone_core import witness_chain
 from becomingone_core.input_rules import INT64_MAX
 from becomingone_core.memory import retention, schema
 from becomingone_core.memory.records import (
-    Bucket, InvalidRecord, KINDS, ns_to_stamp, Record, SignatureEntry, STATE_KINDS, SYNC, WITNESS,
-    WitnessEntry)
+    Bucket, InvalidRecord, KINDS, ns_to_stamp, SignatureEntry, STATE_KINDS, StateRecord, SYNC,
+    WITNESS, WitnessEntry)
 from becomingone_core.memory.schema import CorruptStore, StoreError
 
 _SQLITE_MAGIC = b'SQLite format 3\x00'
@@ -85,7 +85,7 @@ class Reconstruction:
     known: bool
     source: str = ''
     stamp_ns: int = 0
-    record: Record = None
+    record: StateRecord = None
     bucket: Bucket = None
 
 
@@ -219,14 +219,14 @@ class MemoryStore:
 
     def add(self, record, skip_duplicates=False):
         """
-        Buffer a :class:`Record`; return True when a flush is due.
+        Buffer a :class:`StateRecord`; return True when a flush is due.
 
         With ``skip_duplicates`` (imports) a record equal in every field to one stored or
         buffered is skipped and counted in :attr:`duplicate_records`.
         """
         self._check_room()
-        if not isinstance(record, Record) or record.kind not in STATE_KINDS:
-            raise InvalidRecord('kind', f'expected a resonance, sync or mesh Record: {record!r}')
+        if not isinstance(record, StateRecord) or record.kind not in STATE_KINDS:
+            raise InvalidRecord('kind', f'expected a resonance, sync or mesh record: {record!r}')
         # Field names go to the layouts table once; each row keeps only the values.
         fields = record.fields
         values = [_without_stamp(value) if key == 'header' else value
@@ -277,8 +277,8 @@ class MemoryStore:
 
     def _record_from_row(self, row):
         kind, stamp_ns, source, coherence, t_real, t_imag, layout, values = row[:8]
-        return Record(kind, stamp_ns, source, coherence, complex(t_real, t_imag),
-                      decode=functools.partial(self._decode, layout, values, stamp_ns))
+        return StateRecord(kind, stamp_ns, source, coherence, complex(t_real, t_imag),
+                           decode=functools.partial(self._decode, layout, values, stamp_ns))
 
     def add_witness(self, entry):
         """
@@ -723,7 +723,7 @@ class MemoryStore:
             items += second(limit + 1 - len(items))
         truncated = len(items) > limit
         items = items[:limit]
-        return QueryResult([i for i in items if isinstance(i, Record)],
+        return QueryResult([i for i in items if isinstance(i, StateRecord)],
                            [i for i in items if isinstance(i, Bucket)], truncated)
 
     def _widest_bucket(self, kind):
