@@ -3,12 +3,12 @@
 # Included by the root Makefile:  -include src/becomingone_api/web.mk
 BECOMINGONE_WEB := $(ROOT)/src/becomingone_api/web
 .PHONY: web
-web: $(BECOMINGONE_WEB)/node_modules/uplot/dist/uPlot.iife.min.js
+web: $(BECOMINGONE_WEB)/node_modules/.package-lock.json
 
-$(BECOMINGONE_WEB)/node_modules/uplot/dist/uPlot.iife.min.js: $(BECOMINGONE_WEB)/package.json $(BECOMINGONE_WEB)/package-lock.json
+$(BECOMINGONE_WEB)/node_modules/.package-lock.json: $(BECOMINGONE_WEB)/package.json $(BECOMINGONE_WEB)/package-lock.json
 	@if command -v npm >/dev/null; then
 	  echo "setup: npm ci (dashboard: uPlot)"
-	  cd "$(BECOMINGONE_WEB)" && npm ci --no-audit --no-fund --silent
+	  cd "$(BECOMINGONE_WEB)" && npm ci --no-audit --no-fund --silent && touch node_modules/.package-lock.json
 	else
 	  echo "setup: no npm (apt-get install npm): the dashboard runs without charts" >&2
 	fi
