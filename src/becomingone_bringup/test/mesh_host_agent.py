@@ -4,14 +4,24 @@ A test host's agent: reports its mesh node's ``mesh/state`` as JSON lines on std
 With ``--sync REAL IMAG`` it also stands in for the cell, publishing a constant ``sync/state``
 (T_sync = REAL + i IMAG). The multi-host test runs one agent per network namespace and reads
 what each host's mesh node sees from the agent's output.
+
+On a mesh with a PKI, ``--security-dir DIR`` (a ``becomingone-pki export`` directory) signs that
+``sync/state`` with the host key, as the cell's sync node does (the mesh node admits only its own
+host's signed states); ``--collapsed-while PATH`` makes it collapsed only while PATH exists
+(default: always); ``--diagnostics`` also prints each ``/diagnostics`` status heard on the host
+as a JSON line ``{"diagnostic": name, "level": ..., "message": ..., "values": {...}}``.
 """
 
 import argparse
 import json
+import os
 import sys
 
 from becomingone_core.nodes.mesh_node import STATE_QOS
+from becomingone_core.security.mesh_auth import MeshAuthority, sync_fields
+from becomingone_core.security.signed_fields import SYNC_STATE
 from becomingone_msgs.msg import MeshState, SyncState
+from diagnostic_msgs.msg import DiagnosticArray
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
@@ -19,19 +29,38 @@ from rclpy.node import Node
 
 class MeshHostAgent(Node):
 
-    def __init__(self, sync):
+    def __init__(self, sync, security_dir='', collapsed_while=None, diagnostics=False):
         super().__init__('mesh_host_agent')
         self.create_subscription(MeshState, 'mesh/state', self._report, STATE_QOS)
+        self._authority = None
+        if security_dir:
+            self._authority = MeshAuthority.from_directory(security_dir)
+        self._collapsed_while = collapsed_while
         if sync is not None:
             self._sync = complex(*sync)
             self._publisher = self.create_publisher(SyncState, 'sync/state', STATE_QOS)
             self.create_timer(0.05, self._publish_sync)
+        if diagnostics:
+            self.create_subscription(DiagnosticArray, '/diagnostics', self._report_diagnostics,
+                                     STATE_QOS)
 
     def _publish_sync(self):
+        collapsed = (self._collapsed_while is None
+                     or os.path.exists(self._collapsed_while))
         message = SyncState(sync_real=self._sync.real, sync_imag=self._sync.imag,
-                            coherence=abs(self._sync) ** 2, collapsed=True)
+                            coherence=abs(self._sync) ** 2, collapsed=collapsed)
         message.header.stamp = self.get_clock().now().to_msg()
+        if self._authority is not None:
+            message.signature = self._authority.sign(SYNC_STATE, sync_fields(message))
         self._publisher.publish(message)
+
+    def _report_diagnostics(self, message):
+        for status in message.status:
+            print(json.dumps({
+                'diagnostic': status.name, 'level': int.from_bytes(status.level, 'little'),
+                'message': status.message,
+                'values': {v.key: v.value for v in status.values},
+            }), flush=True)
 
     def _report(self, message):
         print(json.dumps({
@@ -40,6 +69,8 @@ class MeshHostAgent(Node):
             'dead': sorted(p.node_id for p in message.peers if not p.alive),
             'contributing': sorted(p.node_id for p in message.peers if p.alive and p.weight > 0),
             'peers_t': {p.node_id: [p.t_real, p.t_imag] for p in message.peers},
+            'hosts': {p.node_id: p.host for p in message.peers},
+            'weights': {p.node_id: p.weight for p in message.peers},
             't': [message.global_real, message.global_imag],
             'coherence': message.global_coherence,
             'emerged': message.emerged,
@@ -49,9 +80,15 @@ class MeshHostAgent(Node):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--sync', nargs=2, type=float, metavar=('REAL', 'IMAG'))
+    parser.add_argument('--security-dir', default='',
+                        help="sign the sync state with this export directory's host key")
+    parser.add_argument('--collapsed-while', metavar='PATH',
+                        help='the sync state is collapsed only while PATH exists')
+    parser.add_argument('--diagnostics', action='store_true',
+                        help='also print the /diagnostics statuses heard, as JSON lines')
     args, ros_args = parser.parse_known_args()
     rclpy.init(args=[sys.argv[0], *ros_args])
-    node = MeshHostAgent(args.sync)
+    node = MeshHostAgent(args.sync, args.security_dir, args.collapsed_while, args.diagnostics)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
