@@ -27,12 +27,12 @@ namespace detail
 {
 namespace
 {
-std::atomic<std::uint64_t> g_paths[4];
+std::atomic<std::uint64_t> g_paths[5];
 }  // namespace
 
-void path_counts(std::uint64_t out[4])
+void path_counts(std::uint64_t out[5])
 {
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < 5; ++i) {
     out[i] = g_paths[i].load(std::memory_order_relaxed);
   }
 }
@@ -50,6 +50,7 @@ void add_path_counts(const LagState & st)
   g_paths[1].fetch_add(st.n_straddle, std::memory_order_relaxed);
   g_paths[2].fetch_add(st.n_scalar, std::memory_order_relaxed);
   g_paths[3].fetch_add(st.n_plain_failed, std::memory_order_relaxed);
+  g_paths[4].fetch_add(st.n_plain_skipped, std::memory_order_relaxed);
 }
 }  // namespace detail
 
@@ -225,6 +226,8 @@ struct ResonanceBank::Impl
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
+  // Per-lag fast-path hint (see detail::LagState::hint): not state.
+  mutable std::vector<std::uint8_t> hint;
   std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
   detail::KernelFn kernel;
   mutable std::mutex mu;
@@ -316,6 +319,7 @@ struct ResonanceBank::Impl
     e0.assign(K, 0.0);
     et.assign(K, 0.0);
     cursor.assign(K, 1);
+    hint.assign(K, 0);
     view_valid = false;
   }
 
@@ -429,7 +433,7 @@ struct ResonanceBank::Impl
     view_valid = false;
     if (n_last - n_committed == kBlock) {
       detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
-        n_overrun};
+        n_overrun, hint.data()};
       run_block(n_committed + 1, kBlock, st);
       n_overrun = st.overrun;
       n_committed = n_last;
@@ -515,7 +519,7 @@ struct ResonanceBank::Impl
     const int pending = static_cast<int>(n_last - n_committed);
     if (pending > 0) {
       detail::LagState st{vtre.data(), vtim.data(), ve0.data(), vet.data(), vcursor.data(),
-        n_overrun};
+        n_overrun, hint.data()};
       run_block(n_committed + 1, pending, st);
       v_overrun = st.overrun;
     }

@@ -87,17 +87,22 @@ struct LagState
   double * et;
   std::int64_t * cursor;  // upper bracket index used for the last sample
   std::uint64_t overrun;
+  // Per lag: 1 if its plain check failed last time (a speed hint, not
+  // state: results do not depend on it, see block_kernel_t).
+  std::uint8_t * hint;
   // Lag-blocks done by each path (for the benchmark's "which path ran").
   std::uint64_t n_plain = 0;
   std::uint64_t n_straddle = 0;
   std::uint64_t n_scalar = 0;
-  std::uint64_t n_plain_failed = 0;  // plain passes tried in vain
+  std::uint64_t n_plain_failed = 0;   // plain passes tried in vain
+  std::uint64_t n_plain_skipped = 0;  // plain passes skipped by plain_holds
 };
 
 /// Lag-blocks done by the plain fast path, the straddle fast path and the
-/// scalar path, and plain passes tried in vain, since the process started
+/// scalar path, plain passes tried in vain and plain passes skipped (the
+/// check alone showed they would fail), since the process started
 /// (or the last reset), all banks.
-void path_counts(std::uint64_t out[4]);
+void path_counts(std::uint64_t out[5]);
 void reset_path_counts();
 void add_path_counts(const LagState & st);
 

@@ -126,13 +126,14 @@ PYBIND11_MODULE(_kairos, m)
   // Private (benchmark): lag-blocks done by each kernel path so far.
   m.def(
     "_path_counts", []() {
-      std::uint64_t c[4];
+      std::uint64_t c[5];
       becomingone::kairos::detail::path_counts(c);
       py::dict d;
       d["plain"] = c[0];
       d["straddle"] = c[1];
       d["scalar"] = c[2];
       d["plain_failed"] = c[3];
+      d["plain_skipped"] = c[4];
       return d;
     }, "Lag-blocks done by the plain fast, straddle fast and scalar paths (all banks).");
   m.def(
