@@ -204,3 +204,22 @@ def test_the_sync_node_signs_every_state_with_the_host_key(pki):
         with pytest.raises(Exception, match='bad_signature'):
             b.admit_own_sync(state)  # host b's outputs do not act on host a's states
         node.destroy_node()
+
+
+def test_a_revocation_reaches_a_running_node_without_a_restart(tmp_path):
+    mesh = MeshPki(tmp_path / 'ca')
+    mesh.init('crl test')
+    for node_id in ('a', 'b'):
+        mesh.issue(node_id)
+        mesh.export(node_id, tmp_path / node_id)
+    a = MeshAuthority.from_directory(tmp_path / 'a')
+    b = MeshAuthority.from_directory(tmp_path / 'b')
+    now = time.time()
+    a.admit_peer(_signed_peer(b, 'b', now, 1), now)  # admitted while valid
+    mesh.revoke('b')
+    # The operator copies the new CRL to host a (an export writes it with the rest).
+    shutil.copy(mesh.crl_path, tmp_path / 'a' / 'crl.pem')
+    time.sleep(0.01)
+    assert a.refresh_crl(every_s=0.0)
+    with pytest.raises(Exception, match='revoked'):
+        a.admit_peer(_signed_peer(b, 'b', now, 2), now)

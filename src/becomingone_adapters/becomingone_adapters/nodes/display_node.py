@@ -8,8 +8,8 @@ stdout.
 from becomingone_adapters.color import phase_color, terminal_line
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.qos import LATCHED_QOS
 from becomingone_core.nodes.runner import main_for
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from std_msgs.msg import ColorRGBA
 
 
@@ -21,9 +21,7 @@ class DisplayOutput(GatedOutputNode):
                        maximum=240.0)
         self.terminal = declare(self, 'terminal', False, 'also draw a colour bar on stdout')
         # Latched: a display that starts late shows the current colour at once.
-        self.publisher = self.create_publisher(ColorRGBA, 'color', QoSProfile(
-            depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-            durability=QoSDurabilityPolicy.TRANSIENT_LOCAL))
+        self.publisher = self.create_publisher(ColorRGBA, 'color', LATCHED_QOS)
         self.create_timer(1.0 / rate, self._draw)
 
     def _draw(self):

@@ -18,6 +18,7 @@ from becomingone_adapters.nodes.output_node import ManagedOutputNode
 from becomingone_core.health import OK, Status, WARN
 from becomingone_core.nodes.parameters import declare, ParameterError, require
 from becomingone_core.nodes.runner import main_for
+from becomingone_core.nodes.stamps import seconds
 
 
 class HttpOutput(ManagedOutputNode):
@@ -90,8 +91,7 @@ class HttpOutput(ManagedOutputNode):
                 and now - self.last_post_s < 1.0 / self.max_rate_hz):
             return
         self.last_post_s = now
-        self._submit(message.header.stamp.sec + message.header.stamp.nanosec * 1e-9,
-                     self.gate.collapsed)
+        self._submit(seconds(message.header.stamp), self.gate.collapsed)
 
     def _check_watchdog(self):
         # A cell that falls silent while collapsed is released too: tell the receiver.

@@ -6,6 +6,7 @@ from becomingone_core.input_rules import RejectedInput
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.stamps import time_from_seconds
 from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import Phase
 import numpy as np
@@ -96,8 +97,8 @@ class PhaseInputNode(GuardedNode):
         """Publish ``values`` (N x C complex) stamped ``stamp_s``, offsets in s for N > 1."""
         values = np.asarray(values, dtype=complex)
         message = Phase()
-        message.header.stamp.sec = int(stamp_s // 1)
-        message.header.stamp.nanosec = min(999999999, int(round((stamp_s % 1) * 1e9)))
+        # Rounded to the nanosecond with a carry into sec (never a clamped 999999999).
+        message.header.stamp = time_from_seconds(stamp_s)
         message.header.frame_id = self.frame_id
         message.channels = values.shape[1]
         if values.shape[0] > 1:

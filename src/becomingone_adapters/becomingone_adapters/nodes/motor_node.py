@@ -27,15 +27,12 @@ from becomingone_core.input_rules import (check_int64, check_name, RejectedInput
                                           stamp_ns)
 from becomingone_core.mesh import ESTOP_TOPIC
 from becomingone_core.nodes.parameters import declare
+from becomingone_core.nodes.qos import LATCHED_QOS
 from becomingone_core.nodes.runner import main_for
 from becomingone_msgs.msg import EStopCommand
 from geometry_msgs.msg import Twist
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 from std_msgs.msg import Empty
 from std_srvs.srv import Trigger
-
-LATCHED = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-                     durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class MotorOutput(ManagedOutputNode):
@@ -65,7 +62,7 @@ class MotorOutput(ManagedOutputNode):
         self.moving = False
         self.last_tick_s = self.now_s()
         self.publisher = self.create_lifecycle_publisher(Twist, 'cmd_vel', 10)
-        self.create_subscription(EStopCommand, estop_topic, self._on_estop, LATCHED)
+        self.create_subscription(EStopCommand, estop_topic, self._on_estop, LATCHED_QOS)
         self.create_subscription(Empty, 'estop_reset', lambda _: self._reset(), 10)
         self.create_service(Trigger, '~/reset_estop', self._on_reset_service)
         self.diagnostics.add('estop', self._estop_status)

@@ -1,23 +1,9 @@
-"""Parameters every cell node shares: the scale preset, and the QoS of the cell's topics."""
+"""Parameters every cell node shares: the scale preset (the topics' QoS: :mod:`.qos`)."""
 
 from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.nodes.qos import (  # noqa: F401 - re-exported for the cell nodes
+    RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_HISTORY_DEPTH, WITNESS_QOS)
 from becomingone_core.scales import preset, SCALES
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
-
-# Resonance: a stream of state, every cycle matters to the witness: reliable, a few deep.
-RESONANCE_QOS = QoSProfile(depth=20, reliability=QoSReliabilityPolicy.RELIABLE)
-# sync/state: latched, so an output adapter that starts late learns at once whether to act.
-SYNC_STATE_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-                            durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
-# witness: every record is part of the chain: reliable, and transient local so that a reader
-# matched late (the memory starting after the witness, or restarting) still receives the last
-# WITNESS_HISTORY_DEPTH records; a volatile reader (ros2 topic echo, rviz) matches it too, but a
-# transient-local reader does not match a volatile writer. 1000 records are 5 s at the default
-# micro + meso budget of 200/s and minutes of macro/meta records; at most about 1 KB each in
-# the writer's history, so ~1 MB per witness (and per memory subscription), small on a Pi too.
-WITNESS_HISTORY_DEPTH = 1000
-WITNESS_QOS = QoSProfile(depth=WITNESS_HISTORY_DEPTH, reliability=QoSReliabilityPolicy.RELIABLE,
-                         durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def declare_scale(node):

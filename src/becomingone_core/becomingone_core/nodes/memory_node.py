@@ -41,14 +41,15 @@ from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedLifecycleNode
 from becomingone_core.nodes.message_fields import from_fields, to_fields
 from becomingone_core.nodes.parameters import declare, ParameterError, require
+from becomingone_core.nodes.qos import LATCHED_QOS, WITNESS_SIGNATURE_QOS
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp, stamp_ns
-from becomingone_core.nodes.witness_node import SIGNATURES_TOPIC, WITNESS_SIGNATURE_QOS
+from becomingone_core.nodes.witness_node import SIGNATURES_TOPIC
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord, WitnessSignature)
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
+from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 NS = 1_000_000_000
 _LOG_THROTTLE_S = 5.0
@@ -73,9 +74,7 @@ class MemoryNode(GuardedLifecycleNode):
         self._published_total = None
         # Latched: a late subscriber learns the current mark at once.
         self._ack_publisher = self.create_lifecycle_publisher(
-            MemoryAck, 'memory/acknowledged', QoSProfile(
-                depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-                durability=QoSDurabilityPolicy.TRANSIENT_LOCAL))
+            MemoryAck, 'memory/acknowledged', LATCHED_QOS)
         self._diagnostics = DiagnosticsPublisher(self, period_s=self._diagnostics_period_s)
         self._diagnostics.add('store', self._store_status)
         self._diagnostics.add('witness chain', self._chain_status)

@@ -30,6 +30,8 @@ from becomingone_core.nodes.cell_parameters import RESONANCE_QOS
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import declare, ParameterError, require
+from becomingone_core.nodes.qos import (  # noqa: F401 - STATE_QOS and LATCHED_QOS for tools
+    LATCHED_QOS, PEERS_QOS, STATE_QOS)
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import time_from_seconds
@@ -38,17 +40,8 @@ from becomingone_core.security.signed_fields import PEER_STATE
 from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, Resonance, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.qos import (
-    QoSDurabilityPolicy, QoSHistoryPolicy, QoSProfile, QoSReliabilityPolicy)
 from visualization_msgs.msg import Marker, MarkerArray
 
-# Peer states are heartbeats: a newer one supersedes any older, so a lost one is not resent
-# (resending an old state over a healed link would only produce stale updates).
-PEERS_QOS = QoSProfile(depth=20, history=QoSHistoryPolicy.KEEP_LAST,
-                       reliability=QoSReliabilityPolicy.BEST_EFFORT)
-STATE_QOS = QoSProfile(depth=10, reliability=QoSReliabilityPolicy.RELIABLE)
-LATCHED_QOS = QoSProfile(depth=1, reliability=QoSReliabilityPolicy.RELIABLE,
-                         durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 #: Own sequences remembered to recognise this cell's state heard back over DDS (2.5 s at the
 #: highest publish rate: far longer than a loopback delivery takes).
 SENT_MEMORY = 256

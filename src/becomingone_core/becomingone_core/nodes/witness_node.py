@@ -31,6 +31,7 @@ from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import ParameterError
+from becomingone_core.nodes.qos import WITNESS_SIGNATURE_QOS
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import set_stamp, stamp_ns
@@ -39,16 +40,10 @@ from becomingone_core.witness_chain import (
     LogWriter, MACRO, read_log, Record, sign_head, signatures_path, SignatureWriter, SignedHead,
     verify)
 from becomingone_msgs.msg import Phase, Resonance, SyncState, WitnessRecord, WitnessSignature
-from rclpy.qos import (qos_profile_sensor_data, QoSDurabilityPolicy, QoSProfile,
-                       QoSReliabilityPolicy)
+from rclpy.qos import qos_profile_sensor_data
 
 STREAMS = ('phase', 'master/resonance', 'emissary/resonance', 'sync/state')
 SIGNATURES_TOPIC = 'witness/signatures'
-# witness/signatures: like witness, reliable and transient local, so a memory matched late still
-# receives the recent signed heads. 100 are 8 minutes at the default period (plus macro
-# records), about 700 bytes each.
-WITNESS_SIGNATURE_QOS = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE,
-                                   durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class WitnessNode(GuardedNode):

@@ -37,6 +37,8 @@ WRONG_ROLE = 'wrong_role'
 NOT_OPERATOR = 'not_operator'
 
 ROLE_NAMES = ('full', 'light', 'witness', 'relay')
+#: How often a running node looks whether its crl.pem changed (s).
+CRL_CHECK_S = 2.0
 
 
 def _stamp(message):
@@ -89,8 +91,12 @@ class MeshAuthority:
         self.credentials = credentials
         self.weight_grants = dict(weight_grants or {})
         self._own = None
+        self._crl_seen = (None, 0.0)  # (mtime_ns of crl.pem, when it was last looked at)
         if credentials is not None:
             self._own = trust.identify(credentials.certificate_der, _now_for_own())
+            path = getattr(trust, 'crl_path', None)
+            if path is not None and pathlib.Path(path).exists():
+                self._crl_seen = (pathlib.Path(path).stat().st_mtime_ns, time.monotonic())
 
     @classmethod
     def from_directory(cls, directory, weight_grants=None):
@@ -127,10 +133,37 @@ class MeshAuthority:
         return signed_fields.sign_fields(self.credentials, kind, fields)
 
     # ----------------------------------------------------------------------------- admission
+    def refresh_crl(self, every_s=CRL_CHECK_S):
+        """
+        Reload ``crl.pem`` when the file changed (looked at most every ``every_s``).
+
+        A revocation re-exported to the host takes effect within seconds, without a restart.
+        A CRL the store refuses (another CA's, or older than the loaded one) keeps the loaded one.
+        """
+        path = getattr(self.trust, 'crl_path', None)
+        checked = time.monotonic()
+        if path is None or checked - self._crl_seen[1] < every_s:
+            return False
+        from becomingone_core.security.pki import CrlError
+        try:
+            mtime = pathlib.Path(path).stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        changed = mtime is not None and mtime != self._crl_seen[0]
+        self._crl_seen = (mtime if mtime is not None else self._crl_seen[0], checked)
+        if not changed or self._crl_seen[0] is None:
+            return False
+        try:
+            self.trust.reload_crl()
+        except CrlError:
+            return False
+        return True
+
     def identify(self, certificate, now_s):
         """Return the :class:`pki.Identity` of a presented certificate, or raise by reason."""
         if not len(certificate):
             raise RejectedInput(UNSIGNED, 'no certificate')
+        self.refresh_crl()
         from becomingone_core.security.pki import Untrusted
         try:
             return self.trust.identify(bytes(certificate), now_s)

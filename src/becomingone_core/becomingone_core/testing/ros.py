@@ -1,9 +1,9 @@
 """The test side of a node-level test: an rclpy context on the test's own DDS domain."""
 
+from becomingone_core.nodes.qos import latched
 from becomingone_core.testing.processes import wait_until
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
-from rclpy.qos import QoSDurabilityPolicy, QoSProfile, QoSReliabilityPolicy
 
 
 class RosProbe:
@@ -42,10 +42,8 @@ class RosProbe:
         self.close()
 
 
-def latched_qos(depth=1):
-    """Reliable, transient-local QoS: late joiners get the last state."""
-    return QoSProfile(depth=depth, reliability=QoSReliabilityPolicy.RELIABLE,
-                      durability=QoSDurabilityPolicy.TRANSIENT_LOCAL)
+#: Reliable, transient-local QoS: late joiners get the last state (the one definition: qos.py).
+latched_qos = latched
 
 
 def stamped(message, node):
