@@ -226,6 +226,8 @@ struct ResonanceBank::Impl
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
+  // Scratch of push_run (kBlock samples; velocities channel-major).
+  std::vector<double> run_dt, run_inv, run_n2, run_vr, run_vi;
   // Per-lag fast-path hint (see detail::LagState::hint): not state.
   mutable std::vector<std::uint8_t> hint;
   std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
@@ -297,6 +299,12 @@ struct ResonanceBank::Impl
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
     vel_scratch.assign(C, {0.0, 0.0});
+    for (auto * v : {&run_dt, &run_inv, &run_n2}) {
+      v->assign(kBlock, 0.0);
+    }
+    for (auto * v : {&run_vr, &run_vi}) {
+      v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
+    }
     kernel = detail::select_kernel(nullptr);
     clear();
   }
@@ -441,6 +449,117 @@ struct ResonanceBank::Impl
     return true;
   }
 
+  // Appends up to n samples in bulk when every one of them is accepted and
+  // no compaction falls inside: the same formulas as push_one (so the same
+  // bits), in plain loops without per-sample branching and calls.  Returns
+  // the number of samples consumed; 0 means "use push_one" (the first two
+  // samples, a run with a sample to reject, a compaction, short runs).
+  std::size_t push_run(const double * t, const std::complex<double> * phase, std::size_t n)
+  {
+    if (!have_t0 || n_last == 0) {
+      return 0;
+    }
+    std::size_t m = std::min<std::size_t>(
+      n, static_cast<std::size_t>(kBlock - (n_last - n_committed)));
+    // push_one compacts the history when the accepted sample's index reaches
+    // base + phys: stop the run before that index, or, when it is the run's
+    // first, compact once the sample is known to be accepted (below); after a
+    // compaction there is room for more than a block.
+    const bool compact_first = n_last + 1 - base >= phys;
+    if (!compact_first && n_last + static_cast<std::int64_t>(m) - base >= phys) {
+      m = static_cast<std::size_t>(phys - (n_last + 1 - base));
+    }
+    if (m < 4) {
+      return 0;
+    }
+    // Pass 1: checks and velocities into scratch (nothing is written to the
+    // history unless all of them are accepted).
+    double * rdt = run_dt.data();
+    double * rinv = run_inv.data();
+    double * rn2 = run_n2.data();
+    double * rvr = run_vr.data();
+    double * rvi = run_vi.data();
+    bool ok = true;
+    double prev = t_last;
+    const std::complex<double> * prev_phi = phi_last.data();
+    for (std::size_t j = 0; j < m; ++j) {
+      const double tj = t[j];
+      const double dt = tj - prev;
+      const double inv = 1.0 / dt;
+      // Bitwise, not short-circuit: no branch per check.
+      ok &= std::isfinite(tj) & (tj > prev) & std::isfinite(inv);
+      const std::complex<double> * ph = phase + j * C;
+      double n2 = 0.0;
+      for (int c = 0; c < C; ++c) {
+        const double vr = (ph[c].real() - prev_phi[c].real()) / dt;
+        const double vi = (ph[c].imag() - prev_phi[c].imag()) / dt;
+        rvr[c * kBlock + j] = vr;
+        rvi[c * kBlock + j] = vi;
+        n2 += vr * vr + vi * vi;
+        ok &= std::isfinite(ph[c].real()) & std::isfinite(ph[c].imag()) &
+          std::isfinite(vr) & std::isfinite(vi);
+      }
+      ok &= std::isfinite(n2);
+      rdt[j] = dt;
+      rinv[j] = inv;
+      rn2[j] = n2;
+      prev = tj;
+      prev_phi = ph;
+    }
+    if (!ok) {
+      return 0;
+    }
+    // Pass 2: the history.
+    if (compact_first) {
+      ensure_room(n_last + 1);
+    }
+    const std::int64_t p0 = n_last + 1 - base;
+    const std::int64_t vs = vstride();
+    for (std::size_t j = 0; j < m; ++j) {
+      const std::int64_t p = p0 + static_cast<std::int64_t>(j);
+      const double dt = rdt[j];
+      std::uint64_t bits;
+      std::memcpy(&bits, &dt, sizeof(bits));
+      AlphaEntry & ce = alpha_cache[(bits ^ (bits >> 17)) % kAlphaCache];
+      if (dt != ce.dt) {
+        ce.dt = dt;
+        const double x = dt / window;
+        ce.alpha = std::exp(-x);
+        ce.oma = -std::expm1(-x);
+      }
+      ts[p] = t[j];
+      inv_dt[p] = rinv[j];
+      alpha[p] = ce.alpha;
+      oma[p] = ce.oma;
+      theta[p] = reduced_phase(omega, t[j], t0);
+      norm2[p] = rn2[j];
+    }
+    for (int c = 0; c < C; ++c) {
+      std::memcpy(vre.data() + c * vs + p0, rvr + c * kBlock, m * sizeof(double));
+      std::memcpy(vim.data() + c * vs + p0, rvi + c * kBlock, m * sizeof(double));
+    }
+    if (!dre.empty()) {
+      for (std::size_t j = 0; j < m; ++j) {
+        const std::int64_t p = p0 + static_cast<std::int64_t>(j);
+        dre[p] = vre[p] - vre[p - 1];
+        dim[p] = vim[p] - vim[p - 1];
+      }
+    }
+    n_last += static_cast<std::int64_t>(m);
+    t_last = t[m - 1];
+    std::copy(phase + (m - 1) * C, phase + m * C, phi_last.begin());
+    n_samples += m;
+    view_valid = false;
+    if (n_last - n_committed == kBlock) {
+      detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
+        n_overrun, hint.data()};
+      run_block(n_committed + 1, kBlock, st);
+      n_overrun = st.overrun;
+      n_committed = n_last;
+    }
+    return m;
+  }
+
   // dre/dim at physical index p from the velocities at p and p - 1 (C = 1).
   void set_differences(std::int64_t p)
   {
@@ -552,8 +671,18 @@ std::size_t ResonanceBank::push_block(
   std::lock_guard<std::mutex> lock(impl_->mu);
   std::size_t accepted = 0;
   const std::size_t C = static_cast<std::size_t>(impl_->C);
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t i = 0;
+  while (i < n) {
+    const std::size_t m = impl_->push_run(t + i, phase + i * C, n - i);
+    if (m > 0) {
+      accepted += m;
+      i += m;
+      continue;
+    }
+    // One sample the exact per-sample way, then try bulk again from the
+    // next block boundary on (a short run) or right away.
     accepted += impl_->push_one(t[i], phase + i * C) ? 1 : 0;
+    ++i;
   }
   return accepted;
 }
