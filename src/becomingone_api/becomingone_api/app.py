@@ -5,7 +5,8 @@ The gateway's ASGI application: versioned REST, the WebSocket stream, the dashbo
 ``cells`` (name -> :class:`~becomingone_api.shaping.CellView`), ``hub``, ``tokens``,
 ``now_s()``, ``estop_view()``, ``gateway_view()``, and coroutines ``query(cell, ...)``,
 ``reconstruct(cell, t_s)``, ``publish_phase(cell, fields)``, ``command_estop(engage,
-source)``. Every refusal is JSON ``{"error": message}`` with a 4xx status; a dead memory
+source)``, ``get_parameters(cell, node, names)``, ``set_parameters(cell, node, values)``.
+Every refusal is JSON ``{"error": message}`` with a 4xx status; a dead memory or parameter
 service is a 503/504 within the backend's deadline, never a request that hangs.
 """
 
@@ -194,6 +195,24 @@ def create_app(backend, web_dir=None, vendor_dir=None, max_body_bytes=validation
         result['clipped'] = clipped
         return Json(result, status_code=202)
 
+    def node_of(request):
+        node = request.path_params['node']
+        if not validation.SOURCE_PATTERN.match(node) or '.' in node or '-' in node:
+            raise validation.BadRequest(404, 'not a node name')
+        return node
+
+    @endpoint(auth.READ)
+    async def parameters(request):
+        name, node = cell_of(request), node_of(request)
+        names = validation.parameter_names(dict(request.query_params))
+        return Json(await backend.get_parameters(name, node, names))
+
+    @endpoint(auth.CONTROL)
+    async def set_parameters(request):
+        name, node = cell_of(request), node_of(request)
+        body = validation.parse_json(await read_body(request, max_body_bytes), max_body_bytes)
+        return Json(await backend.set_parameters(name, node, validation.parameter_values(body)))
+
     @endpoint(auth.READ)
     async def gateway(request):
         return Json(backend.gateway_view())
@@ -229,6 +248,9 @@ def create_app(backend, web_dir=None, vendor_dir=None, max_body_bytes=validation
         Route(f'{API}/cells/{{cell:path}}/reconstruct', reconstruct),
         Route(f'{API}/cells/{{cell:path}}/witness/verify', verify),
         Route(f'{API}/cells/{{cell:path}}/witness', witness),
+        Route(f'{API}/cells/{{cell:path}}/nodes/{{node}}/parameters', parameters),
+        Route(f'{API}/cells/{{cell:path}}/nodes/{{node}}/parameters', set_parameters,
+              methods=['PUT']),
         Route(f'{API}/cells/{{cell:path}}/phase', phase, methods=['POST']),
         Route(f'{API}/cells/{{cell:path}}/scalar', scalar, methods=['POST']),
         Route(f'{API}/cells/{{cell:path}}', cell),

@@ -20,6 +20,13 @@ _ERRORS = {
     '422': {'description': 'well-formed but refused', '$ref': '#/components/responses/Error'},
 }
 
+_NODE = {'name': 'node', 'in': 'path', 'required': True, 'schema': {'type': 'string'},
+         'description': "a node of the cell (the gateway's parameter_nodes)"}
+_PARAMETER_SERVICE = {'503': {'$ref': '#/components/responses/Error',
+                              'description': 'the node is not running'},
+                      '504': {'$ref': '#/components/responses/Error',
+                              'description': 'the node did not answer within the deadline'}}
+
 
 def _op(summary, scope, parameters=(), body=None, extra=None):
     operation = {'summary': summary, 'security': [{'bearer': [scope]}],
@@ -112,6 +119,16 @@ def document():
             '/api/v1/cells/{cell}/scalar': {'post': _op(
                 'publish scalar readings (range-encoded on the half circle)', 'input', cell,
                 SCALAR_BODY, extra={'202': {'description': 'published'}})},
+            '/api/v1/cells/{cell}/nodes/{node}/parameters': {
+                'get': _op("the node's parameters (values and descriptors) through its "
+                           'describe/get_parameters services', 'read', cell + [_NODE, {
+                               'name': 'names', 'in': 'query', 'schema': {'type': 'string'},
+                               'description': 'comma-separated names (empty: all)'}],
+                           extra=_PARAMETER_SERVICE),
+                'put': _op('set parameters atomically through set_parameters_atomically; '
+                           "the node's own validation decides (422 with its reason)",
+                           'control', cell + [_NODE], {'type': 'object'},
+                           extra=_PARAMETER_SERVICE)},
             '/api/v1/mesh': {'get': _op("every cell's mesh view (peers, T_global)", 'read')},
             '/api/v1/estop': {
                 'get': _op('the mesh e-stop as the gateway sees it', 'read'),

@@ -27,6 +27,8 @@ MAX_RESULTS = 10_000
 #: Cell names are ROS namespaces: letters, digits, underscores, slashes.
 CELL_PATTERN = re.compile(r'^[A-Za-z0-9_/]{0,200}$')
 SOURCE_PATTERN = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
+PARAMETER_PATTERN = re.compile(r'^[A-Za-z_][A-Za-z0-9_.]{0,127}$')
+MAX_PARAMETERS = 64
 #: Query kinds of the memory service.
 KINDS = ('sync', 'resonance', 'witness', 'mesh')
 
@@ -245,3 +247,35 @@ def stream_request(message, source_rate_hz=50.0):
 
 
 STREAM_KINDS = ('state', 'witness', 'mesh', 'estop')
+
+
+def parameter_names(params):
+    """Return the names of ``?names=a,b`` (empty: every parameter of the node)."""
+    unknown = set(params) - {'names'}
+    if unknown:
+        raise BadRequest(400, f'unknown query parameters {sorted(unknown)}')
+    names = [n for n in params.get('names', '').split(',') if n]
+    return _check_parameter_names(names)
+
+
+def parameter_values(body):
+    """Return ``{name: value}`` of a parameter set body (the node validates the values)."""
+    if not isinstance(body, dict) or not body:
+        raise BadRequest(422, 'body: {"name": value, ...} with at least one parameter')
+    _check_parameter_names(list(body))
+    for name, value in body.items():
+        if value is None or isinstance(value, dict):
+            raise BadRequest(422, f'{name}: a value is a bool, number, string or list')
+        if isinstance(value, list) and (len(value) > 10_000 or any(
+                item is None or isinstance(item, (dict, list)) for item in value)):
+            raise BadRequest(422, f'{name}: a list holds up to 10000 bools, numbers or strings')
+    return body
+
+
+def _check_parameter_names(names):
+    if len(names) > MAX_PARAMETERS:
+        raise BadRequest(422, f'at most {MAX_PARAMETERS} parameters at once')
+    for name in names:
+        if not PARAMETER_PATTERN.match(name):
+            raise BadRequest(422, f'{name[:80]!r} is not a parameter name')
+    return names

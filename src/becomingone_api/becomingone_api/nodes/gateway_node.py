@@ -14,6 +14,7 @@ its own with its own event loop: callbacks hand shaped frames to per-client boun
 """
 
 import asyncio
+import collections
 import os
 import threading
 import time
@@ -21,12 +22,14 @@ import time
 from becomingone_api import auth, shaping
 from becomingone_api.app import create_app, Unavailable
 from becomingone_api.hub import Hub
+from becomingone_api.nodes import parameter_values
 from becomingone_api.server import is_loopback, WebServer
 from becomingone_api.validation import MAX_BODY_BYTES
 from becomingone_core import input_rules
 from becomingone_core.estop import EStopState
 from becomingone_core.input_rules import RejectedInput
 from becomingone_core.mesh import ESTOP_TOPIC
+from becomingone_core.mesh import ROLE_NODES
 from becomingone_core.nodes.cell_parameters import RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS
 from becomingone_core.nodes.estop_node import make_command
 from becomingone_core.nodes.guarded_node import GuardedNode
@@ -40,9 +43,14 @@ from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import EStopCommand, MeshState, Phase, Resonance, SyncState
 from becomingone_msgs.msg import WitnessRecord
 from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
+from rcl_interfaces.msg import Parameter as ParameterMessage
+from rcl_interfaces.srv import DescribeParameters, GetParameters, ListParameters
+from rcl_interfaces.srv import SetParametersAtomically
 from rclpy.qos import qos_profile_sensor_data
 
 NS = 1_000_000_000
+#: Nodes of a cell whose parameters the gateway may read and set (every node a role runs).
+DEFAULT_PARAMETER_NODES = sorted({name for names in ROLE_NODES.values() for name in names})
 
 
 def cell_name(namespace):
@@ -76,6 +84,8 @@ class GatewayNode(GuardedNode):
         self.cells = {}
         self._topics = {}
         self._memory_clients = {}
+        self._parameter_clients = {}
+        self.estop_refused = collections.Counter()
         self._phase_publishers = {}
         self._input_buckets = {}
         self._input_lock = threading.Lock()
@@ -139,6 +149,14 @@ class GatewayNode(GuardedNode):
                                 'may ask for (the sync publish rate)', minimum=0.1,
                                 maximum=1000.0)
         self._web_dir = d('web_dir', '', 'dashboard files (empty: the installed ones)')
+        self.parameter_nodes = list(d('parameter_nodes', DEFAULT_PARAMETER_NODES,
+                                      'nodes of each cell whose parameters GET/PUT '
+                                      '.../nodes/{node}/parameters reach (the node own '
+                                      'validation decides every set)'))
+        for node_name in self.parameter_nodes:
+            require(node_name and len(node_name) <= 64 and all(
+                c.isalnum() or c == '_' for c in node_name), 'parameter_nodes',
+                f'{node_name!r} is not a ROS node name')
         if not is_loopback(self._host):
             require(self._allow_remote, 'host', f'{self._host} is not loopback: set '
                     'allow_remote (with TLS and tokens_file) to listen beyond this machine')
@@ -178,6 +196,16 @@ class GatewayNode(GuardedNode):
         self._memory_clients[name] = (
             self.create_client(QueryMemory, f'{prefix}/memory/query'),
             self.create_client(ReconstructCoherence, f'{prefix}/memory/reconstruct'))
+        self._parameter_clients[name] = {
+            node_name: {
+                'list': self.create_client(ListParameters,
+                                           f'{prefix}/{node_name}/list_parameters'),
+                'describe': self.create_client(DescribeParameters,
+                                               f'{prefix}/{node_name}/describe_parameters'),
+                'get': self.create_client(GetParameters, f'{prefix}/{node_name}/get_parameters'),
+                'set': self.create_client(SetParametersAtomically,
+                                          f'{prefix}/{node_name}/set_parameters_atomically'),
+            } for node_name in self.parameter_nodes}
         self._phase_publishers[name] = self.create_publisher(
             Phase, f'{prefix}/phase', qos_profile_sensor_data)
         self._input_buckets[name] = TokenBucket(self._input_rate_hz,
@@ -224,14 +252,19 @@ class GatewayNode(GuardedNode):
                              time.monotonic())
 
     def _on_estop(self, message):
+        # The mesh's rule, as every cell applies it: on a mesh with a PKI only a command signed
+        # by a member engages and only one signed by an operator releases; what the gateway
+        # reports is what the cells obey, never an unsigned command's wish.
         try:
             stamp = input_rules.stamp_ns(message.header.stamp)
             input_rules.check_name(message.source, 'source')
             input_rules.check_int64(message.sequence, 'sequence')
+            self.authority.admit_estop(message, time.time())
         except RejectedInput as error:
             self.rejected += 1
-            self.get_logger().warn(f'refused an e-stop command: {error}',
-                                   throttle_duration_sec=5.0)
+            self.estop_refused[error.reason] += 1
+            self.get_logger().warn(f'refused an e-stop command from {message.source!r}: '
+                                   f'{error}', throttle_duration_sec=5.0)
             return
         with self._estop_lock:
             before = self._estop.engaged
@@ -248,16 +281,17 @@ class GatewayNode(GuardedNode):
             return {'engaged': self._estop.engaged, 'known': self._estop.known,
                     'engaged_by': self._estop.engaged_by,
                     'released_by': self._estop.released_by, 'topic': ESTOP_TOPIC,
-                    'pki': self.authority.enabled}
+                    'pki': self.authority.enabled, 'refused': dict(self.estop_refused)}
 
     def gateway_view(self):
-        return {'cells': sorted(self.cells), 'rejected_messages': self.rejected,
+        return {'cells': sorted(self.cells), 'parameter_nodes': self.parameter_nodes,
+                'rejected_messages': self.rejected,
                 'inputs_published': self.published_inputs, 'inflight_calls': self._inflight,
                 'stream': self.hub.stats(), 'tls': self.server.tls}
 
     async def _call(self, client, request, what):
         if not client.service_is_ready():
-            raise Unavailable(503, f'{client.srv_name} is not available (is the memory '
+            raise Unavailable(503, f'{client.srv_name} is not available (is the {what} '
                               'node running for this cell?)')
         if self._inflight >= self._max_inflight:
             raise Unavailable(503, f'{self._inflight} service calls already waiting')
@@ -291,7 +325,7 @@ class GatewayNode(GuardedNode):
                                       newest_first=newest_first)
         request.start = time_from_seconds(start_s)
         request.end = time_from_seconds(end_s)
-        response = await self._call(self._memory_clients[cell][0], request, 'memory/query')
+        response = await self._call(self._memory_clients[cell][0], request, 'memory')
         if not response.success:
             raise Unavailable(503, f'memory refused the query: {response.message}')
         shape = {
@@ -311,7 +345,7 @@ class GatewayNode(GuardedNode):
         request = QueryMemory.Request(kind='witness', max_results=limit)
         request.start = time_from_seconds(start_s)
         request.end = time_from_seconds(end_s)
-        response = await self._call(self._memory_clients[cell][0], request, 'memory/query')
+        response = await self._call(self._memory_clients[cell][0], request, 'memory')
         if not response.success:
             raise Unavailable(503, f'memory refused the query: {response.message}')
         result = shaping.verify_witness([to_fields(m) for m in response.witness_records])
@@ -321,7 +355,7 @@ class GatewayNode(GuardedNode):
 
     async def reconstruct(self, cell, t_s):
         request = ReconstructCoherence.Request(stamp=time_from_seconds(t_s))
-        response = await self._call(self._memory_clients[cell][1], request, 'memory/reconstruct')
+        response = await self._call(self._memory_clients[cell][1], request, 'memory')
         return {'cell': cell, 't': t_s, 'known': response.known, 'source': response.source,
                 'nearest_stamp': stamp_ns(response.nearest_stamp) / NS,
                 'state': shaping.sync_state(cell, to_fields(response.state))
@@ -342,8 +376,66 @@ class GatewayNode(GuardedNode):
         return {'cell': cell, 'published': True, 'samples': samples,
                 'channels': message.channels, 'topic': self._phase_publishers[cell].topic_name}
 
+    # -- parameters, through the node's own services -----------------------------------------
+    def _parameter_client(self, cell, node_name, kind):
+        clients = self._parameter_clients[cell].get(node_name)
+        if clients is None:
+            raise Unavailable(404, f'node {node_name!r} is not one of parameter_nodes '
+                              f'{self.parameter_nodes}')
+        return clients[kind]
+
+    async def _describe(self, cell, node_name, names):
+        client = self._parameter_client(cell, node_name, 'describe')
+        response = await self._call(client, DescribeParameters.Request(names=names), node_name)
+        return {d.name or n: d for n, d in zip(names, response.descriptors)}
+
+    async def get_parameters(self, cell, node_name, names):
+        """Return the node's parameters ``names`` (all when empty): value and descriptor."""
+        if not names:
+            client = self._parameter_client(cell, node_name, 'list')
+            listed = await self._call(client, ListParameters.Request(depth=0), node_name)
+            names = sorted(listed.result.names)
+        descriptors = await self._describe(cell, node_name, list(names))
+        client = self._parameter_client(cell, node_name, 'get')
+        values = await self._call(client, GetParameters.Request(names=list(names)), node_name)
+        if len(values.values) != len(names):
+            raise Unavailable(404, f'{node_name} has no parameter among {list(names)}')
+        entries = []
+        for name, value in zip(names, values.values):
+            descriptor = descriptors.get(name)
+            if descriptor is None or value.type == 0:
+                raise Unavailable(404, f'{node_name} has no parameter {name!r}')
+            entries.append(parameter_values.describe(descriptor, value))
+        return {'cell': cell, 'node': node_name, 'parameters': entries}
+
+    async def set_parameters(self, cell, node_name, values):
+        """Set ``values`` (name -> JSON) atomically: the node validates and may refuse."""
+        descriptors = await self._describe(cell, node_name, sorted(values))
+        parameters = []
+        for name in sorted(values):
+            descriptor = descriptors.get(name)
+            if descriptor is None or descriptor.type == 0:
+                raise Unavailable(404, f'{node_name} has no parameter {name!r}')
+            try:
+                value = parameter_values.from_json(values[name], descriptor.type)
+            except parameter_values.NotConvertible as error:
+                raise Unavailable(422, f'{name}: {error}') from None
+            parameters.append(ParameterMessage(name=name, value=value))
+        client = self._parameter_client(cell, node_name, 'set')
+        response = await self._call(client, SetParametersAtomically.Request(
+            parameters=parameters), node_name)
+        if not response.result.successful:
+            raise Unavailable(422, f'{node_name} refused: {response.result.reason}')
+        answer = await self.get_parameters(cell, node_name, sorted(values))
+        answer['set'] = True
+        return answer
+
     async def command_estop(self, engage, source):
         """Publish a (signed, with a PKI) e-stop command and report the view a moment later."""
+        own = self.authority._own if self.authority.enabled else None
+        if not engage and own is not None and not own.operator:
+            raise Unavailable(403, f'this host ({self.authority.node_id}) holds no operator '
+                              'certificate: the mesh would refuse its release')
         source = self.authority.node_id or source
         command = make_command(self.authority, engage, source, time.time_ns())
         self._estop_publisher.publish(command)
