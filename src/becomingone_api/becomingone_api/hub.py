@@ -45,11 +45,14 @@ class ClientQueue:
             return False
         if kind != 'state':
             return True
-        due = self._next_state_s.get(cell, 0.0)
-        if now_s < due:
-            return False
         period = 1.0 / self.rate_hz
-        # Keep the cadence without bursting after a pause.
+        due = self._next_state_s.get(cell, 0.0)
+        # A frame up to a quarter period early is on time: a source at about the client's
+        # rate, with jitter, must not be cut to every other frame. The schedule advances by
+        # one period per frame, so on average never more than rate_hz, and never bursts after
+        # a pause (the next frame is due half a period after this one at the earliest).
+        if now_s < due - 0.25 * period:
+            return False
         self._next_state_s[cell] = max(due + period, now_s + 0.5 * period)
         return True
 

@@ -91,6 +91,11 @@ def test_state_frames_follow_the_clients_rate():
     due = sum(queue.wants('state', 'c', t / 50.0) for t in range(500))  # 50 Hz for 10 s
     assert 49 <= due <= 51
     assert all(queue.wants('witness', 'c', 0.0) for _ in range(10))
+    # A source a little faster than the rate asked, with jitter: about the rate, not half.
+    near = hub.ClientQueue(depth=1000, rate_hz=20.0)
+    jitter = [0.004 * ((7 * i) % 5 - 2) for i in range(2160)]
+    due = sum(near.wants('state', 'c', i / 21.6 + jitter[i]) for i in range(2160))  # 100 s
+    assert 1900 <= due <= 2001, due  # (every other frame would give 1080-1440)
 
 
 def _state(coherence, collapsed, stamp=100.0, threshold=0.5):
