@@ -9,13 +9,18 @@ On a mesh with a PKI, ``--security-dir DIR`` (a ``becomingone-pki export`` direc
 ``sync/state`` with the host key, as the cell's sync node does (the mesh node admits only its own
 host's signed states); ``--collapsed-while PATH`` makes it collapsed only while PATH exists
 (default: always); ``--diagnostics`` also prints each ``/diagnostics`` status heard on the host
-as a JSON line ``{"diagnostic": name, "level": ..., "message": ..., "values": {...}}``.
+as a JSON line ``{"diagnostic": name, "level": ..., "message": ..., "values": {...}}``;
+``--sync-states`` also prints each ``sync/state`` heard on the host (the cell's own, or this
+agent's stand-in) as ``{"sync_state": [REAL, IMAG], "master": [...], "emissary": [...], "stamp":
+s, "coherence": ..., "collapsed": ..., "received": s}`` (``stamp`` the decision's sensor-clock
+stamp, ``received`` the wall time it was heard).
 """
 
 import argparse
 import json
 import os
 import sys
+import time
 
 from becomingone_core.nodes.mesh_node import STATE_QOS
 from becomingone_core.security.mesh_auth import MeshAuthority, sync_fields
@@ -29,7 +34,8 @@ from rclpy.node import Node
 
 class MeshHostAgent(Node):
 
-    def __init__(self, sync, security_dir='', collapsed_while=None, diagnostics=False):
+    def __init__(self, sync, security_dir='', collapsed_while=None, diagnostics=False,
+                 sync_states=False):
         super().__init__('mesh_host_agent')
         self.create_subscription(MeshState, 'mesh/state', self._report, STATE_QOS)
         self._authority = None
@@ -43,6 +49,18 @@ class MeshHostAgent(Node):
         if diagnostics:
             self.create_subscription(DiagnosticArray, '/diagnostics', self._report_diagnostics,
                                      STATE_QOS)
+        if sync_states:
+            self.create_subscription(SyncState, 'sync/state', self._report_sync, STATE_QOS)
+
+    def _report_sync(self, message):
+        stamp = message.header.stamp
+        print(json.dumps({
+            'sync_state': [message.sync_real, message.sync_imag],
+            'master': [message.master_real, message.master_imag],
+            'emissary': [message.emissary_real, message.emissary_imag],
+            'stamp': stamp.sec + stamp.nanosec * 1e-9, 'coherence': message.coherence,
+            'collapsed': message.collapsed, 'received': time.time(),
+        }), flush=True)
 
     def _publish_sync(self):
         collapsed = (self._collapsed_while is None
@@ -86,9 +104,12 @@ def main():
                         help='the sync state is collapsed only while PATH exists')
     parser.add_argument('--diagnostics', action='store_true',
                         help='also print the /diagnostics statuses heard, as JSON lines')
+    parser.add_argument('--sync-states', action='store_true',
+                        help='also print the sync/state messages heard, as JSON lines')
     args, ros_args = parser.parse_known_args()
     rclpy.init(args=[sys.argv[0], *ros_args])
-    node = MeshHostAgent(args.sync, args.security_dir, args.collapsed_while, args.diagnostics)
+    node = MeshHostAgent(args.sync, args.security_dir, args.collapsed_while, args.diagnostics,
+                         args.sync_states)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
