@@ -36,6 +36,7 @@ setup(
         'console_scripts': [
             'gateway = becomingone_api.nodes.gateway_node:main',
             'becomingone-mcp = becomingone_api.mcp_server:main',
+            'demo = becomingone_api.demo:main',
         ],
     },
 )

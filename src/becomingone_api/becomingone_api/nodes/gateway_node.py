@@ -82,6 +82,7 @@ class GatewayNode(GuardedNode):
         self.authority = declare_security(self)
         self.hub = Hub(self._queue_depth)
         self.cells = {}
+        self.foxglove = None
         self._topics = {}
         self._memory_clients = {}
         self._parameter_clients = {}
@@ -110,6 +111,7 @@ class GatewayNode(GuardedNode):
         except (OSError, ValueError, RuntimeError) as error:
             raise ParameterError(f'parameter host/port/tls: cannot serve on {self._host}:'
                                  f'{self._port}: {error}') from error
+        self.foxglove = self._start_foxglove()
         where = self.server.url
         token_hint = f'#token={self._generated}' if self._generated else ''
         self.get_logger().info(
@@ -148,6 +150,9 @@ class GatewayNode(GuardedNode):
         self.source_rate_hz = d('max_stream_rate_hz', 50.0, 'highest state rate a client '
                                 'may ask for (the sync publish rate)', minimum=0.1,
                                 maximum=1000.0)
+        self._foxglove_port = d('foxglove_port', -1, 'Foxglove WebSocket server port on host '
+                                '(needs foxglove-sdk and a loopback host; -1: off, 0: any)',
+                                minimum=-1, maximum=65535)
         self._web_dir = d('web_dir', '', 'dashboard files (empty: the installed ones)')
         self.parameter_nodes = list(d('parameter_nodes', DEFAULT_PARAMETER_NODES,
                                       'nodes of each cell whose parameters GET/PUT '
@@ -162,6 +167,27 @@ class GatewayNode(GuardedNode):
                     'allow_remote (with TLS and tokens_file) to listen beyond this machine')
             require(self._certfile and self._tokens_file, 'host',
                     'a non-loopback gateway needs tls_certfile/tls_keyfile and tokens_file')
+
+    def _start_foxglove(self):
+        if self._foxglove_port < 0:
+            return None
+        from becomingone_api import foxglove_live
+        missing = foxglove_live.available()
+        require(not missing, 'foxglove_port', f'{missing}: pip install foxglove-sdk, or '
+                'leave foxglove_port at -1')
+        require(is_loopback(self._host), 'foxglove_port', 'the Foxglove server has no '
+                'tokens: it serves a loopback host only')
+        try:
+            live = foxglove_live.FoxgloveLive(sorted(self.cells), self._host, self._foxglove_port)
+        except Exception as error:  # noqa: B902 - the SDK raises its own error types
+            raise ParameterError(f"parameter 'foxglove_port': cannot serve on "
+                                 f'{self._host}:{self._foxglove_port}: {error}') from error
+        self.get_logger().info(f'foxglove server at {live.url} (Foxglove WebSocket protocol)')
+        return live
+
+    def _foxglove(self, kind, cell, shaped):
+        if self.foxglove is not None:
+            self.foxglove.log(kind, cell, shaped)
 
     def _read_only(self, name, default, description, **limits):
         return declare(self, name, default, description, read_only=True, **limits)
@@ -228,17 +254,21 @@ class GatewayNode(GuardedNode):
             return
         shaped = shaping.sync_state(view.name, to_fields(message))
         view.on_state(shaped)
+        self._foxglove('state', view.name, shaped)
         self.hub.publish('state', view.name, shaping.dumps({'type': 'state', **shaped}),
                          time.monotonic())
 
     def _on_resonance(self, view, message):
         if self._checked(input_rules.check_resonance, message):
-            view.on_resonance(shaping.resonance(view.name, to_fields(message)))
+            shaped = shaping.resonance(view.name, to_fields(message))
+            view.on_resonance(shaped)
+            self._foxglove('resonance', view.name, shaped)
 
     def _on_witness(self, view, message):
         if not self._checked(input_rules.check_witness_record, message):
             return
         shaped = shaping.witness_record(view.name, to_fields(message))
+        self._foxglove('witness', view.name, shaped)
         if view.on_witness(shaped, self.now_s()):
             self.hub.publish('witness', view.name, shaping.dumps({'type': 'witness', **shaped}),
                              time.monotonic())
@@ -247,6 +277,7 @@ class GatewayNode(GuardedNode):
         if not self._checked(input_rules.check_mesh_state, message):
             return
         shaped = shaping.mesh_state(view.name, to_fields(message))
+        self._foxglove('mesh', view.name, shaped)
         if view.on_mesh(shaped):
             self.hub.publish('mesh', view.name, shaping.dumps({'type': 'mesh', **shaped}),
                              time.monotonic())
@@ -451,6 +482,8 @@ class GatewayNode(GuardedNode):
         server = getattr(self, 'server', None)
         if server is not None:
             server.stop()
+        if getattr(self, 'foxglove', None) is not None:
+            self.foxglove.stop()
         return super().destroy_node()
 
 
