@@ -60,7 +60,7 @@ def test_the_node_refuses_with_its_own_reason_and_accepts_a_valid_value(running)
         out_of_range = http.put(PARAMETERS, json={'threshold': 1.5})
         assert out_of_range.status_code == 422, out_of_range.text
         assert 'sync refused' in out_of_range.json()['error']
-        assert 'threshold' in out_of_range.json()['error']
+        assert 'Parameter threshold out of range' in out_of_range.json()['error']
         # In range but inconsistent: the sync layer's own rule (hysteresis below threshold).
         inconsistent = http.put(PARAMETERS, json={'hysteresis': before['threshold']})
         assert inconsistent.status_code == 422
