@@ -14,6 +14,14 @@ With the transducers' normalised summaries T_m and T_e (|T| <= 1):
 A transducer whose summary is missing (never seen, or stale) counts as T = 0, so a cell cannot
 stay collapsed on one scale alone.
 
+**A borrowed slow scale.** A light cell runs no Master: its mesh node gives it the full cells'
+combined T as the Master summary (``borrowed``). That summary says nothing about this cell's
+own input and is near 1 whenever the mesh is coherent, so T_sync alone would let the cell
+collapse on an Emissary as weak as |T_e| = sqrt(2) - 1 (white noise reaches that a few percent
+of the time). With a borrowed Master the Emissary must also be coherent on its own scale:
+collapse needs |T_e|^2 >= I_c too, and the cell releases when |T_e|^2 falls below
+I_c - hysteresis, like coherence.
+
 **One clock per decision.** :meth:`SyncLayer.observe` takes each summary with two times: its
 stamp (the newest input sample behind it, the sensors' clock) and when it was received (the
 receiver's clock). Staleness is judged on the receiver's clock (a summary not *heard* for
@@ -29,6 +37,8 @@ import math
 COLLAPSE, RELEASE, REALIGN, REALIGNED = 'collapse', 'release', 'realign', 'realigned'
 ROLES = ('master', 'emissary')
 NANOSECONDS = 1_000_000_000
+#: The ``transducer`` a mesh node names when it gives a light cell the slow scale.
+SLOW_SCALE_SOURCE = 'mesh'
 
 
 @dataclass
@@ -74,14 +84,21 @@ class SyncLayer:
         self._last = None
         self._summaries = dict.fromkeys(ROLES)
         self._heard_ns = dict.fromkeys(ROLES)
+        self.borrowed_master = False
         # The newest decision's sensor stamp and the receiver time it was taken at.
         self._anchor = None
 
     # ----------------------------------------------------------------------------- streams
-    def observe(self, role, summary, stamp_ns, now_ns):
-        """Take ``role``'s summary stamped ``stamp_ns`` and heard at ``now_ns``; decide."""
+    def observe(self, role, summary, stamp_ns, now_ns, borrowed=False):
+        """
+        Take ``role``'s summary stamped ``stamp_ns`` and heard at ``now_ns``; decide.
+
+        ``borrowed``: the Master summary is the mesh's slow scale, not this cell's own.
+        """
         if role not in ROLES:
             raise ValueError(f'role must be one of {ROLES}')
+        if role == 'master':
+            self.borrowed_master = bool(borrowed)
         self._summaries[role] = summary
         self._heard_ns[role] = now_ns
         return self._decide(int(stamp_ns), now_ns)
@@ -125,15 +142,17 @@ class SyncLayer:
         sync = (master + emissary) / 2
         coherence = min(1.0, abs(sync) ** 2)
         delta = abs(abs(master) - abs(emissary))
+        # A borrowed Master (a light cell) vouches for nothing here: the Emissary must hold too.
+        own = abs(emissary) ** 2 if self.borrowed_master else 1.0
         events = []
-        if not self.collapsed and coherence >= self.threshold:
+        if not self.collapsed and coherence >= self.threshold and own >= self.threshold:
             self.collapsed = True
             self.collapses += 1
             self._collapsed_since = stamp_s
             if self.first_collapse_s is None:
                 self.first_collapse_s = stamp_s
             events.append(COLLAPSE)
-        elif self.collapsed and coherence < self.threshold - self.hysteresis:
+        elif self.collapsed and min(coherence, own) < self.threshold - self.hysteresis:
             self.collapsed = False
             self.releases += 1
             self.time_collapsed_s += max(0.0, stamp_s - self._collapsed_since)

@@ -88,3 +88,23 @@ def test_with_no_full_cell_alive_a_light_cell_never_collapses_and_says_why(light
         _emissary(sync, 1.0)
     assert not any(s.collapsed for s in states)
     assert max(s.coherence for s in states) <= 0.25 + 1e-9
+
+
+def test_a_borrowed_slow_scale_does_not_collapse_a_light_cell_on_noise(light_host):
+    # Regression: with the mesh's T near 1 as Master, an Emissary at |T_e| = 0.45 (white noise
+    # reaches that) gave |T_sync|^2 = 0.53 >= I_c: the light cell collapsed on noise.
+    probe, mesh, sync, slow, states = light_host
+    on_peer, on_master = _callback(mesh, 'mesh/peers'), _callback(sync, 'master/resonance')
+    for sequence in (1, 2, 3):
+        now = mesh._now()
+        for node_id in ('full1', 'full2'):
+            on_peer(message_from_update(_peer(node_id, ROLE_FULL, now, sequence, t=1.0)))
+        mesh._tick()
+        on_master(slow[-1])
+        _emissary(sync, 0.45)
+    assert sync.layer.borrowed_master
+    assert states[-1].coherence >= 0.5 and not any(s.collapsed for s in states)
+    _emissary(sync, 0.95)  # the cell's own input turns coherent: it collapses
+    assert states[-1].collapsed
+    _emissary(sync, 0.5)  # |T_e|^2 = 0.25 < I_c - hysteresis: released, T_sync alone or not
+    assert not states[-1].collapsed

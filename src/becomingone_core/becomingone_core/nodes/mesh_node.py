@@ -37,6 +37,7 @@ from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import time_from_seconds
 from becomingone_core.security.mesh_auth import peer_fields
 from becomingone_core.security.signed_fields import PEER_STATE
+from becomingone_core.sync import SLOW_SCALE_SOURCE
 from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, Resonance, SyncState
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
@@ -361,7 +362,8 @@ class MeshNode(GuardedNode):
         self._slow = (t, contributors)
         if not contributors:
             return  # nothing published: the sync layer counts the Master as missing (T = 0)
-        message = Resonance(transducer='mesh', summary_real=t.real, summary_imag=t.imag,
+        message = Resonance(transducer=SLOW_SCALE_SOURCE, summary_real=t.real,
+                            summary_imag=t.imag,
                             summary_coherence=min(1.0, abs(t) ** 2), samples=contributors)
         message.header.stamp = time_from_seconds(now)
         message.header.frame_id = self.get_name()

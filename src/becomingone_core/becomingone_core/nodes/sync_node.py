@@ -25,7 +25,7 @@ from becomingone_core.nodes.security_parameters import declare_security
 from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.security.mesh_auth import sync_fields
 from becomingone_core.security.signed_fields import SYNC_STATE
-from becomingone_core.sync import ROLES, SyncLayer
+from becomingone_core.sync import ROLES, SLOW_SCALE_SOURCE, SyncLayer
 from becomingone_msgs.msg import Resonance, SyncState
 from rcl_interfaces.msg import SetParametersResult
 from visualization_msgs.msg import MarkerArray
@@ -120,8 +120,11 @@ class SyncNode(GuardedNode):
             self.get_logger().warning(f'rejected {role}/resonance: {error}',
                                       throttle_duration_sec=5.0)
             return
+        # A light cell's Master summary is the mesh's slow scale (its mesh node sends it as
+        # transducer 'mesh'): the sync layer then also asks the Emissary to hold on its own.
         self._publish(self.layer.observe(
-            role, complex(message.summary_real, message.summary_imag), stamp, now_ns))
+            role, complex(message.summary_real, message.summary_imag), stamp, now_ns,
+            borrowed=role == 'master' and message.transducer == SLOW_SCALE_SOURCE))
 
     def _on_timer(self):
         decision = self.layer.expire(self.get_clock().now().nanoseconds)
