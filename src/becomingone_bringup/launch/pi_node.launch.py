@@ -22,7 +22,9 @@ Every host of one mesh must use the same ROS_DOMAIN_ID; on networks without reli
 set FASTRTPS_DEFAULT_PROFILES_FILE to one of this package's ``config/fastdds_*.xml`` profiles.
 """
 
+import os
 import socket
+import tempfile
 
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
 from becomingone_core.scales import SCALES
@@ -39,6 +41,7 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
+import yaml
 
 # A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
 # runs its nodes' own executables (each named like the node).
@@ -70,6 +73,14 @@ def _processes(role):
     if all(part in nodes for part in WHOLE_CELL):
         return ['becomingone_cell'] + [n for n in nodes if n not in WHOLE_CELL]
     return nodes
+
+
+def _node_parameters_file(node, values):
+    """Write ``values`` for ``node`` (any namespace) to a parameter file; return its path."""
+    handle, path = tempfile.mkstemp(prefix=f'becomingone_{node}_', suffix='.yaml')
+    with os.fdopen(handle, 'w') as stream:
+        yaml.safe_dump({f'/**/{node}': {'ros__parameters': values}}, stream)
+    return path
 
 
 def _environments(tls_dir, node_id):
@@ -115,18 +126,20 @@ def _launch_setup(context):
         'security_dir': ParameterValue(LaunchConfiguration('security_dir'), value_type=str),
     }]
     log_level = ['--log-level', LaunchConfiguration('log_level')]
-    # The simulated source's own parameters, addressed to it alone (the mesh has a frame_id).
-    sim_arguments = ['-p', f'sim_source:frame_id:=sim_{node_id}', '-p',
-                     ['sim_source:frequency_hz:=', LaunchConfiguration('sim_frequency_hz')]]
     nodes = []
     if one_process:
         # The whole role on one executor: one Python runtime, one DDS participant per host.
         arguments = ['--role', role] + (['--sim'] if simulate and role in ('full', 'light')
                                         else [])
+        # The simulated source's own parameters go to it alone (the mesh has a frame_id too):
+        # a file section for that node, since `-p node:name:=` misses namespaced nodes.
+        sim_file = _node_parameters_file('sim_source', {
+            'frame_id': f'sim_{node_id}',
+            'frequency_hz': float(LaunchConfiguration('sim_frequency_hz').perform(context))})
         nodes.append(Node(package='becomingone_core', executable='becomingone_cell',
-                          output='screen', parameters=common, respawn=True, respawn_delay=2.0,
-                          additional_env=outward, arguments=[
-                              *arguments, '--ros-args', *log_level, *sim_arguments]))
+                          output='screen', parameters=[*common, sim_file], respawn=True,
+                          respawn_delay=2.0, additional_env=outward,
+                          arguments=[*arguments, '--ros-args', *log_level]))
     else:
         for executable in _processes(role):
             # becomingone_cell holds four nodes: a name remap would rename them all.
