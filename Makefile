@@ -156,11 +156,12 @@ test: build
 	echo "make test: $$passed passed, $$(( $${errors:-0} + $${failures:-0} )) failed, $${skipped:-0} skipped"
 	[ "$${tests:-0}" -gt 0 ] && [ "$${errors:-0}" = 0 ] && [ "$${failures:-0}" = 0 ]
 
+# The cell's demo with the live dashboard beside it (its URL is printed first).
 demo: build
 	@source "$(ENV_SCRIPT)"
 	export ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}
-	prefix=$$(python -c 'from ament_index_python.packages import get_package_prefix as p; print(p("becomingone_core"))')
-	"$$prefix/lib/becomingone_core/becomingone_cell" --demo --duration $(DURATION)
+	prefix=$$(python -c 'from ament_index_python.packages import get_package_prefix as p; print(p("becomingone_api"))')
+	"$$prefix/lib/becomingone_api/demo" --duration $(DURATION) --port $${DEMO_PORT:-8080}
 
 bench: build
 	@source "$(ENV_SCRIPT)"
