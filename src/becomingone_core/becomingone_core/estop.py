@@ -15,6 +15,8 @@ stamped in 2100 would otherwise make every later release look older). Old comman
 stale: a stop given an hour ago still holds. The sources remembered are bounded.
 """
 
+from becomingone_core.input_rules import check_int64, check_name, RejectedInput, stamp_ns
+
 ACCEPTED = 'accepted'
 REPLAY = 'replay'
 FUTURE = 'future'
@@ -58,3 +60,22 @@ class EStopState:
         self.engaged = self._engage_ns is not None and (
             self._release_ns is None or self._engage_ns > self._release_ns)
         return ACCEPTED
+
+    def take(self, message, authority, now_ns):
+        """
+        Range-check, admit (``authority``: who may say what) and order one ``EStopCommand``.
+
+        Return ``(verdict, admitted)``: ACCEPTED or the reason (the command's range, its
+        signature, a replay, ...), and the :class:`~.security.mesh_auth.Admitted` signer when
+        it was admitted. Every node that obeys or shows the e-stop takes commands this way.
+        """
+        try:
+            stamp = stamp_ns(message.header.stamp)
+            check_name(message.source, 'source')
+            check_int64(message.sequence, 'sequence')
+            admitted = authority.admit_estop(message, now_ns / NANOSECONDS)
+        except RejectedInput as error:
+            return error.reason, None
+        verdict = self.offer(admitted.node_id, bool(message.engage), int(message.sequence),
+                             stamp, now_ns)
+        return verdict, admitted if verdict == ACCEPTED else None

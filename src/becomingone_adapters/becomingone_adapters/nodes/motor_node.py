@@ -23,8 +23,7 @@ from becomingone_adapters.motion import EStopLatch, MotionLimiter, seed_twist
 from becomingone_adapters.nodes.output_node import ManagedOutputNode
 from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status
-from becomingone_core.input_rules import (check_int64, check_name, RejectedInput, shorten,
-                                          stamp_ns)
+from becomingone_core.input_rules import shorten
 from becomingone_core.mesh import ESTOP_TOPIC
 from becomingone_core.nodes.parameters import declare
 from becomingone_core.nodes.qos import LATCHED_QOS
@@ -82,16 +81,7 @@ class MotorOutput(ManagedOutputNode):
 
     def _on_estop(self, message):
         now_ns = self.get_clock().now().nanoseconds
-        try:
-            stamp = stamp_ns(message.header.stamp)
-            check_name(message.source, 'source')
-            check_int64(message.sequence, 'sequence')
-            admitted = self.auth.admit_estop(message, now_ns * 1e-9)
-        except RejectedInput as error:
-            verdict = error.reason
-        else:
-            verdict = self.estop_state.offer(admitted.node_id, bool(message.engage),
-                                             int(message.sequence), stamp, now_ns)
+        verdict, admitted = self.estop_state.take(message, self.auth, now_ns)
         if verdict != ESTOP_ACCEPTED:
             self.estop_rejections.reject(verdict)
             self.get_logger().warning(f'e-stop command from {shorten(message.source)} '

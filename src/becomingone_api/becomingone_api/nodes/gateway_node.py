@@ -286,22 +286,16 @@ class GatewayNode(GuardedNode):
         # The mesh's rule, as every cell applies it: on a mesh with a PKI only a command signed
         # by a member engages and only one signed by an operator releases; what the gateway
         # reports is what the cells obey, never an unsigned command's wish.
-        try:
-            stamp = input_rules.stamp_ns(message.header.stamp)
-            input_rules.check_name(message.source, 'source')
-            input_rules.check_int64(message.sequence, 'sequence')
-            self.authority.admit_estop(message, time.time())
-        except RejectedInput as error:
-            self.rejected += 1
-            self.estop_refused[error.reason] += 1
-            self.get_logger().warn(f'refused an e-stop command from {message.source!r}: '
-                                   f'{error}', throttle_duration_sec=5.0)
-            return
         with self._estop_lock:
             before = self._estop.engaged
-            outcome = self._estop.offer(message.source, message.engage, message.sequence,
-                                        stamp, time.time_ns())
+            outcome, _ = self._estop.take(message, self.authority, time.time_ns())
             changed = before != self._estop.engaged
+        if outcome != 'accepted':
+            self.rejected += 1
+            self.estop_refused[outcome] += 1
+            self.get_logger().warn(f'refused an e-stop command from {message.source!r:.60}: '
+                                   f'{outcome}', throttle_duration_sec=5.0)
+            return
         if outcome == 'accepted':
             view = {'type': 'estop', 'changed': changed, **self.estop_view()}
             self.hub.publish('estop', None, shaping.dumps(view), time.monotonic())

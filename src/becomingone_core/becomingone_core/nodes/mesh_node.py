@@ -21,8 +21,8 @@ import time
 from becomingone_core import health
 from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
 from becomingone_core.input_rules import (
-    check_int64, check_name, check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput,
-    shorten, stamp_ns, StampWindow)
+    check_sync_state, MAX_MESH_PEERS, NANOSECONDS, RejectedInput, shorten, stamp_ns,
+    StampWindow)
 from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate,
     ROLE_LIGHT, ROLES, SYNC_ROLES)
@@ -303,17 +303,7 @@ class MeshNode(GuardedNode):
 
     def _on_estop(self, message):
         # Only reported here (the motor outputs decide for themselves, by the same rule).
-        now_ns = self.get_clock().now().nanoseconds
-        try:
-            stamp = stamp_ns(message.header.stamp)
-            check_name(message.source, 'source')
-            check_int64(message.sequence, 'sequence')
-            admitted = self._auth.admit_estop(message, now_ns / NANOSECONDS)
-        except RejectedInput as error:
-            verdict = error.reason
-        else:
-            verdict = self._estop.offer(admitted.node_id, bool(message.engage),
-                                        int(message.sequence), stamp, now_ns)
+        verdict, _ = self._estop.take(message, self._auth, self.get_clock().now().nanoseconds)
         if verdict != ESTOP_ACCEPTED:
             self._estop_rejections.reject(verdict)
             self.get_logger().warning(f'refused an e-stop command from '
