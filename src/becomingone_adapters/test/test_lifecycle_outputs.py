@@ -14,40 +14,14 @@ from becomingone_core.security.mesh_auth import MeshAuthority, sync_fields
 from becomingone_core.security.pki import MeshPki
 from becomingone_core.security.signed_fields import SYNC_STATE
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import RosProbe
+from becomingone_core.testing.ros import Lifecycle, RosProbe
 from becomingone_msgs.msg import SyncState
 from geometry_msgs.msg import Twist
 from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState, GetState
 import pytest
 
 SYNC_PERIOD_S = 0.05
 QUIET_S = 1.5
-
-
-class Lifecycle:
-    """A lifecycle client of one node, as ``ros2 lifecycle get/set`` uses it."""
-
-    def __init__(self, probe, node_name):
-        self.probe = probe
-        self._change = probe.node.create_client(ChangeState, f'{node_name}/change_state')
-        self._get = probe.node.create_client(GetState, f'{node_name}/get_state')
-        assert probe.spin_until(
-            lambda: self._change.service_is_ready() and self._get.service_is_ready(), 60), \
-            f'no lifecycle services on {node_name}'
-
-    def _call(self, client, request):
-        future = client.call_async(request)
-        assert self.probe.spin_until(future.done, 30), f'{client.srv_name} did not answer'
-        return future.result()
-
-    def get(self):
-        return self._call(self._get, GetState.Request()).current_state.label
-
-    def change(self, transition_id):
-        request = ChangeState.Request()
-        request.transition.id = transition_id
-        return self._call(self._change, request).success
 
 
 class CollapsedSync:

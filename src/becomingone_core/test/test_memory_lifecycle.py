@@ -11,40 +11,14 @@ import math
 
 from becomingone_core.memory.store import MemoryStore
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess
-from becomingone_core.testing.ros import latched_qos, RosProbe
+from becomingone_core.testing.ros import latched_qos, Lifecycle, RosProbe
 from becomingone_msgs.msg import MemoryAck, SyncState
 from lifecycle_msgs.msg import Transition
-from lifecycle_msgs.srv import ChangeState, GetState
 import pytest
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 NODE = '/memory'
 RELIABLE = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE)
-
-
-class Lifecycle:
-    """A lifecycle client of one node, as ``ros2 lifecycle get/set`` uses it."""
-
-    def __init__(self, probe, node_name):
-        self.probe = probe
-        self._change = probe.node.create_client(ChangeState, f'{node_name}/change_state')
-        self._get = probe.node.create_client(GetState, f'{node_name}/get_state')
-        assert probe.spin_until(
-            lambda: self._change.service_is_ready() and self._get.service_is_ready(), 60), \
-            f'no lifecycle services on {node_name}'
-
-    def _call(self, client, request):
-        future = client.call_async(request)
-        assert self.probe.spin_until(future.done, 30), f'{client.srv_name} did not answer'
-        return future.result()
-
-    def get(self):
-        return self._call(self._get, GetState.Request()).current_state.label
-
-    def change(self, transition_id):
-        request = ChangeState.Request()
-        request.transition.id = transition_id
-        return self._call(self._change, request).success
 
 
 def _unopenable(tmp_path, kind):

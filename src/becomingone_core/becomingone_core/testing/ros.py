@@ -2,6 +2,7 @@
 
 from becomingone_core.nodes.qos import latched
 from becomingone_core.testing.processes import wait_until
+from lifecycle_msgs.srv import ChangeState, GetState
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
@@ -50,3 +51,28 @@ def stamped(message, node):
     """Stamp ``message.header`` with ``node``'s clock now (nodes refuse unstamped states)."""
     message.header.stamp = node.get_clock().now().to_msg()
     return message
+
+
+class Lifecycle:
+    """A lifecycle client of one node, as ``ros2 lifecycle get/set`` uses it."""
+
+    def __init__(self, probe, node_name):
+        self.probe = probe
+        self._change = probe.node.create_client(ChangeState, f'{node_name}/change_state')
+        self._get = probe.node.create_client(GetState, f'{node_name}/get_state')
+        assert probe.spin_until(
+            lambda: self._change.service_is_ready() and self._get.service_is_ready(), 60), \
+            f'no lifecycle services on {node_name}'
+
+    def _call(self, client, request):
+        future = client.call_async(request)
+        assert self.probe.spin_until(future.done, 30), f'{client.srv_name} did not answer'
+        return future.result()
+
+    def get(self):
+        return self._call(self._get, GetState.Request()).current_state.label
+
+    def change(self, transition_id):
+        request = ChangeState.Request()
+        request.transition.id = transition_id
+        return self._call(self._change, request).success
