@@ -17,10 +17,10 @@ h2 never collapses again (coherence capped at 1/4: a missing Master counts as T 
 ``/diagnostics`` say why (``mesh: slow scale`` ERROR, "... cannot collapse"). It prints the
 figures it measures. Every wait is bounded; the namespaces are removed even on failure.
 
-On noise h2 must release and stay released for most of the segment, not all of it: with the full
-cells' T near 1 as its Master, coherence ((1 + T_e) / 2)^2 reaches I_c = 0.5 from T_e = 0.41,
-and the Emissary's ``peak_real`` summary of white noise (the largest Re of its lags over a 1 s
-window) gets there now and then. Those brief collapses are counted and printed.
+On noise h2 must release and stay released: with the full cells' T near 1 as its Master,
+coherence ((1 + T_e) / 2)^2 alone would reach I_c = 0.5 from T_e = 0.41, which the Emissary's
+``peak_real`` summary of white noise gets to now and then; so with a borrowed Master the sync
+layer also needs |T_e|^2 >= I_c, and no collapse on the noise is allowed.
 """
 
 import json
@@ -48,8 +48,8 @@ FIRST_SINE_S, NOISE_S = 16.0, 8.0
 SETTLED_S = 3.0  # the last seconds of a sine segment in which h2 must be collapsed throughout
 AGREEMENT = 0.1  # hosts see each other's changing T up to a publish period apart
 SAMPLE_S = 6.0  # how long h2 is watched once it has no slow scale left
-# After its release, h2 stays released for most of its noise (see the module docstring).
-MAX_NOISE_COLLAPSED = 0.5
+# After its release, h2 stays released through its noise (see the module docstring).
+MAX_NOISE_COLLAPSED = 0.0
 COHERENCE_CAP = 0.25 + 1e-6  # |(0 + T_e) / 2|^2 with |T_e| <= 1, plus rounding
 # Reporting adds up to one mesh/state period and the agent's own latency on a loaded machine.
 REPORT_SLACK_S = 3.0
@@ -275,8 +275,8 @@ def test_a_light_host_leans_on_the_full_hosts_and_says_why_it_cannot_without_the
     noise = light.agent.sync_states(released['received'], sine_again_at)
     share = _collapsed_share(noise, released['received'], sine_again_at)
     flickers = sum(1 for a, b in zip(noise, noise[1:]) if b['collapsed'] and not a['collapsed'])
-    # Released for most of the noise: an occasional collapse on the noise floor is reported.
-    assert share <= MAX_NOISE_COLLAPSED, (share, flickers)
+    # Released through the noise: the Emissary must hold on its own to collapse.
+    assert share <= MAX_NOISE_COLLAPSED and flickers == 0, (share, flickers)
     print(f'h2 first collapsed {first_collapse["received"] - epoch:.1f} s after its source '
           f'started; released {released["received"] - noise_at:.2f} s after its noise began; '
           f'held collapse again from {recollapsed["received"] - sine_again_at:+.2f} s after its '
