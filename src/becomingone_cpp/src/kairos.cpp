@@ -61,6 +61,14 @@ constexpr double kTwoPiHi = 6.283185307179586;             // fl(2 pi)
 constexpr double kTwoPiLo = 2.4492935982947064e-16;        // 2 pi - fl(2 pi)
 constexpr std::int64_t kMaxHistory = std::int64_t{1} << 26;
 
+// The target has a hardware FMA (std::fma is one instruction, not a call).
+#if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA) || \
+  defined(__FP_FAST_FMA)
+#define KAIROS_HAS_FMA 1
+#else
+#define KAIROS_HAS_FMA 0
+#endif
+
 // a * b = hi + lo exactly (no overflow assumed); hi = fl(a * b).  With a
 // hardware FMA that is fma(a, b, -hi); otherwise Dekker's product with
 // Veltkamp splitting, which gives the same (exact) lo without a libm call
@@ -68,7 +76,7 @@ constexpr std::int64_t kMaxHistory = std::int64_t{1} << 26;
 // a software routine).
 inline double two_product_lo(double a, double b, double hi)
 {
-#if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA)
+#if KAIROS_HAS_FMA
   return std::fma(a, b, -hi);
 #else
   constexpr double kSplit = 134217729.0;  // 2^27 + 1
@@ -77,6 +85,31 @@ inline double two_product_lo(double a, double b, double hi)
   const double bh = cb - (cb - b), bl = b - bh;
   return ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
 #endif
+}
+
+// a * b + c with the same rounding wherever it is written, whatever the
+// compiler's -ffp-contract: an explicit FMA where the target has one, a plain
+// multiply-add where it has none (the x86-64 baseline this file is built
+// for: nothing can be fused there).  With one product per expression a
+// contracting compiler has no choice to make either.
+inline double mul_add(double a, double b, double c)
+{
+#if KAIROS_HAS_FMA
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// n + |vr + i vi|^2, the per-channel term of |v_n|^2, for push_one and
+// push_run alike.  Written as `n += vr * vr + vi * vi` it let the optimiser
+// decide which of the two products to fuse into the add (aarch64 with
+// -ffp-contract=fast: push_one's SLP-vectorised copy fused vi * vi,
+// push_run's vr * vr), so the stored |v|^2 and with it E0 differed in the
+// last bit between push and push_block.  Chained, each product has one add.
+inline double add_norm2(double n, double vr, double vi)
+{
+  return mul_add(vi, vi, mul_add(vr, vr, n));
 }
 
 // omega * (t - t0) reduced to [0, 2 pi), accurate to ~1e-16 rad for any
@@ -91,7 +124,7 @@ double reduced_phase(double omega, double t, double t0)
   const double bb = d - t;
   const double d_lo = (t - (d - bb)) + (-t0 - bb);
   const double p = omega * d;
-  const double p_lo = two_product_lo(omega, d, p) + omega * d_lo;
+  const double p_lo = mul_add(omega, d_lo, two_product_lo(omega, d, p));
   // Round to nearest (even) integer; below 2^51 by adding and subtracting
   // 1.5 * 2^52 (same value as nearbyint, without a library call per sample).
   const double q = p / kTwoPiHi;
@@ -100,7 +133,7 @@ double reduced_phase(double omega, double t, double t0)
   // is exact (Sterbenz: kh is within a factor 2 of p, or k = 0).
   const double kh = k * kTwoPiHi;
   double r = (p - kh) - two_product_lo(k, kTwoPiHi, kh);
-  r = r - k * kTwoPiLo + p_lo;
+  r = mul_add(-k, kTwoPiLo, r) + p_lo;
   if (r < 0.0) {
     r += kTwoPiHi;
   }
@@ -392,7 +425,7 @@ struct ResonanceBank::Impl
       const double vr = (phase[c].real() - phi_last[c].real()) / dt;
       const double vi = (phase[c].imag() - phi_last[c].imag()) / dt;
       vel[c] = {vr, vi};
-      n2 += vr * vr + vi * vi;
+      n2 = add_norm2(n2, vr, vi);
       finite = std::isfinite(vr) && std::isfinite(vi);
     }
     if (!finite || !std::isfinite(n2)) {
@@ -495,7 +528,7 @@ struct ResonanceBank::Impl
         const double vi = (ph[c].imag() - prev_phi[c].imag()) / dt;
         rvr[c * kBlock + j] = vr;
         rvi[c * kBlock + j] = vi;
-        n2 += vr * vr + vi * vi;
+        n2 = add_norm2(n2, vr, vi);
         ok &= std::isfinite(ph[c].real()) & std::isfinite(ph[c].imag()) &
           std::isfinite(vr) & std::isfinite(vi);
       }
