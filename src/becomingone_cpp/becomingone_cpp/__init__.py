@@ -49,6 +49,10 @@ max_rate  -- highest expected sample rate (Hz); bounds the stored history to
              lags whose bracket fell out of that history are not updated and
              counted in ``overrun``.
 
+``dissipate(factor)`` multiplies T, E0 and Etau of every lag by factor in
+(0, 1] (forgets the share 1 - factor of the past at once; ValueError
+otherwise; 1 is a no-op).
+
 Raises ValueError for bad constructor arguments.  Instances pickle through
 ``to_bytes()`` / ``from_bytes()``.
 """

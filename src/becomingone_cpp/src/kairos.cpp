@@ -472,14 +472,26 @@ struct ResonanceBank::Impl
     std::copy(phase, phase + C, phi_last.begin());
     ++n_samples;
     view_valid = false;
-    if (n_last - n_committed == kBlock) {
-      detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
-        n_overrun, hint.data()};
-      run_block(n_committed + 1, kBlock, st);
-      n_overrun = st.overrun;
-      n_committed = n_last;
+    if (n_last % kBlock == 0) {
+      commit();
     }
     return true;
+  }
+
+  // Advances the committed state over the pending samples (a whole block at
+  // an aligned boundary; a shorter one when dissipate() asks mid-block).
+  void commit()
+  {
+    const std::int64_t pending = n_last - n_committed;
+    if (pending <= 0) {
+      return;
+    }
+    detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
+      n_overrun, hint.data()};
+    run_block(n_committed + 1, static_cast<int>(pending), st);
+    n_overrun = st.overrun;
+    n_committed = n_last;
+    view_valid = false;
   }
 
   // Appends up to n samples in bulk when every one of them is accepted and
@@ -492,8 +504,9 @@ struct ResonanceBank::Impl
     if (!have_t0 || n_last == 0) {
       return 0;
     }
-    std::size_t m = std::min<std::size_t>(
-      n, static_cast<std::size_t>(kBlock - (n_last - n_committed)));
+    // Up to the next aligned block boundary (the committed state may be
+    // short of the previous one only after a dissipate(), never behind it).
+    std::size_t m = std::min<std::size_t>(n, static_cast<std::size_t>(kBlock - n_last % kBlock));
     // push_one compacts the history when the accepted sample's index reaches
     // base + phys: stop the run before that index, or, when it is the run's
     // first, compact once the sample is known to be accepted (below); after a
@@ -583,12 +596,8 @@ struct ResonanceBank::Impl
     std::copy(phase + (m - 1) * C, phase + m * C, phi_last.begin());
     n_samples += m;
     view_valid = false;
-    if (n_last - n_committed == kBlock) {
-      detail::LagState st{tre.data(), tim.data(), e0.data(), et.data(), cursor.data(),
-        n_overrun, hint.data()};
-      run_block(n_committed + 1, kBlock, st);
-      n_overrun = st.overrun;
-      n_committed = n_last;
+    if (n_last % kBlock == 0) {
+      commit();
     }
     return m;
   }
@@ -797,6 +806,28 @@ std::size_t ResonanceBank::history_capacity() const
   return static_cast<std::size_t>(impl_->reach);
 }
 
+void ResonanceBank::dissipate(double factor)
+{
+  if (!(factor > 0.0 && factor <= 1.0)) {  // NaN fails both
+    throw std::invalid_argument("ResonanceBank.dissipate: factor must be in (0, 1]");
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl & m = *impl_;
+  if (factor == 1.0) {
+    return;  // bit for bit nothing: not even the pending samples' evaluation
+  }
+  // The pending samples first, so that the factor scales all of the past and
+  // nothing after it; the same values a read would have shown (the same
+  // block evaluation), times factor.
+  m.commit();
+  for (auto * v : {&m.tre, &m.tim, &m.e0, &m.et}) {
+    for (double & x : *v) {
+      x *= factor;
+    }
+  }
+  m.view_valid = false;
+}
+
 void ResonanceBank::reset()
 {
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -897,7 +928,7 @@ ResonanceBank ResonanceBank::from_bytes(const std::string & bytes)
   const std::int64_t count = r.get<std::int64_t>();
   const bool consistent =
     m.n_last >= 0 && m.n_committed >= 0 && m.n_committed <= m.n_last &&
-    m.n_last - m.n_committed < kBlock && m.n_committed % kBlock == 0 &&
+    m.n_committed >= m.n_last - m.n_last % kBlock &&
     count >= 0 && count <= m.keep && first >= 1 &&
     (count == 0 ? m.n_last == 0 : first + count - 1 == m.n_last) &&
     (m.n_last == 0 || count == std::min<std::int64_t>(m.n_last, m.keep)) &&

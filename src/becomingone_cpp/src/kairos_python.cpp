@@ -160,6 +160,7 @@ PYBIND11_MODULE(_kairos, m)
       auto r = b.raw();
       return py::make_tuple(to_array(r.T), to_array(r.E0), to_array(r.Etau));
     })
+  .def("dissipate", &ResonanceBank::dissipate, py::arg("factor"))
   .def("reset", &ResonanceBank::reset)
   .def(
     "to_bytes", [](const ResonanceBank & b) {

@@ -90,6 +90,15 @@ struct Naive
       Et[k] = a * Et[k] + om * nl;
     }
   }
+
+  void dissipate(double f)
+  {
+    for (std::size_t k = 0; k < lags.size(); ++k) {
+      T[k] *= f;
+      E0[k] *= f;
+      Et[k] *= f;
+    }
+  }
 };
 
 struct Stream
@@ -290,5 +299,129 @@ TEST(Kairos, ComplexExponentialIsFullyCoherent) {
   for (std::size_t k = 0; k < lags.size(); ++k) {
     EXPECT_NEAR(std::norm(g[k]), 1.0, 1e-9);
     EXPECT_NEAR(std::remainder(std::arg(g[k]) - Om * lags[k], 2 * M_PI), 0.0, 1e-3);
+  }
+}
+
+namespace
+{
+
+// Positions (sample counts) at which the dissipation tests call dissipate(),
+// and the factor: mid-block, right after a block boundary, exactly on one,
+// twice at the same position, and near the end.
+struct Dissipation
+{
+  std::size_t at;
+  double factor;
+};
+const std::vector<Dissipation> kDissipations = {
+  {1, 0.5}, {77, 0.9}, {129, 0.25}, {257, 0.75}, {300, 0.6}, {300, 0.999}, {513, 1.0},
+  {640, 0.125}, {699, 0.8}};
+
+}  // namespace
+
+TEST(Kairos, DissipateMatchesDefinition) {
+  for (int C : {1, 3}) {
+    const std::vector<double> lags = {0.0, 0.0078125, 0.013, 0.05, 0.25, 0.61};
+    const Stream s = make_stream(700, C, true, 31u + C);
+    ResonanceBank bank(lags, 0.4, 2.5, C, 600.0);
+    Naive ref(lags, 0.4, 2.5, C);
+    std::size_t d = 0;
+    for (std::size_t i = 0; i <= s.t.size(); ++i) {
+      for (; d < kDissipations.size() && kDissipations[d].at == i; ++d) {
+        const auto before = bank.raw();
+        bank.dissipate(kDissipations[d].factor);
+        ref.dissipate(kDissipations[d].factor);
+        const auto after = bank.raw();
+        for (std::size_t k = 0; k < lags.size(); ++k) {
+          // Exactly the state a read showed, times the factor.
+          EXPECT_EQ(after.T[k], before.T[k] * kDissipations[d].factor);
+          EXPECT_EQ(after.E0[k], before.E0[k] * kDissipations[d].factor);
+          EXPECT_EQ(after.Etau[k], before.Etau[k] * kDissipations[d].factor);
+        }
+      }
+      if (i == s.t.size()) {
+        break;
+      }
+      ASSERT_TRUE(bank.push(s.t[i], &s.p[i * C]));
+      ref.push(s.t[i], &s.p[i * C]);
+      if (i % 61 == 7 || i + 1 == s.t.size()) {
+        const auto r = bank.raw();
+        expect_close(r.T, ref.T, 1e-10);
+        for (std::size_t k = 0; k < lags.size(); ++k) {
+          EXPECT_NEAR(r.E0[k], ref.E0[k], 1e-10 * ref.E0[k]);
+          EXPECT_NEAR(r.Etau[k], ref.Et[k], 1e-10 * ref.Et[k]);
+        }
+      }
+    }
+    EXPECT_EQ(bank.samples(), s.t.size());
+  }
+}
+
+TEST(Kairos, DissipateKeepsPushBlockEqualPushesAndRoundTrip) {
+  for (int C : {1, 2}) {
+    for (bool irregular : {false, true}) {
+      const Stream s = make_stream(700, C, irregular, 41u + C);
+      const std::vector<double> lags = {0.0, 0.011, 0.0078125, 0.2, 0.5};
+      ResonanceBank a(lags, 0.3, 4.0, C, 500.0), b(lags, 0.3, 4.0, C, 500.0);
+      std::size_t d = 0;
+      for (std::size_t i = 0; i < s.t.size(); ++i) {
+        for (; d < kDissipations.size() && kDissipations[d].at == i; ++d) {
+          a.dissipate(kDissipations[d].factor);
+        }
+        a.push(s.t[i], &s.p[i * C]);
+      }
+      // b: the same samples in blocks that straddle the dissipation points,
+      // reads in between, restored from bytes at every dissipation.
+      std::size_t i = 0, step = 5;
+      d = 0;
+      while (i < s.t.size()) {
+        for (; d < kDissipations.size() && kDissipations[d].at == i; ++d) {
+          b.dissipate(kDissipations[d].factor);
+          b.resonance();
+          b = ResonanceBank::from_bytes(b.to_bytes());
+        }
+        std::size_t n = std::min(step, s.t.size() - i);
+        if (d < kDissipations.size()) {
+          n = std::min(n, kDissipations[d].at - i);
+        }
+        EXPECT_EQ(b.push_block(&s.t[i], &s.p[i * C], n), n);
+        i += n;
+        step = step * 2 + 3;
+        b.raw();
+      }
+      EXPECT_EQ(a.to_bytes(), b.to_bytes()) << "C " << C << " irregular " << irregular;
+    }
+  }
+}
+
+TEST(Kairos, DissipateByOneChangesNothingAndBadFactorsThrow) {
+  const Stream s = make_stream(300, 2, true, 51u);
+  ResonanceBank a({0.0, 0.05}, 0.3, 1.0, 2), b({0.0, 0.05}, 0.3, 1.0, 2);
+  a.push_block(s.t.data(), s.p.data(), 200);  // 72 samples pending
+  b.push_block(s.t.data(), s.p.data(), 200);
+  a.dissipate(1.0);
+  EXPECT_EQ(a.to_bytes(), b.to_bytes());
+  for (double f : {0.0, -0.5, 1.0000000000000002, 2.0, std::nan(""),
+      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()})
+  {
+    EXPECT_THROW(a.dissipate(f), std::invalid_argument) << f;
+  }
+  EXPECT_EQ(a.to_bytes(), b.to_bytes());
+  a.push_block(s.t.data() + 200, s.p.data() + 200, 100);
+  b.push_block(s.t.data() + 200, s.p.data() + 200, 100);
+  EXPECT_EQ(a.to_bytes(), b.to_bytes());
+  // Counters, t_0 and the history stay; only the lag state is scaled.
+  const auto before = a.raw();
+  a.dissipate(0.5);
+  EXPECT_EQ(a.samples(), 300u);
+  EXPECT_EQ(a.rejected(), 0u);
+  const auto after = a.raw();
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(after.T[k], before.T[k] * 0.5);
+    EXPECT_EQ(after.E0[k], before.E0[k] * 0.5);
+  }
+  const auto ga = a.resonance(), gb = b.resonance();
+  for (std::size_t k = 0; k < 2; ++k) {
+    EXPECT_NEAR(std::abs(ga[k] - gb[k]), 0.0, 1e-15);  // gamma is a ratio
   }
 }

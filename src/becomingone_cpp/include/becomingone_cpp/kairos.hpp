@@ -90,6 +90,17 @@ public:
   /// Velocity samples of history a lag may reach back (the bound).
   std::size_t history_capacity() const;
 
+  /// Forgets the share 1 - factor of the past at once: T_k, E0_k and Et_k of
+  /// every lag are multiplied by factor in (0, 1] (as if the window had aged
+  /// by ln(1/factor) W), so the samples after it weigh relatively more; the
+  /// history, t_0, the counters and which lags are reached stay as they are.
+  /// Samples pending in the current block are evaluated into the state first
+  /// (a shorter block; the next one ends at the usual boundary), so it applies
+  /// to every sample before it and to none after it, whatever the calls were.
+  /// factor == 1 changes nothing at all (no evaluation either).  Throws
+  /// std::invalid_argument for a factor outside (0, 1] or not finite.
+  void dissipate(double factor);
+
   /// Back to the freshly constructed state (counters included).
   void reset();
 
