@@ -7,6 +7,7 @@ what the statistical tests (many seeds) and the presets' tuning need.
 
 from dataclasses import dataclass, field
 
+from becomingone_core.realign import RealignPolicy
 from becomingone_core.scales import preset, transducer_config
 from becomingone_core.sync import SyncLayer
 from becomingone_core.transducer import Transducer
@@ -33,10 +34,15 @@ class Timeline:
 class CellModel:
     """Both transducers and the sync layer of a preset, fed directly with samples."""
 
-    def __init__(self, scale='demo'):
+    def __init__(self, scale='demo', realign_dissipation=1.0, realign_threshold=None):
         chosen = preset(scale)
         self.transducers = {role: Transducer(transducer_config(scale, role)) for role in ROLES}
-        self.sync = SyncLayer(chosen.threshold, chosen.hysteresis, chosen.realign_threshold)
+        self.sync = SyncLayer(chosen.threshold, chosen.hysteresis,
+                              realign_threshold or chosen.realign_threshold)
+        # The nodes' realignment (realign.py), offline: 1.0 switches it off.
+        self.realign = {role: RealignPolicy(role, realign_dissipation,
+                                            transducer_config(scale, role).window_s / 8)
+                        for role in ROLES}
 
     def push(self, source, t, phase, now_s):
         for transducer in self.transducers.values():
@@ -44,7 +50,13 @@ class CellModel:
 
     def decide(self, stamp_s):
         summaries = {role: tr.state().summary for role, tr in self.transducers.items()}
-        return self.sync.update(summaries['master'], summaries['emissary'], stamp_s)
+        decision = self.sync.update(summaries['master'], summaries['emissary'], stamp_s)
+        for role, policy in self.realign.items():
+            factor = policy.due(decision.realign_requested, abs(decision.master),
+                                abs(decision.emissary), stamp_s)
+            if factor is not None:
+                self.transducers[role].dissipate(factor)
+        return decision
 
     def run(self, t, phase, step_s=0.1, source='sim'):
         """Feed ``t``/``phase`` in chunks of ``step_s`` and decide after each chunk."""

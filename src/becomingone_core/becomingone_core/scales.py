@@ -42,7 +42,7 @@ class ScalePreset:
     master: TransducerPreset
     threshold: float = 0.5
     hysteresis: float = 0.1
-    realign_threshold: float = 0.5
+    realign_threshold: float = 0.25
     source_timeout_s: float = 1.0
 
     def transducer(self, role):

@@ -60,7 +60,7 @@ class SyncDecision:
 class SyncLayer:
     """Decides collapse with hysteresis and keeps the timings the demo summary reports."""
 
-    def __init__(self, threshold=0.5, hysteresis=0.1, realign_threshold=0.5,
+    def __init__(self, threshold=0.5, hysteresis=0.1, realign_threshold=0.25,
                  resonance_timeout_s=1.0):
         if not 0.0 < threshold <= 1.0:
             raise ValueError('threshold: must be in (0, 1]')

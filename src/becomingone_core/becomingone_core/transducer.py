@@ -191,6 +191,7 @@ class Transducer:
         self.rejections = RejectionCounter('samples')
         self.accepted = 0
         self.cycles = 0
+        self.dissipations = 0
         self._sources = {}
         self._free_slots = list(range(config.channels))
         self._interval = 1.0 / config.sample_rate_hz if config.sample_rate_hz > 0 else 0.0
@@ -258,6 +259,16 @@ class Transducer:
     def reject(self, reason, count=1):
         """Count ``count`` samples refused before they reached :meth:`push` (e.g. unpacking)."""
         return self._reject(reason, count)
+
+    def dissipate(self, factor):
+        """
+        Forget ``1 - factor`` of the integrated past at once (a realignment step).
+
+        The bank scales its accumulated sums (``ResonanceBank.dissipate``); the samples, the
+        lags' readiness and the counters stay. See :mod:`becomingone_core.realign` for when.
+        """
+        self.bank.dissipate(float(factor))
+        self.dissipations += 1
 
     def expire(self, now_s):
         """Stop counting sources silent for ``source_timeout_s``; return their names."""

@@ -100,8 +100,10 @@ class CleanPhase:
 @pytest.mark.parametrize('role', ['emissary', 'master'])
 def test_no_phase_message_crashes_or_stalls_a_transducer(probe, role):
     node = TransducerNode(role, context=probe.context)
-    (message_type, callback), = _callbacks(node).values()
-    assert message_type is Phase
+    callbacks = _callbacks(node)
+    assert {topic: kind for topic, (kind, _) in callbacks.items()} == {
+        'phase': Phase, 'sync/state': SyncState}
+    callback, on_sync = callbacks['phase'][1], callbacks['sync/state'][1]
     transducer = node.transducer
     clean = CleanPhase(node, callback)
     clean.feed()
@@ -123,10 +125,14 @@ def test_no_phase_message_crashes_or_stalls_a_transducer(probe, role):
         assert newest >= clean_t - slack_s, (newest, clean_t)
 
     @EXAMPLES
-    @given(st.lists(st.one_of(hostile.messages(Phase), valid_but_extreme_phase()),
-                    min_size=1, max_size=4))
+    @given(st.lists(st.one_of(hostile.messages(Phase), valid_but_extreme_phase(),
+                              hostile.messages(SyncState)), min_size=1, max_size=4))
     def cases(messages):
         for message in messages:
+            if isinstance(message, SyncState):  # what the sync layer says: realign or not
+                on_sync(message)
+                clean.feed()
+                continue
             if isinstance(message, tuple):
                 message, ahead_s = message
                 _stamp(message, _now_ns(node) + ahead_s * NANOSECONDS)

@@ -39,7 +39,7 @@ def test_opposite_phases_cancel():
 
 
 def test_missing_or_bad_summaries_count_as_zero():
-    sync = SyncLayer(threshold=0.2, hysteresis=0.0)
+    sync = SyncLayer(threshold=0.2, hysteresis=0.0, realign_threshold=0.5)
     assert sync.update(1.0, 1.0, 0.0).collapsed
     decision = sync.update(1.0, None, 1.0)
     assert decision.coherence == pytest.approx(0.25) and decision.realign_requested
@@ -88,3 +88,16 @@ def test_one_clock_per_decision_staleness_on_receipt_stamps_on_the_sensors():
 def test_expire_before_any_decision_decides_nothing():
     layer = SyncLayer()
     assert layer.expire(10**12) is None
+
+
+def test_only_the_slow_scale_realigns_and_at_most_once_a_period():
+    from becomingone_core.realign import RealignPolicy
+    master, emissary = RealignPolicy('master', 0.5, 1.0), RealignPolicy('emissary', 0.5, 1.0)
+    assert master.due(True, 0.3, 0.9, 10.0) == 0.5  # coherence arriving: the Master lags
+    assert master.due(True, 0.3, 0.9, 10.5) is None  # within its period
+    assert master.due(True, 0.9, 0.3, 11.0) == 0.5  # coherence leaving: the Master holds on
+    assert master.due(False, 0.3, 0.9, 20.0) is None  # nothing requested
+    assert emissary.due(True, 0.3, 0.9, 10.0) is None  # the fast scale has seen the present
+    assert RealignPolicy('master', 1.0).due(True, 0.1, 0.9, 0.0) is None  # 1: off
+    with pytest.raises(ValueError):
+        RealignPolicy('master', 0.0)

@@ -10,19 +10,21 @@ integrated, so a consumer can measure the input-to-decision latency.
 
 import time
 
-from becomingone_core.health import ERROR, OK, RateMonitor, Status, WARN
-from becomingone_core.input_rules import RejectedInput, shorten, stamp_ns
+from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
+from becomingone_core.input_rules import (check_sync_state, RejectedInput, shorten, stamp_ns,
+                                          StampWindow)
 from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
-                                                    RESONANCE_QOS)
+                                                    RESONANCE_QOS, SYNC_STATE_QOS)
 from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
 from becomingone_core.nodes.guarded_node import GuardedNode
 from becomingone_core.nodes.parameters import require
 from becomingone_core.nodes.runner import main_for
 from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import unpack
+from becomingone_core.realign import RealignPolicy
 from becomingone_core.scales import transducer_config
 from becomingone_core.transducer import LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer
-from becomingone_msgs.msg import Phase, Resonance
+from becomingone_msgs.msg import Phase, Resonance, SyncState
 import numpy as np
 from rclpy.qos import qos_profile_sensor_data
 
@@ -68,6 +70,19 @@ class TransducerNode(GuardedNode):
         self._publisher = self.create_publisher(Resonance, f'{role}/resonance', RESONANCE_QOS)
         for topic in topics:
             self.create_subscription(Phase, topic, self._on_phase, qos_profile_sensor_data)
+        # Realignment (becomingone_core.realign): while the sync layer requests it and this is
+        # the weaker scale, forget part of the integrated past at once.
+        config = self.transducer.config
+        self._realign = RealignPolicy(self.role, declare_fixed(
+            self, 'realign_dissipation', 0.5,
+            'On a realignment request, the weaker transducer keeps this share of its '
+            'integrated past (1: never realign).', minimum=1e-3, maximum=1.0),
+            declare_fixed(self, 'realign_period_s', config.window_s / 8,
+                          'At most one realignment step per this many seconds.',
+                          minimum=1e-3, maximum=86400.0))
+        self._sync_window = StampWindow(config.max_clock_skew_s, max(config.max_age_s, 1.0))
+        self._sync_rejections = RejectionCounter('sync states')
+        self.create_subscription(SyncState, 'sync/state', self._on_sync, SYNC_STATE_QOS)
         # Housekeeping (silent sources) at a modest fixed rate. Publishing never waits for it:
         # a cycle is published on the input that closed it; only a cycle held back by
         # publish_rate_hz arms the flush timer, which runs once and cancels itself. (A timer
@@ -80,6 +95,7 @@ class TransducerNode(GuardedNode):
         self._diagnostics.add('rejections', self.transducer.rejections.status)
         self._diagnostics.add('integration', self._integration_status)
         self._diagnostics.add('deadline', self._deadline_status)
+        self._diagnostics.add('sync input', self._sync_rejections.status)
         config = self.transducer.config
         self.get_logger().info(
             f'{role}: {len(config.lags)} lags {config.lags[0]:g}-{config.lags[-1]:g} s, '
@@ -191,6 +207,21 @@ class TransducerNode(GuardedNode):
         self._handling_max_s = max(self._handling_max_s, handling)
         if handling > self.deadline_s:
             self._missed_deadlines += 1
+
+    def _on_sync(self, message):
+        now_ns = self.get_clock().now().nanoseconds
+        try:
+            check_sync_state(message, now_ns, self._sync_window)
+        except RejectedInput as error:
+            self._sync_rejections.reject(error.reason)
+            return
+        factor = self._realign.due(
+            message.realign_requested, abs(complex(message.master_real, message.master_imag)),
+            abs(complex(message.emissary_real, message.emissary_imag)), now_ns / NANOSECONDS)
+        if factor is not None:
+            self.transducer.dissipate(factor)
+            self.get_logger().info(f'realigning: the weaker scale keeps {factor:g} of its past',
+                                   throttle_duration_sec=5.0)
 
     def _warn_rejected(self, reason, source):
         self.get_logger().warning(f'rejected input from {shorten(source)}: {reason}',
