@@ -1,15 +1,19 @@
-"""The MCP server through the SDK's in-memory client and a stdio subprocess client."""
+"""The MCP server through the SDK's in-memory client, a stdio and a streamable HTTP client."""
 
 import asyncio
 import json
 import os
+import socket
 
 from becomingone_api.mcp_server import create_server
-from becomingone_core.testing.processes import executable, wait_until
+from becomingone_core.testing.processes import executable, NodeProcess, wait_until
 from gateway_fixture import client, env, Gateway, start_cell, write_tokens
+import httpx
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.memory import create_connected_server_and_client_session
+from mcp.types import LATEST_PROTOCOL_VERSION
 import pytest
 
 READ_ONLY = {'list_cells', 'get_state', 'query_history', 'reconstruct', 'verify_witness',
@@ -124,3 +128,83 @@ def test_stdio_subprocess_client(gateway):
                 assert stop.isError and '403' in stop.content[0].text  # a read-only token
 
     asyncio.run(scenario())
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def test_streamable_http_transport_with_bearer_tokens(gateway):
+    running, tokens, directory = gateway
+    token_file = directory / 'http-agent-token'
+    token_file.write_text(tokens['all'] + '\n')  # the gateway would allow actuation ...
+    token_file.chmod(0o600)
+    mcp_directory = directory / 'mcp-clients'
+    mcp_directory.mkdir()
+    mcp_tokens_file, mcp_tokens = write_tokens(str(mcp_directory))
+    assert os.stat(mcp_tokens_file).st_mode & 0o777 == 0o600
+    port = _free_port()
+    url = f'http://127.0.0.1:{port}/mcp'
+    server = NodeProcess([
+        executable('becomingone_api', 'becomingone-mcp'), '--gateway', running.url,
+        '--token-file', str(token_file), '--transport', 'http', '--port', str(port),
+        '--tokens-file', mcp_tokens_file], dict(os.environ))
+    initialize = {'jsonrpc': '2.0', 'id': 1, 'method': 'initialize', 'params': {
+        'protocolVersion': LATEST_PROTOCOL_VERSION, 'capabilities': {},
+        'clientInfo': {'name': 'test', 'version': '0'}}}
+    accept = {'Accept': 'application/json, text/event-stream'}
+
+    def post(headers):
+        return httpx.post(url, json=initialize, headers={**accept, **headers}, timeout=5.0)
+
+    def listening():
+        try:
+            return post({}).status_code
+        except httpx.TransportError:
+            return not server.running and 'exited'
+
+    try:
+        assert wait_until(listening, 30) == 401, server.output()
+        # Refused before the MCP layer sees anything: no token, an unknown one, or one without
+        # the read scope.
+        for headers, status in (({}, 401), ({'Authorization': 'Bearer ' + 'x' * 32}, 401),
+                                ({'Authorization': 'Basic ' + mcp_tokens['read']}, 401),
+                                ({'Authorization': 'Bearer ' + mcp_tokens['input']}, 403)):
+            refused = post(headers)
+            assert refused.status_code == status, (headers, refused.text)
+            assert refused.json()['error'] and 'Bearer' in refused.headers['www-authenticate']
+
+        async def scenario():
+            async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=30.0), headers={
+                    'Authorization': 'Bearer ' + mcp_tokens['read']}) as http:
+                async with streamable_http_client(url, http_client=http) as (read, write, _):
+                    async with ClientSession(read, write) as session:
+                        await session.initialize()
+                        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+                        assert set(tools) == READ_ONLY | ACTUATING | {'engage_estop'}
+                        for name in READ_ONLY:
+                            assert tools[name].annotations.readOnlyHint, name
+                            assert not tools[name].annotations.destructiveHint, name
+                        for name in ACTUATING:
+                            assert not tools[name].annotations.readOnlyHint, name
+                            assert tools[name].annotations.destructiveHint, name
+                        assert not tools['engage_estop'].annotations.readOnlyHint
+                        assert not tools['engage_estop'].annotations.destructiveHint
+                        state = _payload(await session.call_tool('get_state', {'cell': 'root'}))
+                        assert 0 <= state['state']['coherence'] <= 1
+                        gate = _payload(await session.call_tool('explain_gate',
+                                                                {'cell': 'root'}))
+                        assert 'gate is' in gate['text']
+                        # ... but the MCP server refuses it: no --allow-actuation.
+                        for name, arguments in (('release_estop', {}),
+                                                ('send_phase', {'cell': 'root', 'real': [1.0],
+                                                                'imag': [0.0]})):
+                            refused = await session.call_tool(name, arguments)
+                            assert refused.isError and 'disabled' in refused.content[0].text
+
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+        assert server.running, server.output()
+    finally:
+        server.stop()
