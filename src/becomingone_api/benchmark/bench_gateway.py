@@ -170,14 +170,18 @@ async def load(base_url, token, clients, rate, duration_s, pid):
         rates.append(got / (t1 - t0))
         latencies += result['latency_ms']
     silent = after.get(results[0]['id'], {})
+    # The hub's total counts the drops of closed clients too, so the never-reading client's
+    # drops are known even when the gateway closed it during the run.
+    readers_dropped = sum(after[r['id']]['dropped'] - before[r['id']]['dropped']
+                          for r in results[1:] if r['id'] in after and r['id'] in before)
     return {
         'elapsed_s': t1 - t0, 'cpu_percent': 100.0 * (cpu1 - cpu0) / (t1 - t0),
         'rss_peak_kib': rss_peak, 'memory': memory_kib(pid),
         'share_total': sum(received[1:]) / max(1, sum(offered(r['id']) for r in results[1:])),
         'share_min': min(shares) if shares else 0.0, 'rate_mean': statistics.mean(rates),
         'latency_ms': latencies, 'silent': silent,
-        'silent_dropped': silent.get('dropped', 0) - before.get(results[0]['id'], {}).get(
-            'dropped', 0),
+        'silent_dropped': end_stats['dropped'] - start_stats['dropped'] - readers_dropped,
+        'silent_closed': results[0]['id'] not in after,
     }
 
 
@@ -234,9 +238,14 @@ def main(argv=None):
     print(f'  frames received by the {args.clients - 1} reading clients: '
           f'{100 * figures["share_total"]:.2f} % of those offered (worst client '
           f'{100 * figures["share_min"]:.2f} %), {figures["rate_mean"]:.1f} frames/s each')
-    print(f'  never-reading client: {figures["silent_dropped"]} frames dropped from its own '
-          f'queue (queued {figures["silent"].get("queued", "?")}, sent '
-          f'{figures["silent"].get("sent", "?")})')
+    if figures['silent_closed']:
+        print(f'  never-reading client: {figures["silent_dropped"]} frames dropped from its own '
+              'queue; closed by the gateway before the end (a client that never reads answers '
+              'no WebSocket ping)')
+    else:
+        print(f'  never-reading client: {figures["silent_dropped"]} frames dropped from its own '
+              f'queue (queued {figures["silent"].get("queued", "?")}, sent '
+              f'{figures["silent"].get("sent", "?")})')
     print(f'  end-to-end latency (input stamp -> client receipt), {len(latency)} frames: '
           f'p50 {percentile(latency, 50):.1f} ms, p99 {percentile(latency, 99):.1f} ms, '
           f'max {max(latency) if latency else float("nan"):.1f} ms')
