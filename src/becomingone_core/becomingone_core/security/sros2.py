@@ -67,9 +67,11 @@ class NodeInterfaces:
 #: Each core node's own topics and services, with default parameters (``input_topics`` of the
 #: transducers and ``streams`` of the witness change them: regenerate for other values).
 NODE_INTERFACES = {
-    'master': NodeInterfaces(publish=('master/resonance', DIAGNOSTICS), subscribe=('phase',)),
+    # The transducers read sync/state for realignment requests (realign.py).
+    'master': NodeInterfaces(publish=('master/resonance', DIAGNOSTICS),
+                             subscribe=('phase', 'sync/state')),
     'emissary': NodeInterfaces(publish=('emissary/resonance', DIAGNOSTICS),
-                               subscribe=('phase',)),
+                               subscribe=('phase', 'sync/state')),
     'sync': NodeInterfaces(publish=('sync/state', 'sync/markers', DIAGNOSTICS),
                            subscribe=('master/resonance', 'emissary/resonance')),
     'witness': NodeInterfaces(publish=('witness', 'witness/signatures', DIAGNOSTICS),
