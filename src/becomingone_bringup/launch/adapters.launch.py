@@ -8,15 +8,19 @@ One ``true``/``false`` argument per adapter (all off by default), the input topi
 standard-topic adapter (remapped, so any driver's topic works as it is), and the few settings
 that differ per deployment. Everything else comes from ``params_file``. Inputs publish on the
 cell's ``phase`` under ``namespace``; outputs read its ``sync/state``. The motor and HTTP
-outputs are lifecycle nodes, brought up (configure, activate) by this file.
+outputs are lifecycle nodes, brought up (configure, activate) by this file. Any host name works
+as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, GroupAction, RegisterEventHandler
+from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
+                            IncludeLaunchDescription, RegisterEventHandler)
 from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessStart
 from launch.events import matches_action
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import (LaunchConfiguration, PathJoinSubstitution, PythonExpression,
+                                  ThisLaunchFileDir)
 from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
@@ -46,6 +50,12 @@ OUTPUTS = {
 }
 #: Outputs that command something: lifecycle nodes, brought up by this file.
 MANAGED = ('motor', 'http')
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def _managed(node):
@@ -139,5 +149,7 @@ def generate_launch_description():
             nodes.append(Node(**output))
     return LaunchDescription([
         *arguments,
+        # Also makes the namespace valid: '7' -> 'h7'.
+        _preflight(namespace=LaunchConfiguration('namespace')),
         GroupAction([PushROSNamespace(LaunchConfiguration('namespace')), *nodes]),
     ])

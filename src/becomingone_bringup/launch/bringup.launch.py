@@ -3,15 +3,22 @@ Bring up a BecomingONE host: its cell (cell.launch.py), its memory and rviz when
 
     ros2 launch becomingone_bringup bringup.launch.py use_sim:=true use_rviz:=true
 
-Every included file gets its arguments explicitly, so each stays usable on its own.
+Every included file gets its arguments explicitly, so each stays usable on its own. With
+``use_rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
 from launch_ros.substitutions import FindPackageShare
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -25,7 +32,8 @@ def generate_launch_description():
 
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
-                              description="Namespace of this host's cell."),
+                              description="Namespace of this host's cell (any host name: "
+                                          "'7' runs in /h7)."),
         DeclareLaunchArgument('params_file',
                               default_value=PathJoinSubstitution([share, 'params', 'cell.yaml']),
                               description='Parameters of every node of the cell.'),
@@ -39,6 +47,7 @@ def generate_launch_description():
                               description='Start rviz2 with the BecomingONE view.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of every node.'),
+        _preflight(rviz=LaunchConfiguration('use_rviz'), reason='use_rviz:=true'),
         include('cell.launch.py', {
             'namespace': namespace,
             'params_file': LaunchConfiguration('params_file'),

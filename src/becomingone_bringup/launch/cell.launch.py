@@ -5,18 +5,26 @@ One BecomingONE cell, every role its own process: master, emissary, sync, witnes
 
 Parameters come from ``params/scales/<scale>.yaml`` (time scales and thresholds), then from
 ``params_file`` (everything else; it wins where both set a value). Topics are relative, so the
-whole cell lives under ``namespace``.
+whole cell lives under ``namespace``; any host name works there (``7`` runs in ``/h7``, see
+``becomingone_core.mesh.namespace_for``).
 """
 
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction
+from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription
 from launch.conditions import IfCondition
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.substitutions import FindPackageShare
 
 ROLES = ('master', 'emissary', 'sync', 'witness')
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -54,5 +62,6 @@ def generate_launch_description():
                       condition=IfCondition(use_sim)))
     return LaunchDescription([
         *arguments,
+        _preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
         GroupAction([PushROSNamespace(namespace), *nodes]),
     ])

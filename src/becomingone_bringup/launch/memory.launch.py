@@ -6,20 +6,30 @@ The temporal memory of one BecomingONE cell: the ``memory`` node under the cell'
 
 Parameters come from ``params_file`` (default ``params/memory.yaml``); ``path``, when given,
 overrides the store file. The memory is a lifecycle node brought up (configure, activate) by
-this file; a store that cannot open leaves it unconfigured, with the reason in its log.
+this file; a store that cannot open leaves it unconfigured, with the reason in its log. Any host
+name works as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, GroupAction, RegisterEventHandler
+from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
+                            IncludeLaunchDescription, RegisterEventHandler)
 from launch.conditions import IfCondition, UnlessCondition
 from launch.event_handlers import OnProcessStart
 from launch.events import matches_action
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import (LaunchConfiguration, PathJoinSubstitution, PythonExpression,
+                                  ThisLaunchFileDir)
 from launch_ros.actions import LifecycleNode, PushROSNamespace
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def _managed(node):
@@ -69,6 +79,7 @@ def generate_launch_description():
 
     return LaunchDescription([
         *arguments,
+        _preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
         GroupAction([
             PushROSNamespace(namespace),
             *memory([{'path': path}], IfCondition(path_given)),

@@ -7,16 +7,24 @@ Cell ``i`` runs as host ``cell_<i>`` through ``pi_node.launch.py`` (so one machi
 same bring-up as a cluster), with a ``sim_source`` publishing its ``phase`` when ``simulate`` is
 true; each source runs at its own frequency, so the cells are not identical. The cells share
 state on ``/becomingone/mesh/peers``; each one's view of the mesh is on ``/cell_<i>/mesh/state``.
+With ``rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription,
+                            OpaqueFunction)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def _launch_setup(context):
@@ -62,6 +70,8 @@ def generate_launch_description():
                               description="Show the peers' T in rviz (as cell_0 sees them)"),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of every node'),
+        # Before any cell starts: the rviz2 the last action needs must be there.
+        _preflight(rviz=LaunchConfiguration('rviz'), reason='rviz:=true'),
         OpaqueFunction(function=_launch_setup),
         Node(package='rviz2', executable='rviz2', name='rviz2', output='log',
              arguments=['-d', PathJoinSubstitution([share, 'rviz', 'mesh.rviz'])],

@@ -29,12 +29,13 @@ import tempfile
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction, OpaqueFunction,
-                            RegisterEventHandler)
+from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
+                            IncludeLaunchDescription, OpaqueFunction, RegisterEventHandler)
 from launch.conditions import IfCondition
 from launch.event_handlers import OnProcessStart
 from launch.events import matches_action
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
 from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
@@ -48,6 +49,12 @@ import yaml
 WHOLE_CELL = ('master', 'emissary', 'sync', 'witness')
 #: Executables that are lifecycle nodes, brought up by this file.
 MANAGED = ('memory',)
+
+
+def _preflight(**arguments):
+    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
+    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
+        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def _managed(node):
@@ -217,5 +224,6 @@ def generate_launch_description():
                         'other hosts over TCP + TLS only, everything else stays on this host'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
+        _preflight(),  # SIGTERM (docker stop, kill) stops every process as Ctrl-C does
         OpaqueFunction(function=_launch_setup),
     ])

@@ -57,4 +57,5 @@ class TestCellLaunch(unittest.TestCase):
 class TestCellShutdown(unittest.TestCase):
 
     def test_every_process_exits_cleanly(self, proc_info):
-        launch_testing.asserts.assertExitCodes(proc_info, allowable_exit_codes=[0, -2, -15])
+        # SIGINT or SIGTERM, once or twice: every node ends with 0 (runner.StopRequest).
+        launch_testing.asserts.assertExitCodes(proc_info, allowable_exit_codes=[0])

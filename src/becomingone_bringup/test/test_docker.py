@@ -127,7 +127,7 @@ def test_compose_runs_three_distinct_cells_on_one_domain_and_network(compose):
     assert len({s['environment']['ROS_DOMAIN_ID'] for s in services.values()}) == 1
     assert all(s['networks'] == ['mesh'] for s in services.values())
     for service in services.values():
-        launch_file = service['command'][3]
+        launch_file = next(w for w in service['command'] if w.endswith('.launch.py'))
         assert (BRINGUP / 'launch' / launch_file).exists()
         context = (DOCKER / service['build']['context']).resolve()
         assert (context / service['build']['dockerfile']).exists()
@@ -154,3 +154,31 @@ def test_the_pki_overlay_mounts_each_cells_own_credentials_read_only(compose):
         assert local == f'./pki/{name}' and inside == arguments['security_dir'] and mode == 'ro'
     # Keys never enter an image: the build context leaves docker/pki out.
     assert 'docker/pki' in (DOCKER.parent / '.dockerignore').read_text().split()
+
+
+# -- stopping: `docker stop` ends every node as Ctrl-C does (test_launch_shutdown.py runs it) --
+def test_the_image_stops_with_sigint_to_a_noninteractive_launch():
+    runtime = [(i, a) for s, i, a in instructions() if s == 'runtime']
+    assert ('STOPSIGNAL', 'SIGINT') in runtime
+    (cmd,) = [a for i, a in runtime if i == 'CMD']
+    (entrypoint,) = [a for i, a in runtime if i == 'ENTRYPOINT']
+    # Exec form: no /bin/sh -c in between to take the signal.
+    assert cmd.startswith('[') and entrypoint.startswith('[')
+    words = yaml.safe_load(cmd)
+    assert words[:3] == ['ros2', 'launch', '--noninteractive'], words
+
+
+def test_the_entrypoint_execs_the_command():
+    lines = [line.strip() for line in (DOCKER / 'entrypoint.sh').read_text().splitlines()
+             if line.strip() and not line.strip().startswith('#')]
+    assert lines[-1] == 'exec "$@"'
+
+
+def test_compose_stops_with_sigint_through_an_init_and_waits_for_launch(compose):
+    for name, service in compose['services'].items():
+        assert service['init'] is True, name
+        assert service['stop_signal'] == 'SIGINT', name
+        # launch escalates to SIGTERM after 5 s, SIGKILL after 10 s: Docker waits longer.
+        grace = service['stop_grace_period']
+        assert grace.endswith('s') and int(grace[:-1]) > 10, (name, grace)
+        assert service['command'][:3] == ['ros2', 'launch', '--noninteractive'], name

@@ -19,7 +19,7 @@ import time
 from becomingone_core.mesh import ROLE_NODES, ROLES
 from becomingone_core.nodes.memory_node import MemoryNode
 from becomingone_core.nodes.mesh_node import MeshNode
-from becomingone_core.nodes.runner import CleanExit
+from becomingone_core.nodes.runner import CleanExit, init
 from becomingone_core.nodes.sim_source_node import SimSourceNode
 from becomingone_core.nodes.sync_node import SyncNode
 from becomingone_core.nodes.transducer_node import TransducerNode
@@ -175,7 +175,8 @@ def main(argv=None):
     if args.demo and 0 < args.duration < 15:
         print(f'note: the demo preset needs about 15 s or more to show collapse, release and '
               f'collapse again; running {args.duration:g} s', flush=True)
-    rclpy.init(args=[sys.argv[0], *ros_args])
+    # SIGINT or SIGTERM, once or repeated, at any point from here on: a clean end (runner).
+    stop = init([sys.argv[0], *ros_args])
     run = None
     outcome = CleanExit('becomingone_cell')
     executor = SingleThreadedExecutor()
@@ -185,7 +186,8 @@ def main(argv=None):
             for node in run.nodes:
                 executor.add_node(node)
             next_report = 1.0
-            while rclpy.ok() and (not args.duration or run.elapsed() < args.duration):
+            while rclpy.ok() and not stop.requested and (
+                    not args.duration or run.elapsed() < args.duration):
                 executor.spin_once(timeout_sec=0.05)
                 run.note_events()
                 if (args.demo or args.duration) and run.elapsed() >= next_report:

@@ -1,11 +1,72 @@
-"""The ``main()`` every BecomingONE node shares: init, spin, clean shutdown, clear errors."""
+"""
+The ``main()`` every BecomingONE node shares: init, spin, clean shutdown, clear errors.
 
+A node process ends cleanly, with status 0 and no traceback, on SIGINT or SIGTERM however they
+arrive: once from a terminal or ``kill``, to the whole process group (systemd, scripts, a
+terminal's Ctrl-C under ``ros2 launch``), or twice (the group's SIGINT, then the one
+``ros2 launch --noninteractive`` forwards), during start-up, spin or clean-up. Only a signal
+that arrives while Python is still importing the node's modules, before ``main()`` runs, ends
+it the interpreter's way.
+"""
+
+import atexit
 import os
+import signal
 import sys
 
 from becomingone_core.nodes.parameters import ParameterError
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_stop_signals():
+    """Ignore SIGINT and SIGTERM from now on: the process is ending anyway."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+class StopRequest:
+    """
+    Note SIGINT and SIGTERM instead of raising; install before ``rclpy.init``.
+
+    rclpy's own handlers (installed by ``rclpy.init``) keep doing the work: they shut the context
+    down, which ends any spin, and then call the handler that was there before them, this one.
+    So no ``KeyboardInterrupt`` is ever raised at an arbitrary line (a second SIGINT used to
+    interrupt ``destroy_node`` with a traceback and exit -2), and a signal that came before
+    rclpy's handlers were in place is not lost: :attr:`requested` tells the start-up to stop.
+    The handlers stay until the process exits; then (``atexit``) the stop signals are ignored,
+    as the interpreter's finalization would reset them to the default action and let a late
+    signal kill the ending process (exit -2 or -15 after a clean shut-down).
+    """
+
+    def __init__(self):
+        self.signal = None  # the name of the first stop signal, once one came
+
+    def install(self):
+        """Install the handlers for every signal in :data:`STOP_SIGNALS`; return ``self``."""
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._note)
+        atexit.unregister(ignore_stop_signals)  # once, however many runs a process makes
+        atexit.register(ignore_stop_signals)
+        return self
+
+    @property
+    def requested(self):
+        return self.signal is not None
+
+    def _note(self, signum, frame):
+        if self.signal is None:
+            self.signal = signal.Signals(signum).name
+
+
+def init(args=None):
+    """Install a :class:`StopRequest`, then initialize rclpy with ``args``; return the request."""
+    stop = StopRequest().install()
+    rclpy.init(args=args if args is not None else sys.argv)
+    return stop
 
 
 class CleanExit:
@@ -43,20 +104,24 @@ def run_nodes(*factories, args=None, executor=None):
     """
     Create the nodes from ``factories`` and spin them until Ctrl-C or shutdown.
 
-    Returns the process exit code (see :class:`CleanExit`).
+    Returns the process exit code (see :class:`CleanExit`); SIGINT or SIGTERM at any time is a
+    clean end (see :class:`StopRequest`).
     """
-    rclpy.init(args=args if args is not None else sys.argv)
+    stop = init(args)
     nodes = []
     outcome = CleanExit()
     try:
         with outcome:
             for factory in factories:
+                if stop.requested:
+                    break
                 nodes.append(factory())
             executor = executor or (MultiThreadedExecutor() if len(nodes) > 1 else
                                     rclpy.executors.SingleThreadedExecutor())
             for node in nodes:
                 executor.add_node(node)
-            executor.spin()
+            if not stop.requested:  # a later signal shuts the context down: spin returns
+                executor.spin()
     finally:
         for node in nodes:
             node.destroy_node()
