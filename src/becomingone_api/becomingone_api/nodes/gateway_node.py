@@ -91,6 +91,7 @@ class GatewayNode(GuardedNode):
         self._input_buckets = {}
         self._input_lock = threading.Lock()
         self._inflight = 0
+        self._inflight_lock = threading.Lock()  # the web server's loop and Foxglove's bridge
         self.rejected = 0
         self.published_inputs = 0
         self._estop = EStopState()
@@ -177,12 +178,19 @@ class GatewayNode(GuardedNode):
                 'leave foxglove_port at -1')
         require(is_loopback(self._host), 'foxglove_port', 'the Foxglove server has no '
                 'tokens: it serves a loopback host only')
+        # Its Parameters capability calls the backend of GET/PUT .../parameters (the node's
+        # validation decides), on a loop of its own, within service_timeout_s.
+        bridge = foxglove_live.ParameterBridge(self, sorted(self.cells), self.parameter_nodes,
+                                               self._timeout_s, log=self.get_logger().warning)
         try:
-            live = foxglove_live.FoxgloveLive(sorted(self.cells), self._host, self._foxglove_port)
+            live = foxglove_live.FoxgloveLive(sorted(self.cells), self._host, self._foxglove_port,
+                                              parameters=bridge)
         except Exception as error:  # noqa: B902 - the SDK raises its own error types
+            bridge.stop()
             raise ParameterError(f"parameter 'foxglove_port': cannot serve on "
                                  f'{self._host}:{self._foxglove_port}: {error}') from error
-        self.get_logger().info(f'foxglove server at {live.url} (Foxglove WebSocket protocol)')
+        self.get_logger().info(f'foxglove server at {live.url} (Foxglove WebSocket protocol, '
+                               'parameters /<cell>/<node>.<parameter>)')
         return live
 
     def _foxglove(self, kind, cell, shaped):
@@ -318,8 +326,10 @@ class GatewayNode(GuardedNode):
         if not client.service_is_ready():
             raise Unavailable(503, f'{client.srv_name} is not available (is the {what} '
                               'node running for this cell?)')
-        if self._inflight >= self._max_inflight:
-            raise Unavailable(503, f'{self._inflight} service calls already waiting')
+        with self._inflight_lock:
+            if self._inflight >= self._max_inflight:
+                raise Unavailable(503, f'{self._inflight} service calls already waiting')
+            self._inflight += 1
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
 
@@ -329,17 +339,21 @@ class GatewayNode(GuardedNode):
                     answer.set_result(ros_future)
             loop.call_soon_threadsafe(settle)
 
-        self._inflight += 1
-        ros_future = client.call_async(request)
-        ros_future.add_done_callback(done)
         try:
-            result = await asyncio.wait_for(answer, self._timeout_s)
-        except asyncio.TimeoutError:
-            client.remove_pending_request(ros_future)
-            raise Unavailable(504, f'{client.srv_name} did not answer within '
-                              f'{self._timeout_s:g} s') from None
+            ros_future = client.call_async(request)
+            ros_future.add_done_callback(done)
+            try:
+                result = await asyncio.wait_for(answer, self._timeout_s)
+            except asyncio.TimeoutError:
+                client.remove_pending_request(ros_future)
+                raise Unavailable(504, f'{client.srv_name} did not answer within '
+                                  f'{self._timeout_s:g} s') from None
+            except asyncio.CancelledError:  # a caller's own deadline (Foxglove's bridge)
+                client.remove_pending_request(ros_future)
+                raise
         finally:
-            self._inflight -= 1
+            with self._inflight_lock:
+                self._inflight -= 1
         response = result.result()
         if response is None:
             raise Unavailable(503, f'{what}: no response')
