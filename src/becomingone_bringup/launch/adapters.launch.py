@@ -12,20 +12,13 @@ outputs are lifecycle nodes, brought up (configure, activate) by this file. Any 
 as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
+from becomingone_core.nodes.launch_actions import managed, preflight
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
-                            IncludeLaunchDescription, RegisterEventHandler)
+from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition
-from launch.event_handlers import OnProcessStart
-from launch.events import matches_action
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import (LaunchConfiguration, PathJoinSubstitution, PythonExpression,
-                                  ThisLaunchFileDir)
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
-from lifecycle_msgs.msg import Transition
 
 # adapter argument -> (executable, the topic it subscribes and its default, what it is)
 INPUTS = {
@@ -50,29 +43,6 @@ OUTPUTS = {
 }
 #: Outputs that command something: lifecycle nodes, brought up by this file.
 MANAGED = ('motor', 'http')
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
-
-
-def _managed(node):
-    """
-    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
-
-    Configure on every start of its process (a respawn too), activate once configured; a node
-    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
-    """
-    def change(transition_id):
-        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                           transition_id=transition_id))
-    return [node, RegisterEventHandler(OnProcessStart(
-                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
-            RegisterEventHandler(OnStateTransition(
-                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
-                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def _switch(name, what):
@@ -142,14 +112,14 @@ def generate_launch_description():
                            ('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
             'condition': IfCondition(LaunchConfiguration(name)),
             **common, 'parameters': [params_file, extra.get(name, {})]}
-        if name in MANAGED:  # autostart false: this file drives the transitions (_managed)
+        if name in MANAGED:  # autostart false: this file drives the transitions (managed)
             output['parameters'].append({'autostart': False})
-            nodes += _managed(LifecycleNode(namespace='', **output))
+            nodes += managed(LifecycleNode(namespace='', **output))
         else:
             nodes.append(Node(**output))
     return LaunchDescription([
         *arguments,
         # Also makes the namespace valid: '7' -> 'h7'.
-        _preflight(namespace=LaunchConfiguration('namespace')),
+        preflight(namespace=LaunchConfiguration('namespace')),
         GroupAction([PushROSNamespace(LaunchConfiguration('namespace')), *nodes]),
     ])

@@ -7,18 +7,13 @@ Every included file gets its arguments explicitly, so each stays usable on its o
 ``use_rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -47,7 +42,7 @@ def generate_launch_description():
                               description='Start rviz2 with the BecomingONE view.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of every node.'),
-        _preflight(rviz=LaunchConfiguration('use_rviz'), reason='use_rviz:=true'),
+        preflight(rviz=LaunchConfiguration('use_rviz'), reason='use_rviz:=true'),
         include('cell.launch.py', {
             'namespace': namespace,
             'params_file': LaunchConfiguration('params_file'),

@@ -9,22 +9,16 @@ whole cell lives under ``namespace``; any host name works there (``7`` runs in `
 ``becomingone_core.mesh.namespace_for``).
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription
+from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node, PushROSNamespace
 from launch_ros.substitutions import FindPackageShare
 
 ROLES = ('master', 'emissary', 'sync', 'witness')
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -62,6 +56,6 @@ def generate_launch_description():
                       condition=IfCondition(use_sim)))
     return LaunchDescription([
         *arguments,
-        _preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
+        preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
         GroupAction([PushROSNamespace(namespace), *nodes]),
     ])

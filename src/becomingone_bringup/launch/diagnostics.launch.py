@@ -8,18 +8,12 @@ Groups every BecomingONE node's ``/diagnostics`` into Cell, Memory, Mesh, Inputs
 (``config/diagnostics_aggregator.yaml``).
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -29,8 +23,8 @@ def generate_launch_description():
             default_value=PathJoinSubstitution([FindPackageShare('becomingone_bringup'),
                                                 'config', 'diagnostics_aggregator.yaml']),
             description='Analyzers of the diagnostic aggregator'),
-        _preflight(require='diagnostic_aggregator/aggregator_node',
-                   reason='diagnostics.launch.py'),
+        preflight(require='diagnostic_aggregator/aggregator_node',
+                  reason='diagnostics.launch.py'),
         Node(package='diagnostic_aggregator', executable='aggregator_node',
              name='diagnostic_aggregator', output='screen',
              parameters=[LaunchConfiguration('config')]),

@@ -10,43 +10,13 @@ this file; a store that cannot open leaves it unconfigured, with the reason in i
 name works as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
+from becomingone_core.nodes.launch_actions import managed, preflight
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
-                            IncludeLaunchDescription, RegisterEventHandler)
+from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition, UnlessCondition
-from launch.event_handlers import OnProcessStart
-from launch.events import matches_action
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import (LaunchConfiguration, PathJoinSubstitution, PythonExpression,
-                                  ThisLaunchFileDir)
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import LifecycleNode, PushROSNamespace
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
-from lifecycle_msgs.msg import Transition
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
-
-
-def _managed(node):
-    """
-    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
-
-    Configure on every start of its process (a respawn too), activate once configured; a node
-    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
-    """
-    def change(transition_id):
-        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                           transition_id=transition_id))
-    return [node, RegisterEventHandler(OnProcessStart(
-                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
-            RegisterEventHandler(OnStateTransition(
-                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
-                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def generate_launch_description():
@@ -71,15 +41,15 @@ def generate_launch_description():
     ]
 
     def memory(extra, condition):
-        # autostart false: this file drives the transitions (_managed).
-        return _managed(LifecycleNode(
+        # autostart false: this file drives the transitions (managed).
+        return managed(LifecycleNode(
             package='becomingone_core', executable='memory', name='memory', namespace='',
             output='screen', parameters=[params_file, *extra, {'autostart': False}],
             ros_arguments=['--log-level', log_level], condition=condition))
 
     return LaunchDescription([
         *arguments,
-        _preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
+        preflight(namespace=namespace),  # also makes it a valid namespace: '7' -> 'h7'
         GroupAction([
             PushROSNamespace(namespace),
             *memory([{'path': path}], IfCondition(path_given)),

@@ -10,21 +10,16 @@ state on ``/becomingone/mesh/peers``; each one's view of the mesh is on ``/cell_
 With ``rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription,
                             OpaqueFunction)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def _launch_setup(context):
@@ -71,7 +66,7 @@ def generate_launch_description():
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of every node'),
         # Before any cell starts: the rviz2 the last action needs must be there.
-        _preflight(rviz=LaunchConfiguration('rviz'), reason='rviz:=true'),
+        preflight(rviz=LaunchConfiguration('rviz'), reason='rviz:=true'),
         OpaqueFunction(function=_launch_setup),
         Node(package='rviz2', executable='rviz2', name='rviz2', output='log',
              arguments=['-d', PathJoinSubstitution([share, 'rviz', 'mesh.rviz'])],

@@ -27,21 +27,15 @@ import socket
 import tempfile
 
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
+from becomingone_core.nodes.launch_actions import managed, preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
-from launch.actions import (DeclareLaunchArgument, EmitEvent, GroupAction,
-                            IncludeLaunchDescription, OpaqueFunction, RegisterEventHandler)
+from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction
 from launch.conditions import IfCondition
-from launch.event_handlers import OnProcessStart
-from launch.events import matches_action
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
-from launch_ros.event_handlers import OnStateTransition
-from launch_ros.events.lifecycle import ChangeState
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-from lifecycle_msgs.msg import Transition
 import yaml
 
 # A whole cell runs as one process (fewer DDS participants on a small host); a partial cell
@@ -49,29 +43,6 @@ import yaml
 WHOLE_CELL = ('master', 'emissary', 'sync', 'witness')
 #: Executables that are lifecycle nodes, brought up by this file.
 MANAGED = ('memory',)
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
-
-
-def _managed(node):
-    """
-    Return ``node`` (a LifecycleNode) with what brings it up: Jazzy's launch_ros has no autostart.
-
-    Configure on every start of its process (a respawn too), activate once configured; a node
-    taken down later (``ros2 lifecycle set ... deactivate``) stays down.
-    """
-    def change(transition_id):
-        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
-                                           transition_id=transition_id))
-    return [node, RegisterEventHandler(OnProcessStart(
-                target_action=node, on_start=[change(Transition.TRANSITION_CONFIGURE)])),
-            RegisterEventHandler(OnStateTransition(
-                target_lifecycle_node=node, start_state='configuring', goal_state='inactive',
-                entities=[change(Transition.TRANSITION_ACTIVATE)]))]
 
 
 def _processes(role):
@@ -157,7 +128,7 @@ def _launch_setup(context):
                        'additional_env': outward if executable == 'mesh' else inward}
             if executable in MANAGED:  # autostart false: this file drives the transitions
                 process['parameters'] = [*common, {'autostart': False}]
-                nodes += _managed(LifecycleNode(namespace='', **process))
+                nodes += managed(LifecycleNode(namespace='', **process))
             else:
                 nodes.append(Node(**process))
         if role in ('full', 'light'):
@@ -224,6 +195,6 @@ def generate_launch_description():
                         'other hosts over TCP + TLS only, everything else stays on this host'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
-        _preflight(),  # SIGTERM (docker stop, kill) stops every process as Ctrl-C does
+        preflight(),  # SIGTERM (docker stop, kill) stops every process as Ctrl-C does
         OpaqueFunction(function=_launch_setup),
     ])

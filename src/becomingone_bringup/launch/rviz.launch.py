@@ -5,18 +5,12 @@ Without rviz2 installed this refuses before starting anything (preflight.launch.
 name works as ``namespace`` (``7`` shows ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, ThisLaunchFileDir
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -29,8 +23,8 @@ def generate_launch_description():
             default_value=PathJoinSubstitution([share, 'rviz', 'becomingone.rviz']),
             description='rviz2 configuration file.'),
         # Also makes the namespace valid: '7' -> 'h7'.
-        _preflight(rviz='true', reason='rviz.launch.py',
-                   namespace=LaunchConfiguration('namespace')),
+        preflight(rviz='true', reason='rviz.launch.py',
+                  namespace=LaunchConfiguration('namespace')),
         Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
              namespace=LaunchConfiguration('namespace'),
              arguments=['-d', LaunchConfiguration('rviz_config')]),

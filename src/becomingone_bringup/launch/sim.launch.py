@@ -8,22 +8,15 @@ and the clock to ROS 2 (ros_gz_bridge), and starts a cell plus the image and IMU
 ``namespace``, all on simulation time. Add outputs with e.g. ``display:=true``.
 """
 
+from becomingone_core.nodes.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription
-from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import (LaunchConfiguration, PathJoinSubstitution, PythonExpression,
-                                  ThisLaunchFileDir)
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import Node, SetParameter
 from launch_ros.substitutions import FindPackageShare
 
 GZ_CAMERA = '/becomingone/camera'
 GZ_IMU = '/becomingone/imu'
-
-
-def _preflight(**arguments):
-    """Include preflight.launch.py: refuse if a tool is missing, SIGTERM, valid namespace."""
-    return IncludeLaunchDescription(PythonLaunchDescriptionSource(
-        [ThisLaunchFileDir(), '/preflight.launch.py']), launch_arguments=arguments.items())
 
 
 def generate_launch_description():
@@ -70,7 +63,7 @@ def generate_launch_description():
     return LaunchDescription([
         *arguments,
         # Gazebo starts first: without the bridge it would be left running when the bridge fails.
-        _preflight(require='ros_gz_sim ros_gz_bridge/parameter_bridge', reason='sim.launch.py'),
+        preflight(require='ros_gz_sim ros_gz_bridge/parameter_bridge', reason='sim.launch.py'),
         gazebo,
         bridge,
         # Every BecomingONE node runs on Gazebo's clock, so stamps and watchdogs agree with it.
