@@ -9,7 +9,7 @@ stops the motor: a hostile message can never leave it moving.
 
 from becomingone_adapters.nodes.motor_node import MotorOutput
 from becomingone_core.input_rules import REASONS
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe, stamped

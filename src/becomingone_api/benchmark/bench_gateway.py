@@ -31,8 +31,8 @@ import tempfile
 import threading
 import time
 
-from becomingone_core.nodes.cell_parameters import SYNC_STATE_QOS
-from becomingone_core.nodes.stamps import stamp_ns
+from becomingone_core.ros.qos import SYNC_STATE_QOS
+from becomingone_core.ros.stamps import stamp_ns
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import RosProbe
 from becomingone_msgs.msg import SyncState

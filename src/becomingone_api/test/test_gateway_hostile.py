@@ -10,7 +10,7 @@ view of the cell still answers with values in range.
 import math
 
 from becomingone_api.nodes.gateway_node import GatewayNode
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe

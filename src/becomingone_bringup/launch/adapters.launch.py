@@ -12,7 +12,7 @@ outputs are lifecycle nodes, brought up (configure, activate) by this file. Any 
 as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
-from becomingone_core.nodes.launch_actions import managed, preflight
+from becomingone_core.ros.launch_actions import managed, preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition

@@ -7,7 +7,7 @@ Every included file gets its arguments explicitly, so each stays usable on its o
 ``use_rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition

@@ -9,7 +9,7 @@ whole cell lives under ``namespace``; any host name works there (``7`` runs in `
 ``becomingone_core.mesh.namespace_for``).
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction

@@ -8,7 +8,7 @@ Groups every BecomingONE node's ``/diagnostics`` into Cell, Memory, Mesh, Inputs
 (``config/diagnostics_aggregator.yaml``).
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution

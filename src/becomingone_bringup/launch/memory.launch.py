@@ -10,7 +10,7 @@ this file; a store that cannot open leaves it unconfigured, with the reason in i
 name works as ``namespace`` (``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
-from becomingone_core.nodes.launch_actions import managed, preflight
+from becomingone_core.ros.launch_actions import managed, preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition, UnlessCondition

@@ -10,7 +10,7 @@ state on ``/becomingone/mesh/peers``; each one's view of the mesh is on ``/cell_
 With ``rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, IncludeLaunchDescription,

@@ -27,7 +27,7 @@ import socket
 import tempfile
 
 from becomingone_core.mesh import namespace_for, ROLE_NODES, ROLES
-from becomingone_core.nodes.launch_actions import managed, preflight
+from becomingone_core.ros.launch_actions import managed, preflight
 from becomingone_core.scales import SCALES
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, OpaqueFunction

@@ -5,7 +5,7 @@ Without rviz2 installed this refuses before starting anything (preflight.launch.
 name works as ``namespace`` (``7`` shows ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution

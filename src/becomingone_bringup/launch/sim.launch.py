@@ -8,7 +8,7 @@ and the clock to ROS 2 (ros_gz_bridge), and starts a cell plus the image and IMU
 ``namespace``, all on simulation time. Add outputs with e.g. ``display:=true``.
 """
 
-from becomingone_core.nodes.launch_actions import preflight
+from becomingone_core.ros.launch_actions import preflight
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, GroupAction, IncludeLaunchDescription
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from becomingone_core.nodes.mesh_node import STATE_QOS
+from becomingone_core.ros.qos import STATE_QOS
 from becomingone_core.security.mesh_auth import MeshAuthority, sync_fields
 from becomingone_core.security.signed_fields import SYNC_STATE
 from becomingone_msgs.msg import MeshState, SyncState

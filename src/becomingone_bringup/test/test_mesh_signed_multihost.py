@@ -66,7 +66,7 @@ REFUSALS = 5  # refusals each certified host must count before a case is judged
 ROGUE = """
 import json, sys, rclpy
 from becomingone_core.mesh import PEERS_TOPIC
-from becomingone_core.nodes.mesh_node import PEERS_QOS
+from becomingone_core.ros.qos import PEERS_QOS
 from becomingone_core.security.mesh_auth import peer_fields
 from becomingone_core.security.pki import HostCredentials
 from becomingone_core.security.signed_fields import PEER_STATE, sign_fields
@@ -98,7 +98,7 @@ ATTACK = """
 import json, sys, time, rclpy
 from becomingone_core.mesh import ESTOP_TOPIC
 from becomingone_core.nodes.estop_node import make_command
-from becomingone_core.nodes.mesh_node import LATCHED_QOS, STATE_QOS
+from becomingone_core.ros.qos import LATCHED_QOS, STATE_QOS
 from becomingone_core.security.mesh_auth import MeshAuthority, OPEN
 from becomingone_msgs.msg import EStopCommand, SyncState
 spec = json.loads(sys.argv[1])

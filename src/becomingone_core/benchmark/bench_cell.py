@@ -68,8 +68,8 @@ def relay_main(source, target):
     ``hop1`` as ``<role>/resonance`` (reliable, depth 20), ``hop2`` as ``sync/state``
     (reliable, transient local, depth 1); its input as the transducers' (sensor data).
     """
-    from becomingone_core.nodes.cell_parameters import RESONANCE_QOS, SYNC_STATE_QOS
-    from becomingone_core.nodes.runner import run_nodes
+    from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS
+    from becomingone_core.ros.runner import run_nodes
     from becomingone_msgs.msg import Phase
     from rclpy.node import Node
     from rclpy.qos import qos_profile_sensor_data
@@ -94,8 +94,8 @@ def _cpu_seconds(pid):
 
 def latency_and_cpu(rate_hz, duration_s, breakdown=False):
     from becomingone_msgs.msg import Phase, Resonance, SyncState
-    from becomingone_core.nodes.cell_parameters import RESONANCE_QOS
-    from becomingone_core.nodes.stamps import stamp_ns
+    from becomingone_core.ros.qos import RESONANCE_QOS
+    from becomingone_core.ros.stamps import stamp_ns
     env = isolated_ros_env()
     here = os.path.abspath(__file__)
     processes = {

@@ -9,8 +9,8 @@ witness reports the missing stream within its timeout.
 
 import json
 
-from becomingone_core.nodes.stamps import seconds
 from becomingone_core.nodes.witness_node import record_from_message
+from becomingone_core.ros.stamps import seconds
 from becomingone_core.scales import preset
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe

@@ -6,8 +6,9 @@ next publish then raises; ``becomingone_cell`` used to exit 1 with that tracebac
 The in-process tests shut the context down inside a callback, as SIGINT would, every time.
 """
 
-from becomingone_core.nodes import cell, runner
+from becomingone_core.nodes import cell
 from becomingone_core.nodes.witness_node import WitnessNode
+from becomingone_core.ros import runner
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_msgs.msg import WitnessRecord
 import pytest

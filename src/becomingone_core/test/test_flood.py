@@ -17,11 +17,10 @@ import time
 
 from becomingone_core.input_rules import NANOSECONDS
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC
-from becomingone_core.nodes.cell_parameters import (RESONANCE_QOS, SYNC_STATE_QOS,
-                                                    WITNESS_QOS)
 from becomingone_core.nodes.estop_node import make_command
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
-from becomingone_core.nodes.qos import WITNESS_SIGNATURE_QOS
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
+from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS
+from becomingone_core.ros.qos import WITNESS_SIGNATURE_QOS
 from becomingone_core.scales import preset
 from becomingone_core.security.mesh_auth import OPEN
 from becomingone_core.testing import hostile

@@ -1,7 +1,7 @@
 """The node boundary: a callback that raises is counted and reported; the node keeps serving."""
 
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode, STRICT_ENVIRONMENT
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode, STRICT_ENVIRONMENT
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe
 from becomingone_msgs.srv import ReconstructCoherence

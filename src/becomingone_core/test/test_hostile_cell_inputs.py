@@ -14,11 +14,11 @@ counted by a known reason.
 import math
 
 from becomingone_core.input_rules import NANOSECONDS, REASONS
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.nodes.sync_node import SyncNode
 from becomingone_core.nodes.transducer_node import TransducerNode
 from becomingone_core.nodes.witness_node import WitnessNode
 from becomingone_core.phase_block import pack
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe

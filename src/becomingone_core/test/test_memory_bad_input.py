@@ -8,8 +8,8 @@ a callback fail the test.
 
 from becomingone_core.input_rules import NANOSECONDS
 from becomingone_core.memory.records import StateRecord, SYNC
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.nodes.memory_node import MemoryNode
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.testing.memory_records import sync_record, witness_entries
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe

@@ -10,8 +10,8 @@ must still be acknowledged after a flush and come back from a query.
 """
 
 from becomingone_core.input_rules import NANOSECONDS, REASONS
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.nodes.memory_node import MemoryNode
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe

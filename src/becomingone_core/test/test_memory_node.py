@@ -3,7 +3,7 @@
 import math
 
 from becomingone_core.memory.store import MemoryStore
-from becomingone_core.nodes.cell_parameters import WITNESS_QOS
+from becomingone_core.ros.qos import WITNESS_QOS
 from becomingone_core.testing.memory_records import witness_entries
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import latched_qos, RosProbe

@@ -4,8 +4,8 @@ import time
 
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC, PeerUpdate, ROLE_FULL
 from becomingone_core.nodes.estop_node import make_command
-from becomingone_core.nodes.mesh_node import (
-    LATCHED_QOS, message_from_update, PEERS_QOS, STATE_QOS)
+from becomingone_core.nodes.mesh_node import message_from_update
+from becomingone_core.ros.qos import LATCHED_QOS, PEERS_QOS, STATE_QOS
 from becomingone_core.security.mesh_auth import OPEN
 from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
 from becomingone_core.testing.ros import RosProbe

@@ -2,7 +2,8 @@
 
 from becomingone_core import input_rules, mesh
 from becomingone_core.mesh import PEERS_TOPIC, PeerUpdate, ROLE_FULL
-from becomingone_core.nodes.mesh_node import MeshNode, message_from_update, STATE_QOS
+from becomingone_core.nodes.mesh_node import MeshNode, message_from_update
+from becomingone_core.ros.qos import STATE_QOS
 from becomingone_core.testing import hostile
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe

@@ -1,8 +1,8 @@
 """Parameter declaration and diagnostics helpers, on real rclpy nodes."""
 
 from becomingone_core.health import Status, WARN
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.parameters import declare, ParameterError
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe
 from diagnostic_msgs.msg import DiagnosticArray

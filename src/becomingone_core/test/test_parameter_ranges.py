@@ -13,11 +13,11 @@ import math
 
 from becomingone_core.nodes.memory_node import MemoryNode
 from becomingone_core.nodes.mesh_node import MeshNode
-from becomingone_core.nodes.parameters import ParameterError
 from becomingone_core.nodes.sim_source_node import SimSourceNode
 from becomingone_core.nodes.sync_node import SyncNode
 from becomingone_core.nodes.transducer_node import TransducerNode
 from becomingone_core.nodes.witness_node import WitnessNode
+from becomingone_core.ros.parameters import ParameterError
 from becomingone_core.testing.processes import isolated_ros_env
 from becomingone_core.testing.ros import RosProbe
 import pytest

@@ -18,10 +18,10 @@ from becomingone_core import witness_chain
 from becomingone_core.input_rules import NANOSECONDS
 from becomingone_core.memory import cli, mcap_io, schema
 from becomingone_core.memory.store import MemoryStore
-from becomingone_core.nodes.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.nodes.memory_node import MemoryNode
 from becomingone_core.nodes.witness_node import (
     head_from_message, signature_message, WitnessNode)
+from becomingone_core.ros.guarded_node import STRICT_ENVIRONMENT
 from becomingone_core.security.mesh_auth import MeshAuthority
 from becomingone_core.security.pki import MeshPki
 from becomingone_core.testing.memory_records import witness_entries

@@ -8,8 +8,8 @@ use ``image_to_phase`` on their ``image_raw`` instead.
 from becomingone_adapters import image
 from becomingone_adapters.nodes.input_node import PhaseInputNode
 from becomingone_adapters.video import open_capture, rewind
-from becomingone_core.nodes.parameters import declare, ParameterError
-from becomingone_core.nodes.runner import main_for
+from becomingone_core.ros.parameters import declare, ParameterError
+from becomingone_core.ros.runner import main_for
 
 
 class CameraToPhase(PhaseInputNode):

@@ -7,9 +7,9 @@ stdout.
 
 from becomingone_adapters.color import phase_color, terminal_line
 from becomingone_adapters.nodes.output_node import GatedOutputNode
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.qos import LATCHED_QOS
-from becomingone_core.nodes.runner import main_for
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.qos import LATCHED_QOS
+from becomingone_core.ros.runner import main_for
 from std_msgs.msg import ColorRGBA
 
 

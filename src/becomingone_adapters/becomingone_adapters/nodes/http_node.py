@@ -16,9 +16,9 @@ at start-up.
 from becomingone_adapters.http_post import HttpPoster, load_token, record
 from becomingone_adapters.nodes.output_node import ManagedOutputNode
 from becomingone_core.health import OK, Status, WARN
-from becomingone_core.nodes.parameters import declare, ParameterError, require
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import seconds
+from becomingone_core.ros.parameters import declare, ParameterError, require
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.stamps import seconds
 
 
 class HttpOutput(ManagedOutputNode):

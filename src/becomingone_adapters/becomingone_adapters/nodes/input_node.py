@@ -3,10 +3,10 @@
 from becomingone_adapters.input_guard import StampGuard
 from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import RejectedInput
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.stamps import time_from_seconds
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.stamps import time_from_seconds
 from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import Phase
 import numpy as np

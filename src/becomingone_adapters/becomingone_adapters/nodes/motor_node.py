@@ -25,9 +25,9 @@ from becomingone_core.estop import ACCEPTED as ESTOP_ACCEPTED, EStopState
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status
 from becomingone_core.input_rules import shorten
 from becomingone_core.mesh import ESTOP_TOPIC
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.qos import LATCHED_QOS
-from becomingone_core.nodes.runner import main_for
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.qos import LATCHED_QOS
+from becomingone_core.ros.runner import main_for
 from becomingone_msgs.msg import EStopCommand
 from geometry_msgs.msg import Twist
 from std_msgs.msg import Empty

@@ -10,8 +10,8 @@ from becomingone_adapters.audio import open_stream, write_wav
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_adapters.tone import seed_frequency, ToneSynth
 from becomingone_core.health import OK, Status, WARN
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.runner import main_for
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.runner import main_for
 import numpy as np
 from std_msgs.msg import Float32MultiArray
 

@@ -9,9 +9,9 @@ from becomingone_adapters import image, scalars, text
 from becomingone_adapters.encoding import RangeEncoder
 from becomingone_adapters.nodes.input_node import PhaseInputNode
 from becomingone_core.input_rules import RejectedInput
-from becomingone_core.nodes.parameters import declare, require
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import seconds
+from becomingone_core.ros.parameters import declare, require
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.stamps import seconds
 from sensor_msgs.msg import FluidPressure, Image, Imu, Temperature
 from std_msgs.msg import Float64, Float64MultiArray, String
 

@@ -3,8 +3,8 @@
 from becomingone_adapters import scalars, thermal
 from becomingone_adapters.nodes.input_node import PhaseInputNode
 from becomingone_core.input_rules import RejectedInput
-from becomingone_core.nodes.parameters import declare, ParameterError, require
-from becomingone_core.nodes.runner import main_for
+from becomingone_core.ros.parameters import declare, ParameterError, require
+from becomingone_core.ros.runner import main_for
 
 
 class ThermalToPhase(PhaseInputNode):

@@ -30,15 +30,15 @@ from becomingone_core.estop import EStopState
 from becomingone_core.input_rules import RejectedInput
 from becomingone_core.mesh import ESTOP_TOPIC
 from becomingone_core.mesh import ROLE_NODES
-from becomingone_core.nodes.cell_parameters import RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS
 from becomingone_core.nodes.estop_node import make_command
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.mesh_node import LATCHED_QOS, STATE_QOS
-from becomingone_core.nodes.message_fields import to_fields
-from becomingone_core.nodes.parameters import declare, ParameterError, require
-from becomingone_core.nodes.runner import run_nodes
-from becomingone_core.nodes.security_parameters import declare_security
-from becomingone_core.nodes.stamps import set_stamp, stamp_ns, time_from_seconds
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.message_fields import to_fields
+from becomingone_core.ros.parameters import declare, ParameterError, require
+from becomingone_core.ros.qos import LATCHED_QOS, STATE_QOS
+from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS
+from becomingone_core.ros.runner import run_nodes
+from becomingone_core.ros.security_parameters import declare_security
+from becomingone_core.ros.stamps import set_stamp, stamp_ns, time_from_seconds
 from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import EStopCommand, MeshState, Phase, Resonance, SyncState
 from becomingone_msgs.msg import WitnessRecord

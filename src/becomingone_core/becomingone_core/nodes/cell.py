@@ -19,11 +19,11 @@ import time
 from becomingone_core.mesh import ROLE_NODES, ROLES
 from becomingone_core.nodes.memory_node import MemoryNode
 from becomingone_core.nodes.mesh_node import MeshNode
-from becomingone_core.nodes.runner import CleanExit, init
 from becomingone_core.nodes.sim_source_node import SimSourceNode
 from becomingone_core.nodes.sync_node import SyncNode
 from becomingone_core.nodes.transducer_node import TransducerNode
 from becomingone_core.nodes.witness_node import WitnessNode
+from becomingone_core.ros.runner import CleanExit, init
 from becomingone_core.scales import SCALES
 import rclpy
 from rclpy.executors import SingleThreadedExecutor

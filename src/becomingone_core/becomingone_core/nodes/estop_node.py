@@ -18,12 +18,12 @@ import sys
 import time
 
 from becomingone_core.mesh import ESTOP_TOPIC
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.mesh_node import LATCHED_QOS
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.runner import run_nodes
-from becomingone_core.nodes.security_parameters import declare_security
-from becomingone_core.nodes.stamps import set_stamp
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.qos import LATCHED_QOS
+from becomingone_core.ros.runner import run_nodes
+from becomingone_core.ros.security_parameters import declare_security
+from becomingone_core.ros.stamps import set_stamp
 from becomingone_core.security.mesh_auth import estop_fields
 from becomingone_core.security.signed_fields import ESTOP
 from becomingone_msgs.msg import EStopCommand

@@ -36,15 +36,14 @@ from becomingone_core.memory.records import (
 from becomingone_core.memory.retention import MAX_DURATION_S, RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
-from becomingone_core.nodes.cell_parameters import WITNESS_QOS
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedLifecycleNode
-from becomingone_core.nodes.message_fields import from_fields, to_fields
-from becomingone_core.nodes.parameters import declare, ParameterError, require
-from becomingone_core.nodes.qos import LATCHED_QOS, WITNESS_SIGNATURE_QOS
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import set_stamp, stamp_ns
 from becomingone_core.nodes.witness_node import SIGNATURES_TOPIC
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedLifecycleNode
+from becomingone_core.ros.message_fields import from_fields, to_fields
+from becomingone_core.ros.parameters import declare, ParameterError, require
+from becomingone_core.ros.qos import LATCHED_QOS, WITNESS_QOS, WITNESS_SIGNATURE_QOS
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.stamps import set_stamp, stamp_ns
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord, WitnessSignature)

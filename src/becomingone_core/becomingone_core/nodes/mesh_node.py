@@ -26,15 +26,13 @@ from becomingone_core.input_rules import (
 from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate,
     ROLE_LIGHT, ROLES, SYNC_ROLES)
-from becomingone_core.nodes.cell_parameters import RESONANCE_QOS
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.parameters import declare, ParameterError, require
-from becomingone_core.nodes.qos import (  # noqa: F401 - STATE_QOS and LATCHED_QOS for tools
-    LATCHED_QOS, PEERS_QOS, STATE_QOS)
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.security_parameters import declare_security
-from becomingone_core.nodes.stamps import time_from_seconds
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import declare, ParameterError, require
+from becomingone_core.ros.qos import LATCHED_QOS, PEERS_QOS, RESONANCE_QOS, STATE_QOS
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.security_parameters import declare_security
+from becomingone_core.ros.stamps import time_from_seconds
 from becomingone_core.security.mesh_auth import peer_fields
 from becomingone_core.security.signed_fields import PEER_STATE
 from becomingone_core.sync import SLOW_SCALE_SOURCE

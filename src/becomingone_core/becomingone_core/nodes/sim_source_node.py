@@ -7,12 +7,12 @@ declares its parameters, turns ROS time into schedule time and publishes blocks 
 """
 
 from becomingone_core.health import OK, RateMonitor, Status
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.parameters import declare, ParameterError
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import pack
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import declare, ParameterError
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.stamps import set_stamp
 from becomingone_core.simulation import GENERATORS, SimulatedSource, SourceConfig
 from becomingone_msgs.msg import Phase
 import numpy as np

@@ -14,15 +14,15 @@ no part in any decision.
 
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN, worst
 from becomingone_core.input_rules import check_resonance, RejectedInput, StampWindow
-from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
-                                                    RESONANCE_QOS, SYNC_STATE_QOS)
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.markers import phase_markers
-from becomingone_core.nodes.parameters import declare
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.security_parameters import declare_security
-from becomingone_core.nodes.stamps import set_stamp
+from becomingone_core.ros.cell_parameters import declare_fixed, declare_scale, refused
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.markers import phase_markers
+from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.security_parameters import declare_security
+from becomingone_core.ros.stamps import set_stamp
 from becomingone_core.security.mesh_auth import sync_fields
 from becomingone_core.security.signed_fields import SYNC_STATE
 from becomingone_core.sync import ROLES, SLOW_SCALE_SOURCE, SyncLayer

@@ -13,15 +13,15 @@ import time
 from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import (check_sync_state, RejectedInput, shorten, stamp_ns,
                                           StampWindow)
-from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale, refused,
-                                                    RESONANCE_QOS, SYNC_STATE_QOS)
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.parameters import require
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.stamps import set_stamp
 from becomingone_core.phase_block import unpack
 from becomingone_core.realign import RealignPolicy
+from becomingone_core.ros.cell_parameters import declare_fixed, declare_scale, refused
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import require
+from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.stamps import set_stamp
 from becomingone_core.scales import transducer_config
 from becomingone_core.transducer import LAG_SPACINGS, make_lags, SUMMARY_RULES, Transducer
 from becomingone_msgs.msg import Phase, Resonance, SyncState

@@ -26,15 +26,15 @@ import os
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import (check_resonance, check_sync_state, checked_stamp,
                                           NANOSECONDS, RejectedInput, StampWindow)
-from becomingone_core.nodes.cell_parameters import (declare_fixed, declare_scale,
-                                                    RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS)
-from becomingone_core.nodes.diagnostics import DiagnosticsPublisher
-from becomingone_core.nodes.guarded_node import GuardedNode
-from becomingone_core.nodes.parameters import ParameterError
-from becomingone_core.nodes.qos import WITNESS_SIGNATURE_QOS
-from becomingone_core.nodes.runner import main_for
-from becomingone_core.nodes.security_parameters import declare_security
-from becomingone_core.nodes.stamps import set_stamp, stamp_ns
+from becomingone_core.ros.cell_parameters import declare_fixed, declare_scale
+from becomingone_core.ros.diagnostics import DiagnosticsPublisher
+from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.parameters import ParameterError
+from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_QOS
+from becomingone_core.ros.qos import WITNESS_SIGNATURE_QOS
+from becomingone_core.ros.runner import main_for
+from becomingone_core.ros.security_parameters import declare_security
+from becomingone_core.ros.stamps import set_stamp, stamp_ns
 from becomingone_core.witness import Witness
 from becomingone_core.witness_chain import (
     LogWriter, MACRO, read_log, Record, sign_head, signatures_path, SignatureWriter, SignedHead,

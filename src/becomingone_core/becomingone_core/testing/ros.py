@@ -1,6 +1,6 @@
 """The test side of a node-level test: an rclpy context on the test's own DDS domain."""
 
-from becomingone_core.nodes.qos import latched
+from becomingone_core.ros.qos import latched
 from becomingone_core.testing.processes import wait_until
 from lifecycle_msgs.srv import ChangeState, GetState
 import rclpy

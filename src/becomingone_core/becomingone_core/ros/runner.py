@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from becomingone_core.nodes.parameters import ParameterError
+from becomingone_core.ros.parameters import ParameterError
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 

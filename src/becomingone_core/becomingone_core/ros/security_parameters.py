@@ -1,6 +1,6 @@
 """The one parameter every node that signs or checks mesh messages declares: ``security_dir``."""
 
-from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.ros.parameters import declare, ParameterError
 from becomingone_core.security.mesh_auth import MeshAuthority
 
 DESCRIPTION = (

@@ -24,7 +24,7 @@ import os
 import traceback
 
 from becomingone_core.health import ERROR, OK, Status
-from becomingone_core.nodes.parameters import declare, ParameterError
+from becomingone_core.ros.parameters import declare, ParameterError
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 

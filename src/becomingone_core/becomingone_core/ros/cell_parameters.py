@@ -1,8 +1,6 @@
-"""Parameters every cell node shares: the scale preset (the topics' QoS: :mod:`.qos`)."""
+"""Parameters every cell node shares: the scale preset, read-only start-up parameters."""
 
-from becomingone_core.nodes.parameters import declare, ParameterError
-from becomingone_core.nodes.qos import (  # noqa: F401 - re-exported for the cell nodes
-    RESONANCE_QOS, SYNC_STATE_QOS, WITNESS_HISTORY_DEPTH, WITNESS_QOS)
+from becomingone_core.ros.parameters import declare, ParameterError
 from becomingone_core.scales import preset, SCALES
 
 
