@@ -35,7 +35,7 @@ def test_microphone_replays_a_wav_file_as_analytic_phase(adapter, tmp_path, kind
                   '-p', 'output_rate_hz:=200.0', '-p', 'block_frames:=1600', '-p', 'loop:=true')
     assert mic.probe.spin_until(lambda: len(mic.phases) >= 25, 60), mic.node.output()
     first = mic.phases[0]
-    assert first.header.frame_id == 'microphone' and first.channels == 1
+    assert first.source == 'microphone' and first.channels == 1
     assert len(first.real) == 20  # 1600 frames at 16 kHz, decimated to 200 Hz
     assert np.allclose(np.diff(first.stamps_offset), 1 / 200.0)
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in mic.phases]

@@ -68,7 +68,7 @@ def witness_record(cell, fields):
     return {
         'cell': cell,
         'stamp': stamp_s(fields['header']['stamp']),
-        'observer': fields['header']['frame_id'],
+        'observer': fields['observer'],
         'layer': LAYERS[fields['layer']],
         'subject': fields['subject'],
         'event': fields['event'],
@@ -79,19 +79,24 @@ def witness_record(cell, fields):
     }
 
 
+def _peer(status):
+    """Shape one ``PeerStatus``: the peer's state and what the mesh node knows of it."""
+    p = status['state']
+    return {
+        'node_id': p['node_id'], 'host': p['host'], 'role': p['role'],
+        'weight': p['weight'], 'T': complex_json(p['t_real'], p['t_imag']),
+        'coherence': p['coherence'], 'collapsed': p['collapsed'], 'alive': status['alive'],
+        'stamp': stamp_s(p['header']['stamp']), 'last_seen': stamp_s(status['last_seen']),
+    }
+
+
 def mesh_state(cell, fields):
     """Shape a ``MeshState`` and its peers."""
     return {
         'cell': cell,
         'stamp': stamp_s(fields['header']['stamp']),
         'node_id': fields['node_id'],
-        'peers': [{
-            'node_id': p['node_id'], 'host': p['host'], 'role': p['role'],
-            'weight': p['weight'], 'T': complex_json(p['t_real'], p['t_imag']),
-            'coherence': p['coherence'], 'collapsed': p['collapsed'], 'alive': p['alive'],
-            'stamp': stamp_s(p['header']['stamp']), 'last_seen': stamp_s(p['last_seen']),
-            'signed': bool(p.get('signature')),
-        } for p in fields['peers']],
+        'peers': [_peer(status) for status in fields['peers']],
         'peers_alive': fields['peers_alive'],
         'peers_dead': fields['peers_dead'],
         'T_global': complex_json(fields['global_real'], fields['global_imag']),
@@ -249,7 +254,7 @@ def verify_witness(records_fields):
         record = Record(
             sequence=fields['sequence'], layer=fields['layer'],
             stamp_ns=fields['header']['stamp']['sec'] * NS + fields['header']['stamp']['nanosec'],
-            observer=fields['header']['frame_id'], subject=fields['subject'],
+            observer=fields['observer'], subject=fields['subject'],
             event=fields['event'], names=tuple(fields['names']), values=tuple(fields['values']),
             previous_digest=fields['previous_digest'], digest=fields['digest'])
         if current and (record.sequence == 0 or record.observer != current[-1].observer):

@@ -180,7 +180,7 @@ def phase_input(body, now_s, max_future_s=0.5, max_age_s=10.0):
         raise BadRequest(422, f'phase block refused: {error}') from None
     if np.abs(phase).max() > 1.0 + 1e-9:
         raise BadRequest(422, 'phase values must lie in the unit disc (|z| <= 1)')
-    return {'stamp_ns': stamp_ns, 'frame_id': source, 'channels': phase.shape[1],
+    return {'stamp_ns': stamp_ns, 'source': source, 'channels': phase.shape[1],
             'stamps_offset': offsets, 'real': real, 'imag': imag}
 
 
@@ -208,7 +208,7 @@ def scalar_input(body, now_s, max_future_s=0.5, max_age_s=10.0):
     _check_window(stamp_s, now_s, max_future_s, max_age_s)
     encoder = RangeEncoder(low, high, 'values')
     phase = encoder.encode(values)
-    return {'stamp_ns': round(stamp_s * NANOSECONDS), 'frame_id': source,
+    return {'stamp_ns': round(stamp_s * NANOSECONDS), 'source': source,
             'channels': len(values), 'stamps_offset': [], 'real': phase.real.tolist(),
             'imag': phase.imag.tolist()}, encoder.clipped
 

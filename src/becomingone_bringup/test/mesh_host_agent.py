@@ -83,12 +83,13 @@ class MeshHostAgent(Node):
     def _report(self, message):
         print(json.dumps({
             'node_id': message.node_id,
-            'alive': sorted(p.node_id for p in message.peers if p.alive),
-            'dead': sorted(p.node_id for p in message.peers if not p.alive),
-            'contributing': sorted(p.node_id for p in message.peers if p.alive and p.weight > 0),
-            'peers_t': {p.node_id: [p.t_real, p.t_imag] for p in message.peers},
-            'hosts': {p.node_id: p.host for p in message.peers},
-            'weights': {p.node_id: p.weight for p in message.peers},
+            'alive': sorted(s.state.node_id for s in message.peers if s.alive),
+            'dead': sorted(s.state.node_id for s in message.peers if not s.alive),
+            'contributing': sorted(s.state.node_id for s in message.peers
+                                   if s.alive and s.state.weight > 0),
+            'peers_t': {s.state.node_id: [s.state.t_real, s.state.t_imag] for s in message.peers},
+            'hosts': {s.state.node_id: s.state.host for s in message.peers},
+            'weights': {s.state.node_id: s.state.weight for s in message.peers},
             't': [message.global_real, message.global_imag],
             'coherence': message.global_coherence,
             'emerged': message.emerged,

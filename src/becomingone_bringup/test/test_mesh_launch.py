@@ -60,7 +60,7 @@ class TestMeshLaunch(unittest.TestCase):
             for index, received in views.items():
                 self.assertTrue(received, f'no mesh/state from cell_{index}')
                 self.assertEqual(received[-1].peers_alive, 2)
-                self.assertEqual(sorted(p.node_id for p in received[-1].peers),
+                self.assertEqual(sorted(s.state.node_id for s in received[-1].peers),
                                  ['cell_0', 'cell_1'])
         finally:
             executor.shutdown()

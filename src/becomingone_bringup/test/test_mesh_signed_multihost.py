@@ -84,7 +84,6 @@ def send():
                         weight=spec['weight'], t_real=t.real, t_imag=t.imag,
                         coherence=min(1.0, abs(t) ** 2), collapsed=True, sequence=sequence[0])
     message.header.stamp = node.get_clock().now().to_msg()
-    message.header.frame_id = spec['node_id']
     if credentials is not None:
         message.certificate = credentials.certificate_der
         message.signature = sign_fields(credentials, PEER_STATE, peer_fields(message))

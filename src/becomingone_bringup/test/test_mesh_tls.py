@@ -6,9 +6,12 @@ stand-in cell on the host only (``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` with
 :func:`~becomingone_core.transport_tls.cell_profile`: UDP on 127.0.0.1 and shared memory,
 publishing a constant ``sync/state``) and its ``mesh`` node, the host's only participant
 on the LAN, with the profile :func:`becomingone_core.transport_tls.tls_profile` generates from
-the mesh PKI and the host list. The test checks that the three agree on T_global; that hosts
-with no certificate, a self-signed one, one from another CA or an expired one list no peers
-and are never listed; and that a publisher in another namespace reaches a LOCALHOST-range
+the mesh PKI and the host list (TLS files from ``becomingone-pki export``, profiles from
+``becomingone-tls --credentials``). The test checks that the three agree on T_global; that
+hosts with no certificate, a self-signed one, one from another CA, an expired one or a revoked
+one (exported while it was a member, then revoked with ``becomingone-pki revoke`` before the
+others were exported: an operator's order) list no peers and are never listed; and that a
+publisher in another namespace reaches a LOCALHOST-range
 subscriber with default transports (UDP listens on every interface) but not a cell with the
 cell profile. It prints join time, CPU per mesh process and bytes per peer per second, and the
 same figures for plain UDP. Every wait is bounded; the namespaces go even on failure.
@@ -22,6 +25,8 @@ import sys
 import time
 
 from becomingone_core import transport_tls
+from becomingone_core.security import cli as pki_cli
+from becomingone_core.security import pki as mesh_pki
 from becomingone_core.testing.netns import unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import (
     executable, isolated_ros_env, NodeProcess, wait_until)
@@ -37,7 +42,7 @@ FASTDDS = '{http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles}'
 CERTIFIED = ['h0', 'h1', 'h2']
 STAND_IN = {'h0': 0.9 + 0j, 'h1': 0.9j, 'h2': -0.6 + 0.6j}
 # Intruders sort after the certified ids, so the generator makes them connect to all three.
-INTRUDERS = ['x_nocert', 'x_selfsigned', 'x_otherca', 'x_expired']
+INTRUDERS = ['x_nocert', 'x_selfsigned', 'x_otherca', 'x_expired', 'x_revoked']
 AGREEMENT = 0.1
 MEASURE_S = 8.0
 PROBE = """
@@ -172,19 +177,59 @@ def _measure(mesh, lan, label, join_s):
     return cpu, rate
 
 
+class TlsFiles:
+    """One host's TLS files: verify (a TLS generation's CA), certificate chain and key."""
+
+    def __init__(self, ca_path, cert_path, key_path):
+        self.ca_path, self.cert_path, self.key_path = ca_path, cert_path, key_path
+
+    @classmethod
+    def exported(cls, directory):
+        return cls(directory / mesh_pki.EXPORT_TLS_CA, directory / mesh_pki.EXPORT_TLS_CERT,
+                   directory / mesh_pki.EXPORT_TLS_KEY)
+
+
+def _operator(directory, *argv):
+    """Run ``becomingone-pki --dir DIRECTORY ARGV...`` as an operator would; it must succeed."""
+    import io
+    out, err = io.StringIO(), io.StringIO()
+    code = pki_cli.main(['--dir', str(directory), *argv], out=out, err=err)
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
 def _pki(directory):
+    """Return the mesh PKI directory and every host's exported directory (TLS files inside)."""
     from becomingone_core.security.pki import MeshPki
-    pki = MeshPki(directory / 'pki')
-    pki.init('tls-test')
-    certificates = {n: pki.issue(n) for n in CERTIFIED}
-    # Expired: issued (by the real CA) as if ten days ago, for one day.
-    past = MeshPki(directory / 'pki', clock=lambda: time.time() - 10 * 86400)
-    certificates['x_expired'] = past.issue('x_expired', days=1)
+    pki_dir = directory / 'pki'
+    _operator(pki_dir, 'init', 'tls-test')
+    for node_id in CERTIFIED + ['x_revoked']:
+        _operator(pki_dir, 'issue', node_id)
+    # x_revoked was a member: exported (TLS generation 1), then revoked before the others were
+    # exported, so it keeps working files of the old generation.
+    exports = {'x_revoked': directory / 'export-x_revoked'}
+    _operator(pki_dir, 'export', 'x_revoked', '--to', str(exports['x_revoked']))
+    revoked = _operator(pki_dir, 'revoke', 'x_revoked', '--reason', 'key_compromise')
+    assert 'TLS generation 2' in revoked, revoked
+    for node_id in CERTIFIED:
+        exports[node_id] = directory / f'export-{node_id}'
+        _operator(pki_dir, 'export', node_id, '--to', str(exports[node_id]))
+    tls = {n: TlsFiles.exported(d) for n, d in exports.items()}
+    # Expired: issued and exported (by the real CA, current generation) as if ten days ago,
+    # for one day.
+    past = MeshPki(pki_dir, clock=lambda: time.time() - 10 * 86400)
+    past.issue('x_expired', days=1)
+    tls['x_expired'] = TlsFiles.exported(directory / 'export-x_expired')
+    past.export('x_expired', directory / 'export-x_expired')
     other = MeshPki(directory / 'other')
     other.init('another-mesh')
-    certificates['x_otherca'] = other.issue('x_otherca')
-    certificates['x_selfsigned'] = _self_signed(directory, 'x_selfsigned')
-    return pki, certificates
+    other.issue('x_otherca')
+    tls['x_otherca'] = TlsFiles.exported(directory / 'export-x_otherca')
+    other.export('x_otherca', directory / 'export-x_otherca')
+    # A self-signed certificate, trusting the mesh's (public) TLS CA.
+    own = _self_signed(directory, 'x_selfsigned')
+    tls['x_selfsigned'] = TlsFiles(tls['h0'].ca_path, own.cert_path, own.key_path)
+    return exports, tls
 
 
 def _self_signed(directory, node_id):
@@ -229,8 +274,17 @@ def lan():
         yield virtual
 
 
+def _becomingone_tls(node_id, hosts, credentials, out):
+    """Run ``becomingone-tls`` for ``node_id`` as a host would; return the profile's path."""
+    argv = ['--host', node_id, '--credentials', str(credentials), '--out', str(out)]
+    for peer, address in hosts.items():
+        argv += ['--peer', f'{peer}={address}']
+    assert transport_tls.main(argv) == 0
+    return out / f'fastdds_tls_{node_id}.xml'
+
+
 def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path):
-    pki, certificates = _pki(tmp_path)
+    exports, tls = _pki(tmp_path)
     addresses = {n: lan.addresses[lan.hosts[i]]
                  for i, n in enumerate(CERTIFIED + INTRUDERS)}
     mesh_hosts = {n: addresses[n] for n in CERTIFIED}
@@ -244,11 +298,8 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
     try:
         started = time.monotonic()
         for index, node_id in enumerate(CERTIFIED):
-            issued = certificates[node_id]
-            profile = tmp_path / f'{node_id}.xml'
-            profile.write_text(transport_tls.tls_profile(
-                node_id, mesh_hosts, ca_file=pki.ca_path, cert_file=issued.cert_path,
-                key_file=issued.key_path))
+            profile = _becomingone_tls(node_id, mesh_hosts, exports[node_id],
+                                       tmp_path / f'tls-{node_id}')
             mesh.start(f'agent {node_id}', index, _agent_command(node_id, STAND_IN[node_id]),
                        cell_env)
             mesh.start(f'mesh {node_id}', index, _mesh_command(node_id, lan.hosts[index]),
@@ -264,13 +315,14 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
             hosts = dict(mesh_hosts, **{node_id: addresses[node_id]})
             if node_id == 'x_nocert':
                 text = _without_certificate(transport_tls.tls_profile(
-                    node_id, hosts, ca_file=pki.ca_path, cert_file='/nonexistent',
+                    node_id, hosts, ca_file=tls['h0'].ca_path, cert_file='/nonexistent',
                     key_file='/nonexistent'))
             else:
-                issued = certificates[node_id]
+                # What each has, as it has it: the generator would refuse the expired leaf.
+                files = tls[node_id]
                 text = transport_tls.tls_profile(
-                    node_id, hosts, ca_file=pki.ca_path, cert_file=issued.cert_path,
-                    key_file=issued.key_path)
+                    node_id, hosts, ca_file=files.ca_path, cert_file=files.cert_path,
+                    key_file=files.key_path)
             profile = tmp_path / f'{node_id}.xml'
             profile.write_text(text)
             mesh.start(f'agent {node_id}', index, _agent_command(node_id, 0.5 + 0j), cell_env)

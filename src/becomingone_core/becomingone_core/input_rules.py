@@ -202,7 +202,7 @@ def check_sync_state(message, now_ns=None, window=ANY_TIME):
 def check_witness_record(message, now_ns=None, window=ANY_TIME):
     """Check a ``WitnessRecord``'s ranges (its chain is the store's to judge); return its stamp."""
     stamp = checked_stamp(message.header.stamp, now_ns, window)
-    check_name(message.header.frame_id, 'observer (frame_id)', required=True)
+    check_name(message.header.frame_id, 'frame_id')
     check_name(message.subject, 'subject')
     check_name(message.event, 'event')
     if message.layer not in range(4):
@@ -215,6 +215,7 @@ def check_witness_record(message, now_ns=None, window=ANY_TIME):
                             f'{len(message.names)} names but {len(message.values)} values')
     for name in message.names:
         check_name(name, 'value name')
+    check_name(message.observer, 'observer', required=True)
     for name in ('previous_digest', 'digest'):
         value = getattr(message, name)
         if len(value) != DIGEST_LENGTH or any(c not in '0123456789abcdef' for c in value):
@@ -232,9 +233,10 @@ def check_mesh_state(message, now_ns=None, window=ANY_TIME):
     check_fraction(message.global_coherence, 'global_coherence')
     check_fraction(message.emergence_threshold, 'emergence_threshold')
     check_length(message.peers, 'peers', MAX_MESH_PEERS)
-    for peer in message.peers:
+    for status in message.peers:
+        peer = status.state
         stamp_ns(peer.header.stamp)
-        stamp_ns(peer.last_seen)
+        stamp_ns(status.last_seen)
         check_name(peer.header.frame_id, 'peer frame_id')
         check_name(peer.node_id, 'peer node_id')
         check_name(peer.host, 'peer host')

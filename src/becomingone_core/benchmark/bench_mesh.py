@@ -21,7 +21,8 @@ import subprocess
 import time
 
 from becomingone_core.mesh import AGGREGATIONS, MeshConfig, PeerTable, PeerUpdate, ROLE_FULL
-from becomingone_core.nodes.mesh_node import message_from_update, update_from_message
+from becomingone_core.nodes.mesh_node import (message_from_update, status_from_view,
+                                              update_from_message)
 from becomingone_core.testing.netns import unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import executable, isolated_ros_env, NodeProcess
 from becomingone_msgs.msg import MeshState
@@ -73,8 +74,7 @@ def bench_aggregate(table, aggregation, now=1000.0):
 def bench_mesh_state(table, now=1000.0):
     def build():
         message = MeshState()
-        message.peers = [message_from_update(u, seen, alive) for u, seen, alive in
-                         table.view(now)]
+        message.peers = [status_from_view(*entry) for entry in table.view(now)]
         return message
     return best_of(5, build) * 1e6, len(serialize_message(build()))
 

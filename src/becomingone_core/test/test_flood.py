@@ -61,7 +61,7 @@ def _extreme_but_valid(topic, now_ns, rng, index):
         ahead_s = rng.choice([3600.0, 0.45, -5.0, 0.0, 1e-3])
         message = Phase(channels=1, stamps_offset=[0.0, 0.001], real=[1.0, 0.5],
                         imag=[0.0, 0.5])
-        message.header.frame_id = f'source{rng.randrange(64)}'
+        message.source = f'source{rng.randrange(64)}'
         return _stamp(message, now_ns + ahead_s * NANOSECONDS)
     if topic.endswith('resonance'):
         value = rng.uniform(-0.7, 0.7)
@@ -77,7 +77,7 @@ def _extreme_but_valid(topic, now_ns, rng, index):
         message = WitnessRecord(layer=rng.randrange(4), subject='s', event='e',
                                 sequence=rng.choice([0, 1, 2**63 - 1, 2**64 - 1]),
                                 previous_digest='0' * 64, digest='f' * 64)
-        message.header.frame_id = f'observer{index % 500}'
+        message.observer = f'observer{index % 500}'
         return _stamp(message, now_ns)
     if topic == 'mesh/state':
         return _stamp(MeshState(node_id='m' * 256, global_coherence=1.0), now_ns)
@@ -149,11 +149,11 @@ def test_a_flooded_cell_still_collapses_stores_and_meshes(tmp_path):
             meshes = probe.collect(MeshState, 'mesh/state', 10)
             clean_input = []
             probe.node.create_subscription(
-                Phase, 'phase', lambda m: m.header.frame_id == 'clean' and clean_input.append(
+                Phase, 'phase', lambda m: m.source == 'clean' and clean_input.append(
                     m.header.stamp.sec * NANOSECONDS + m.header.stamp.nanosec),
                 qos_profile_sensor_data)
             source = NodeProcess.run('becomingone_core', 'sim_source', env,
-                                     ros_arguments=['-p', 'frame_id:=clean'])
+                                     ros_arguments=['-p', 'source_name:=clean'])
 
             def first_clean_collapse_ns():
                 return next((s.header.stamp.sec * NANOSECONDS + s.header.stamp.nanosec
@@ -187,7 +187,8 @@ def test_a_flooded_cell_still_collapses_stores_and_meshes(tmp_path):
 
             # The mesh lists the clean peer alive (dead flood peers make room for it).
             assert probe.spin_until(with_clean_peer(lambda: any(
-                p.node_id == 'clean_peer' and p.alive for m in meshes[-3:] for p in m.peers)),
+                s.state.node_id == 'clean_peer' and s.alive
+                for m in meshes[-3:] for s in m.peers)),
                 20.0), processes['mesh'].output()[-2000:]
 
             # The memory acknowledges records newer than the flood and returns them.

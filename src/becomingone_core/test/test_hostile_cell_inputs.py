@@ -72,7 +72,7 @@ def valid_but_extreme_phase(draw):
                            min_size=len(offsets), max_size=len(offsets)))
     message = Phase(channels=1, stamps_offset=offsets if len(offsets) > 1 else [],
                     real=[v.real for v in values], imag=[v.imag for v in values])
-    message.header.frame_id = draw(st.sampled_from(['imu', 'far', 'x' * 256, 'unnamed']))
+    message.source = draw(st.sampled_from(['imu', 'far', 'x' * 256, 'unnamed']))
     return message, draw(st.floats(-20.0, 20.0))
 
 
@@ -92,7 +92,7 @@ class CleanPhase:
         fields = pack(t, np.exp(2j * np.pi * 2.0 * t_ns / NANOSECONDS), epoch_ns=int(t_ns[0]))
         message = Phase(channels=1, stamps_offset=fields['stamps_offset'], real=fields['real'],
                         imag=fields['imag'])
-        message.header.frame_id = 'clean'
+        message.source = 'clean'
         self.callback(_stamp(message, fields['stamp_ns']))
         self.last_ns = int(t_ns[-1])
 

@@ -68,7 +68,7 @@ def stamp(nanoseconds):
 def witness_message(entry):
     message = WitnessRecord()
     message.header.stamp = stamp(entry.stamp_ns)
-    message.header.frame_id = entry.observer
+    message.observer = entry.observer
     message.layer, message.subject, message.event = entry.layer, entry.subject, entry.event
     message.names, message.values = list(entry.names), list(entry.values)
     message.sequence = entry.sequence

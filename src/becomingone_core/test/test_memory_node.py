@@ -29,7 +29,7 @@ def _sync(second, coherence):
 def _witness(entry):
     message = WitnessRecord()
     message.header.stamp = Time(sec=entry.stamp_ns // 10**9, nanosec=entry.stamp_ns % 10**9)
-    message.header.frame_id = entry.observer
+    message.observer = entry.observer
     message.layer, message.subject, message.event = entry.layer, entry.subject, entry.event
     message.names, message.values = list(entry.names), list(entry.values)
     message.sequence = entry.sequence

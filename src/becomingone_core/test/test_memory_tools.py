@@ -27,10 +27,11 @@ def _resonance(i, transducer):
 def _mesh(i):
     return record_from_fields(MESH, {
         'header': {'stamp': {'sec': i, 'nanosec': 0}, 'frame_id': 'pi-1'}, 'node_id': 'pi-1',
-        'peers': [{'header': {'stamp': {'sec': i, 'nanosec': 0}, 'frame_id': ''},
-                   'node_id': 'pi-2', 'host': 'pi-2.local', 'role': 1, 'weight': 2.0,
-                   't_real': 0.7, 't_imag': 0.0, 'coherence': 0.49, 'collapsed': False,
-                   'sequence': i, 'certificate': [], 'signature': [],
+        'peers': [{'state': {'header': {'stamp': {'sec': i, 'nanosec': 0}, 'frame_id': ''},
+                             'node_id': 'pi-2', 'host': 'pi-2.local', 'role': 1, 'weight': 2.0,
+                             't_real': 0.7, 't_imag': 0.0, 'coherence': 0.49,
+                             'collapsed': False, 'sequence': i, 'certificate': [],
+                             'signature': []},
                    'last_seen': {'sec': i, 'nanosec': 5}, 'alive': True}],
         'peers_alive': 1, 'peers_dead': 0, 'global_real': 0.7, 'global_imag': 0.0,
         'global_coherence': 0.49, 'emerged': False, 'emergence_threshold': 0.8,
@@ -60,7 +61,7 @@ def test_message_definition_appends_dependencies_the_way_rosbag2_does():
     assert 'std_msgs/Header header' in sections[0].splitlines()
     names = [s.splitlines()[0] for s in sections[1:]]
     assert names == ['MSG: std_msgs/Header', 'MSG: builtin_interfaces/Time',
-                     'MSG: becomingone_msgs/PeerState']
+                     'MSG: becomingone_msgs/PeerStatus', 'MSG: becomingone_msgs/PeerState']
 
 
 def test_export_writes_ros2_cdr_channels_per_topic(store_path, tmp_path):
@@ -96,7 +97,7 @@ def test_export_then_import_round_trips_every_record(store_path, tmp_path):
             assert list(copy.iter_records(kind)) == records, kind
         assert list(copy.iter_buckets()) == buckets
         [mesh] = copy.query('mesh', 45 * NS, 45 * NS).records
-        assert mesh.fields['peers'][0]['host'] == 'pi-2.local'
+        assert mesh.fields['peers'][0]['state']['host'] == 'pi-2.local'
         assert mesh.fields['aggregation'] == 'weighted_mean'
         [resonance] = copy.query('resonance', 44 * NS, 45 * NS, source='emissary').records
         assert resonance.fields['gamma_imag'] == [0.1, -0.2]

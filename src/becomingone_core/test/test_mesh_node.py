@@ -76,8 +76,8 @@ def test_mesh_node_aggregates_its_cell_and_a_peer_and_marks_the_peer_dead(mesh_r
     peer = FakePeer(probe)
 
     def both_alive():
-        return states and states[-1].peers_alive == 2 and all(p.weight > 0
-                                                              for p in states[-1].peers)
+        return states and states[-1].peers_alive == 2 and all(
+            s.state.weight > 0 for s in states[-1].peers)
     assert probe.spin_until(both_alive, timeout_s=60), node.output()
     state = states[-1]
     assert state.node_id == 'cell_a' and state.aggregation == 'weighted_mean'
@@ -119,7 +119,7 @@ def test_mesh_node_aggregates_its_cell_and_a_peer_and_marks_the_peer_dead(mesh_r
     assert probe.spin_until(peer_dead, timeout_s=30), node.output()
     assert (states[-1].global_real, states[-1].global_imag) == pytest.approx((0.9, 0.0))
     assert states[-1].emerged  # 0.81 >= 0.75
-    assert [p.alive for p in states[-1].peers if p.node_id == 'cell_b'] == [False]
+    assert [s.alive for s in states[-1].peers if s.state.node_id == 'cell_b'] == [False]
     log = node.output()
     assert "peer 'cell_b' joined" in log and "peer 'cell_b' dead" in log
     assert 'mesh EMERGED' in log

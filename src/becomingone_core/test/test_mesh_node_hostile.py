@@ -63,7 +63,7 @@ def next_state(probe, node, states):
 
 
 def listed_alive(state, node_id):
-    return [p.alive for p in state.peers if p.node_id == node_id] == [True]
+    return [s.alive for s in state.peers if s.state.node_id == node_id] == [True]
 
 
 def test_the_node_subscribes_to_what_the_hostile_test_covers(running):

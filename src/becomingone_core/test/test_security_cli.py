@@ -53,16 +53,27 @@ def test_round_trip(tmp_path):
     printed.append(_ok('--dir', d, 'show', 'pi1'))
 
     deploy = tmp_path / 'deploy'
-    printed.append(_ok('--dir', d, 'export', 'pi1', '--to', str(deploy)))
+    exported = _ok('--dir', d, 'export', 'pi1', '--to', str(deploy))
+    printed.append(exported)
+    assert '(TLS generation 1)' in exported
     assert sorted(p.name for p in deploy.iterdir()) == [
-        'ca.pem', 'crl.pem', 'host.key', 'host.pem']
+        'ca.pem', 'crl.pem', 'host.key', 'host.pem', 'tls-ca.pem', 'tls.key', 'tls.pem']
     assert stat.S_IMODE((deploy / 'host.key').stat().st_mode) == 0o600
+    assert stat.S_IMODE((deploy / 'tls.key').stat().st_mode) == 0o600
+    _ok('--dir', d, 'export', '7', '--to', str(tmp_path / 'deploy-7'))
     store = pki.TrustStore.from_files(deploy / 'ca.pem', deploy / 'crl.pem')
     credentials = pki.HostCredentials.load(deploy / 'host.pem', deploy / 'host.key')
     identity = store.identify(credentials.certificate_der, time.time())
     assert (identity.node_id, identity.weight) == ('pi1', 2.0)
 
-    printed.append(_ok('--dir', d, 'revoke', 'pi1', '--reason', 'key_compromise'))
+    # alice never got TLS files: revoking her leaves the TLS generation as it is.
+    assert 'TLS generation' not in _ok('--dir', d, 'revoke', 'alice')
+    revoked = _ok('--dir', d, 'revoke', 'pi1', '--reason', 'key_compromise')
+    printed.append(revoked)
+    # pi1 held TLS files: a new generation, and the operator is told who to export again.
+    assert 'TLS generation 2:' in revoked and 'again (7)' in revoked, revoked
+    assert '(TLS generation 2)' in _ok('--dir', d, 'export', '7', '--to',
+                                       str(tmp_path / 'deploy-7'))
     assert json.loads(_ok('--dir', d, 'show', 'pi1', '--json'))['status'] == 'revoked'
     assert 'is revoked' in _refused('--dir', d, 'export', 'pi1', '--to', str(deploy))
     store.reload_crl((tmp_path / 'pki' / 'crl.pem').read_bytes())

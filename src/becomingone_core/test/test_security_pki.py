@@ -328,3 +328,185 @@ def test_signatures_refuse_forgeries_and_every_bit_flip(mesh):
     for bad_payload in (None, 'text', 7):
         assert not verify_signature(identity, bad_payload, signature)
     assert not verify_signature(None, payload, signature)
+
+
+# --- TLS generations: what the TLS layer trusts, and how a revocation reaches it ------------
+
+def _tls_files(directory):
+    return (directory / pki.EXPORT_TLS_CA, directory / pki.EXPORT_TLS_CERT,
+            directory / pki.EXPORT_TLS_KEY)
+
+
+def test_export_writes_tls_files_of_the_current_generation(mesh, tmp_path):
+    issued = mesh.issue('pi1', days=30)
+    assert mesh.tls_generation == 1
+    exported = mesh.export('pi1', tmp_path / 'deploy')
+    assert sorted(exported) == sorted([
+        pki.EXPORT_CA, pki.EXPORT_CRL, pki.EXPORT_CERT, pki.EXPORT_KEY, pki.EXPORT_TLS_CA,
+        pki.EXPORT_TLS_CERT, pki.EXPORT_TLS_KEY])
+    assert stat.S_IMODE(exported[pki.EXPORT_TLS_KEY].stat().st_mode) == 0o600
+    assert stat.S_IMODE(mesh.tls_ca_key_path.stat().st_mode) == 0o600
+    info = pki.check_tls_files(*_tls_files(tmp_path / 'deploy'), NOW)
+    assert (info.node_id, info.generation) == ('pi1', 1)
+    # The TLS leaf is not the mesh certificate, nor valid one second longer.
+    leaf = x509.load_pem_x509_certificate(exported[pki.EXPORT_TLS_CERT].read_bytes())
+    assert exported[pki.EXPORT_TLS_CERT].read_bytes() != issued.cert_path.read_bytes()
+    assert leaf.not_valid_after_utc <= issued.not_after
+    assert info.not_after_s == leaf.not_valid_after_utc.timestamp()
+    tls_ca = x509.load_pem_x509_certificate(exported[pki.EXPORT_TLS_CA].read_bytes())
+    assert pki.tls_generation_of(tls_ca) == 1
+    with pytest.raises(PkiError, match='not the CA of a TLS generation'):
+        pki.tls_generation_of(x509.load_pem_x509_certificate(mesh.ca_path.read_bytes()))
+    # Exported again in the same generation: the same leaf, not one more valid key.
+    again = mesh.export('pi1', tmp_path / 'again')
+    assert again[pki.EXPORT_TLS_CERT].read_bytes() == exported[pki.EXPORT_TLS_CERT].read_bytes()
+    assert mesh.tls_credentials('pi1').cert_path.read_bytes() == \
+        exported[pki.EXPORT_TLS_CERT].read_bytes()
+    assert [c.tls_generation for c in mesh.list()] == [1]
+
+
+def test_revoking_a_host_with_tls_files_starts_a_new_generation(mesh, tmp_path):
+    for node_id in ('pi1', 'pi2', 'pi3'):
+        mesh.issue(node_id)
+        mesh.export(node_id, tmp_path / f'{node_id}-1')
+    mesh.issue('alice', operator=True)  # never exported: holds no TLS files
+    mesh.issue('pi9')
+    mesh.revoke('alice')
+    mesh.revoke('pi9')
+    assert mesh.tls_generation == 1  # nothing to take away from the TLS layer
+    mesh.revoke('pi3', reason='key_compromise')
+    assert mesh.tls_generation == 2
+    assert list((mesh.tls_directory / 'hosts').iterdir()) == []  # old leaves are gone
+    with pytest.raises(PkiError, match='is revoked'):
+        mesh.export('pi3', tmp_path / 'pi3-2')
+    with pytest.raises(PkiError, match='is revoked'):
+        mesh.tls_credentials('pi3')
+    mesh.export('pi1', tmp_path / 'pi1-2')
+    ca_2 = tmp_path / 'pi1-2' / pki.EXPORT_TLS_CA
+    assert pki.check_tls_files(*_tls_files(tmp_path / 'pi1-2'), NOW).generation == 2
+    # Against the new CA, no leaf of generation 1 passes: the revoked host's nor the others'.
+    for node_id in ('pi3', 'pi2', 'pi1'):
+        _, cert, key = _tls_files(tmp_path / f'{node_id}-1')
+        with pytest.raises(PkiError, match='not issued by'):
+            pki.check_tls_files(ca_2, cert, key, NOW)
+    # A rotation (--replace) of a host that holds TLS files revokes it too: a new generation.
+    mesh.issue('pi1', replace=True)
+    assert mesh.tls_generation == 3
+    mesh.issue('pi2', replace=True)  # pi2 has no leaf of generation 3: nothing to retire
+    assert mesh.tls_generation == 3
+    assert [(c.node_id, c.status(NOW), c.tls_generation) for c in mesh.list()
+            if c.node_id.startswith('pi')] == [
+        ('pi1', 'revoked', 2), ('pi1', 'valid', None),
+        ('pi2', 'revoked', 1), ('pi2', 'valid', None), ('pi3', 'revoked', 1),
+        ('pi9', 'revoked', None)]
+
+
+def test_a_pki_from_before_tls_generations_gets_one_at_its_first_export(mesh, tmp_path):
+    mesh.issue('pi1')
+    index = json.loads(mesh.index_path.read_text())
+    del index['tls_generation']
+    mesh.index_path.write_text(json.dumps(index))
+    for path in (mesh.tls_ca_path, mesh.tls_ca_key_path):
+        path.unlink()
+    assert mesh.tls_generation == 0
+    mesh.export('pi1', tmp_path / 'deploy')
+    assert mesh.tls_generation == 1
+    assert pki.check_tls_files(*_tls_files(tmp_path / 'deploy'), NOW).node_id == 'pi1'
+    # A TLS CA file that does not match the index (a half-written rotation) is replaced.
+    mesh.tls_ca_path.write_bytes(mesh.ca_path.read_bytes())
+    mesh.export('pi1', tmp_path / 'again')
+    assert mesh.tls_generation == 2
+    assert pki.check_tls_files(*_tls_files(tmp_path / 'again'), NOW).generation == 2
+
+
+def test_tls_leaves_expire_with_the_mesh_certificate(tmp_path):
+    past = MeshPki(tmp_path / 'pki', clock=lambda: NOW - 10 * DAY)
+    past.init('lab')
+    past.issue('old', days=1)
+    past.export('old', tmp_path / 'old')  # valid then
+    with pytest.raises(PkiError, match='expired'):
+        pki.check_tls_files(*_tls_files(tmp_path / 'old'), NOW)
+    assert pki.check_tls_files(*_tls_files(tmp_path / 'old'), NOW - 9.5 * DAY).node_id == 'old'
+    with pytest.raises(PkiError, match='valid only from'):
+        pki.check_tls_files(*_tls_files(tmp_path / 'old'), NOW - 11 * DAY)
+    with pytest.raises(PkiError, match='expired'):
+        pki.check_tls_files(*_tls_files(tmp_path / 'old'), float('nan'))
+    with pytest.raises(PkiError, match='is expired'):
+        MeshPki(past.directory).tls_credentials('old')
+
+
+def test_check_tls_files_refuses_what_would_not_hold(mesh, tmp_path):
+    mesh.issue('pi1')
+    mesh.issue('pi2')
+    one, two = tmp_path / 'pi1', tmp_path / 'pi2'
+    mesh.export('pi1', one)
+    mesh.export('pi2', two)
+    ca, cert, key = _tls_files(one)
+    # The mesh CA as the verify file would let revoked hosts in; the identity certificate and
+    # key are not TLS files either.
+    with pytest.raises(PkiError, match='is the mesh CA'):
+        pki.check_tls_files(one / pki.EXPORT_CA, cert, key, NOW)
+    with pytest.raises(PkiError, match='not issued by'):
+        pki.check_tls_files(ca, one / pki.EXPORT_CERT, one / pki.EXPORT_KEY, NOW)
+    other = MeshPki(tmp_path / 'other')
+    other.init('lab')  # the same mesh name, another TLS CA
+    other.issue('pi1')
+    other.export('pi1', tmp_path / 'other-pi1')
+    with pytest.raises(PkiError, match='not issued by'):
+        pki.check_tls_files(ca, tmp_path / 'other-pi1' / pki.EXPORT_TLS_CERT,
+                            tmp_path / 'other-pi1' / pki.EXPORT_TLS_KEY, NOW)
+    with pytest.raises(CredentialsError, match='is not the key of'):
+        pki.check_tls_files(ca, cert, two / pki.EXPORT_TLS_KEY, NOW)
+    not_a_key = tmp_path / 'not-a-key'
+    not_a_key.write_bytes(cert.read_bytes())
+    os.chmod(not_a_key, 0o600)
+    with pytest.raises(CredentialsError, match='not an unencrypted PEM'):
+        pki.check_tls_files(ca, cert, not_a_key, NOW)
+    with pytest.raises(PkiError, match='cannot read'):
+        pki.check_tls_files(tmp_path / 'missing.pem', cert, key, NOW)
+    with pytest.raises(PkiError, match='not a certificate'):
+        pki.check_tls_files(key, cert, key, NOW)
+    # A self-signed CA that only looks like a TLS generation's: not the one that signed.
+    forged_key = ed25519.Ed25519PrivateKey.generate()
+    real = x509.load_pem_x509_certificate(ca.read_bytes())
+    forged = (x509.CertificateBuilder().subject_name(real.subject).issuer_name(real.subject)
+              .public_key(forged_key.public_key()).serial_number(1)
+              .not_valid_before(real.not_valid_before_utc)
+              .not_valid_after(real.not_valid_after_utc)
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .sign(forged_key, None))
+    (tmp_path / 'forged.pem').write_bytes(forged.public_bytes(serialization.Encoding.PEM))
+    with pytest.raises(PkiError, match='not issued by'):
+        pki.check_tls_files(tmp_path / 'forged.pem', cert, key, NOW)
+    os.chmod(key, 0o644)
+    with pytest.raises(CredentialsError, match='chmod 600'):
+        pki.check_tls_files(ca, cert, key, NOW)
+    os.chmod(key, 0o600)
+    assert pki.check_tls_files(ca, cert, key, NOW).node_id == 'pi1'
+
+
+@pytest.mark.parametrize('unit', ['generation x', 'generation ', 'generation -1',
+                                  'generation 1234567890', 'gen 1', 'generation ١'])
+def test_tls_generation_of_refuses_odd_names(unit):
+    key = ed25519.Ed25519PrivateKey.generate()
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, pki.TLS_ORGANIZATION),
+                      x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)])
+    certificate = x509.load_der_x509_certificate(_build(name, key, key.public_key(), ca=True))
+    with pytest.raises(PkiError, match='not the CA of a TLS generation'):
+        pki.tls_generation_of(certificate)
+
+
+def test_check_tls_files_refuses_every_bit_flip_of_the_leaf(mesh, tmp_path):
+    mesh.issue('pi1')
+    mesh.export('pi1', tmp_path / 'pi1')
+    ca, cert, key = _tls_files(tmp_path / 'pi1')
+    der = _der(cert)
+    flipped_path = tmp_path / 'flipped.der'
+    for position in range(len(der)):
+        flipped = bytearray(der)
+        flipped[position] ^= 0x01 if position % 2 else 0x80
+        flipped_path.write_bytes(bytes(flipped))
+        with pytest.raises(PkiError):  # refused with a reason, never another exception
+            pki.check_tls_files(ca, flipped_path, key, NOW)
+    flipped_path.write_bytes(der)
+    assert pki.check_tls_files(ca, flipped_path, key, NOW).node_id == 'pi1'

@@ -11,14 +11,14 @@ from rclpy.qos import qos_profile_sensor_data
 def test_publishes_seeded_blocks_at_the_set_rate():
     env = isolated_ros_env()
     params = ['-p', 'rate_hz:=200.0', '-p', 'block_size:=10', '-p', 'channels:=2',
-              '-p', 'frequency_hz:=2.0', '-p', 'frame_id:=test_sine']
+              '-p', 'frequency_hz:=2.0', '-p', 'source_name:=test_sine']
     with RosProbe(env) as probe, NodeProcess.run(
             'becomingone_core', 'sim_source', env, ros_arguments=params) as node:
         received = probe.collect(Phase, 'phase', qos_profile_sensor_data)
         assert probe.spin_until(lambda: len(received) >= 30, timeout_s=60), node.output()
     blocks = [unpack(m.header.stamp.sec * 10**9 + m.header.stamp.nanosec, m.stamps_offset,
                      m.real, m.imag, m.channels) for m in received]
-    assert all(m.header.frame_id == 'test_sine' and m.channels == 2 for m in received)
+    assert all(m.source == 'test_sine' and m.channels == 2 for m in received)
     assert all(phase.shape == (10, 2) for _, phase in blocks)
     t = np.concatenate([b[0] for b in blocks])
     phase = np.concatenate([b[1] for b in blocks])

@@ -25,7 +25,7 @@ def _phase(t, values, source='imu', epoch_ns=EPOCH_NS):
     message = Phase(channels=fields['channels'], stamps_offset=fields['stamps_offset'],
                     real=fields['real'], imag=fields['imag'])
     message.header.stamp.sec, message.header.stamp.nanosec = divmod(fields['stamp_ns'], 10**9)
-    message.header.frame_id = source
+    message.source = source
     return message
 
 
@@ -51,7 +51,7 @@ def test_bad_input_is_counted_and_reported_and_a_silent_source_shows():
             Phase(real=[1.0, 2.0], imag=[0.0]),  # sizes differ
             _phase([0.5], [[1.0]]),  # earlier than what came before
         ]
-        bad[1].header.frame_id = 'imu'
+        bad[1].source = 'imu'
         for message in bad:
             publisher.publish(message)
         publisher.publish(_phase([0.3, 0.31], [[1.0], [1.0]]))

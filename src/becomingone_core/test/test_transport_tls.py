@@ -1,9 +1,19 @@
-"""The TLS profile generator: what each host's mesh process is given (pure, no DDS)."""
+"""
+The TLS profile generator and the TLS files it is given (no DDS).
+
+The handshakes here are real TLS 1.3 handshakes over a local socket pair (Python's ``ssl``,
+the system's OpenSSL) with the files ``becomingone-pki export`` writes; the same files in Fast
+DDS's own TLS between network namespaces are ``becomingone_bringup/test/test_mesh_tls.py``.
+"""
 
 import os
 import pathlib
+import socket
+import ssl
+import threading
 
 from becomingone_core import transport_tls
+from becomingone_core.security import pki
 from becomingone_core.transport_tls import TlsProfileError
 from lxml import etree
 import pytest
@@ -134,27 +144,144 @@ def test_environments_put_the_profile_into_the_mesh_process_only():
     assert base['FASTRTPS_DEFAULT_PROFILES_FILE'] == '/old.xml'  # the caller's is untouched
 
 
+def _main(*argv):
+    return transport_tls.main([str(a) for a in argv])
+
+
+PEERS = ('--peer', 'pi1=192.168.50.11', '--peer', 'pi2=192.168.50.12')
+
+
 def test_cli_writes_the_files_from_a_pki(tmp_path, capsys):
-    from becomingone_core.security.pki import MeshPki
-    pki = MeshPki(tmp_path / 'pki')
-    pki.init('cli-mesh')
-    pki.issue('pi2')
+    authority = pki.MeshPki(tmp_path / 'pki')
+    authority.init('cli-mesh')
+    authority.issue('pi2')
     out = tmp_path / 'tls'
-    code = transport_tls.main(['--host', 'pi2', '--peer', 'pi1=192.168.50.11', '--peer',
-                               'pi2=192.168.50.12', '--pki', str(tmp_path / 'pki'),
-                               '--out', str(out)])
-    assert code == 0
+    assert _main('--host', 'pi2', *PEERS, '--pki', tmp_path / 'pki', '--out', out) == 0
     printed = capsys.readouterr().out
     profile = out / 'fastdds_tls_pi2.xml'
     assert f'FASTRTPS_DEFAULT_PROFILES_FILE={profile}' in printed
     assert f'OPENSSL_CONF={out / "openssl_tls.cnf"}' in printed
     document = _parse(profile.read_text())
-    assert document.find(f'.//{NS}verify_file').text == str(pki.ca_path.resolve())
+    # The TLS generation's CA and the host's TLS leaf: never the mesh CA (revocation).
+    assert document.find(f'.//{NS}verify_file').text == str(authority.tls_ca_path.resolve())
+    assert document.find(f'.//{NS}cert_chain_file').text == str(
+        authority.tls_paths('pi2').cert_path.resolve())
     assert document.find(f'.//{NS}private_key_file').text == str(
-        pki.host_paths('pi2').key_path.resolve())
+        authority.tls_paths('pi2').key_path.resolve())
     # Refusals are one line and exit 2: a host the PKI never certified, a bad address.
-    assert transport_tls.main(['--host', 'pi1', '--peer', 'pi1=192.168.50.11', '--pki',
-                               str(tmp_path / 'pki'), '--out', str(out)]) == 2
-    assert transport_tls.main(['--host', 'pi2', '--peer', 'pi2=nowhere', '--pki',
-                               str(tmp_path / 'pki'), '--out', str(out)]) == 2
+    assert _main('--host', 'pi1', '--peer', 'pi1=192.168.50.11', '--pki', tmp_path / 'pki',
+                 '--out', out) == 2
+    assert _main('--host', 'pi2', '--peer', 'pi2=nowhere', '--pki', tmp_path / 'pki',
+                 '--out', out) == 2
     assert 'error:' in capsys.readouterr().err
+
+
+def test_cli_takes_an_export_and_refuses_files_that_would_let_revoked_hosts_in(tmp_path,
+                                                                               capsys):
+    authority = pki.MeshPki(tmp_path / 'pki')
+    authority.init('cli-mesh')
+    for node_id in ('pi1', 'pi2'):
+        authority.issue(node_id)
+        authority.export(node_id, tmp_path / node_id)
+    out = tmp_path / 'tls'
+    assert _main('--host', 'pi2', *PEERS, '--credentials', tmp_path / 'pi2', '--out', out) == 0
+    tls = _parse((out / 'fastdds_tls_pi2.xml').read_text()).find(f'.//{NS}tls')
+    pi2 = tmp_path / 'pi2'
+    assert tls.find(f'{NS}verify_file').text == str((pi2 / 'tls-ca.pem').resolve())
+    assert tls.find(f'{NS}cert_chain_file').text == str((pi2 / 'tls.pem').resolve())
+    capsys.readouterr()
+    refused = {
+        # The mesh CA and identity certificate, as before TLS generations.
+        'is the mesh CA': ('--ca', pi2 / 'ca.pem', '--cert', pi2 / 'host.pem', '--key',
+                           pi2 / 'host.key'),
+        # Another host's files; two sources at once, or none.
+        "TLS certificate of 'pi1'": ('--credentials', tmp_path / 'pi1'),
+        'one of --credentials': ('--credentials', pi2, '--ca', pi2 / 'tls-ca.pem'),
+        'give one of': (),
+        'cannot read': ('--credentials', tmp_path / 'nowhere'),
+    }
+    for says, argv in refused.items():
+        assert _main('--host', 'pi2', *PEERS, *argv, '--out', out) == 2, says
+        err = capsys.readouterr().err
+        assert says in err and err.count('\n') == 1, err
+    # Revoked, and a new generation: the files exported before are refused, re-exported pass.
+    authority.revoke('pi1')
+    assert _main('--host', 'pi2', *PEERS, '--ca', tmp_path / 'pi2-new' / 'tls-ca.pem', '--cert',
+                 pi2 / 'tls.pem', '--key', pi2 / 'tls.key', '--out', out) == 2
+    authority.export('pi2', tmp_path / 'pi2-new')
+    assert _main('--host', 'pi2', *PEERS, '--ca', tmp_path / 'pi2-new' / 'tls-ca.pem', '--cert',
+                 pi2 / 'tls.pem', '--key', pi2 / 'tls.key', '--out', out) == 2
+    assert 'not issued by' in capsys.readouterr().err
+    assert _main('--host', 'pi2', *PEERS, '--credentials', tmp_path / 'pi2-new',
+                 '--out', out) == 0
+    assert _main('--host', 'pi1', *PEERS, '--pki', tmp_path / 'pki', '--out', out) == 2
+    assert 'is revoked' in capsys.readouterr().err
+
+
+# --- real TLS 1.3 handshakes with the exported files ----------------------------------------
+
+def _context(files, server, verify=True):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    context.check_hostname = False
+    # What the mesh process gets: verify the peer, require a certificate (OPENSSL_CONF).
+    context.verify_mode = ssl.CERT_REQUIRED if verify else ssl.CERT_NONE
+    context.load_verify_locations(files / pki.EXPORT_TLS_CA)
+    context.load_cert_chain(files / pki.EXPORT_TLS_CERT, files / pki.EXPORT_TLS_KEY)
+    return context
+
+
+def _handshake(client, server):
+    """Return ``(client outcome, server outcome)``: 'ok' or the TLS error's reason."""
+    near, far = socket.socketpair()
+    for end in (near, far):
+        end.settimeout(10)
+    outcome = {}
+
+    def serve():
+        try:
+            with server.wrap_socket(far, server_side=True) as tls:
+                tls.sendall(b'ok')
+                tls.recv(1)  # the client's answer: its certificate was accepted
+            outcome['server'] = 'ok'
+        except (ssl.SSLError, OSError) as error:
+            outcome['server'] = getattr(error, 'reason', None) or type(error).__name__
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        with client.wrap_socket(near) as tls:
+            received = tls.recv(2)
+            tls.sendall(b'x')
+            outcome['client'] = 'ok' if received == b'ok' else 'closed'
+    except (ssl.SSLError, OSError) as error:
+        outcome['client'] = getattr(error, 'reason', None) or type(error).__name__
+    thread.join(10)
+    near.close()
+    far.close()
+    return outcome['client'], outcome['server']
+
+
+def test_a_revoked_host_fails_the_handshake_both_ways(tmp_path):
+    authority = pki.MeshPki(tmp_path / 'pki')
+    authority.init('handshakes')
+    for node_id in ('pi1', 'pi2', 'pi3'):
+        authority.issue(node_id)
+        authority.export(node_id, tmp_path / f'{node_id}-1')
+    assert _handshake(_context(tmp_path / 'pi3-1', False),
+                      _context(tmp_path / 'pi1-1', True)) == ('ok', 'ok')  # the control
+    authority.revoke('pi3', reason='key_compromise')
+    for node_id in ('pi1', 'pi2'):
+        authority.export(node_id, tmp_path / f'{node_id}-2')
+    pi1, pi2, pi3 = tmp_path / 'pi1-2', tmp_path / 'pi2-2', tmp_path / 'pi3-1'
+    assert _handshake(_context(pi2, False), _context(pi1, True)) == ('ok', 'ok')
+    # The revoked host as client and as server, even when it checks nothing itself.
+    for verify in (True, False):
+        client, server = _handshake(_context(pi3, False, verify), _context(pi1, True))
+        assert server != 'ok' and client != 'ok', (verify, client, server)
+        client, server = _handshake(_context(pi1, False), _context(pi3, True, verify))
+        assert client == 'CERTIFICATE_VERIFY_FAILED' and server != 'ok', (verify, server)
+    client, server = _handshake(_context(pi3, False, False), _context(pi1, True))
+    assert server == 'CERTIFICATE_VERIFY_FAILED'  # the certified host refused pi3's leaf
+    # A certified host not yet re-exported cannot reach the new generation either: every
+    # remaining host restarts its mesh node with its new files.
+    assert _handshake(_context(tmp_path / 'pi2-1', False), _context(pi1, True))[1] != 'ok'

@@ -2,10 +2,10 @@
 
 from becomingone_adapters.input_guard import StampGuard
 from becomingone_core.health import OK, RateMonitor, RejectionCounter, Status, WARN
-from becomingone_core.input_rules import RejectedInput
+from becomingone_core.input_rules import MAX_NAME_LENGTH, RejectedInput
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
 from becomingone_core.ros.guarded_node import GuardedNode
-from becomingone_core.ros.parameters import declare
+from becomingone_core.ros.parameters import declare, require
 from becomingone_core.ros.stamps import time_from_seconds
 from becomingone_core.token_bucket import TokenBucket
 from becomingone_msgs.msg import Phase
@@ -17,10 +17,18 @@ from rclpy.qos import qos_profile_sensor_data
 class PhaseInputNode(GuardedNode):
     """A node that turns some input into ``becomingone_msgs/Phase`` on ``phase``."""
 
-    def __init__(self, name, frame_id, max_rate_hz=200.0):
+    def __init__(self, name, source, max_rate_hz=200.0):
         super().__init__(name)
-        self.frame_id = declare(self, 'frame_id', frame_id,
-                                'header.frame_id of the published phase: names the source')
+        self.source_name = declare(self, 'source_name', source,
+                                   'Phase.source of the published phase: names the source (a '
+                                   'cell gives each source its own channels)')
+        self.frame_id = declare(self, 'frame_id', '',
+                                "header.frame_id of the published phase: the sensor's coordinate "
+                                'frame, if it has one')
+        for name in ('source_name', 'frame_id'):  # a cell refuses longer names: fail now
+            require(len(getattr(self, name)) <= MAX_NAME_LENGTH, name,
+                    f'at most {MAX_NAME_LENGTH} characters')
+        require(bool(self.source_name), 'source_name', 'must name the source')
         self.limiter = None
         if max_rate_hz is not None:  # None: the node paces its own source (a driver)
             self.limiter = TokenBucket(declare(
@@ -100,6 +108,7 @@ class PhaseInputNode(GuardedNode):
         # Rounded to the nanosecond with a carry into sec (never a clamped 999999999).
         message.header.stamp = time_from_seconds(stamp_s)
         message.header.frame_id = self.frame_id
+        message.source = self.source_name
         message.channels = values.shape[1]
         if values.shape[0] > 1:
             message.stamps_offset = [float(x) for x in offsets]

@@ -408,7 +408,7 @@ class GatewayNode(GuardedNode):
         message = Phase(channels=int(fields['channels']), stamps_offset=fields['stamps_offset'],
                         real=fields['real'], imag=fields['imag'])
         set_stamp(message.header.stamp, fields['stamp_ns'])
-        message.header.frame_id = fields['frame_id']
+        message.source = fields['source']
         self._phase_publishers[cell].publish(message)
         self.published_inputs += 1
         samples = max(1, len(fields['stamps_offset']))

@@ -192,8 +192,10 @@ def witness_from_fields(fields):
     """Build a :class:`WitnessEntry` from ``WitnessRecord`` message fields."""
     try:
         header = fields['header']
+        # Stores and exports written before 0.2 kept the observer in header.frame_id.
+        observer = fields['observer'] if 'observer' in fields else header['frame_id']
         return make_witness(
-            fields['sequence'], stamp_to_ns(header['stamp']), header['frame_id'],
+            fields['sequence'], stamp_to_ns(header['stamp']), observer,
             fields['layer'], fields['subject'], fields['event'], list(fields['names']),
             list(fields['values']), fields['previous_digest'], fields['digest'])
     except (KeyError, TypeError, ValueError) as error:
@@ -203,8 +205,9 @@ def witness_from_fields(fields):
 def witness_to_fields(entry):
     """Return ``WitnessRecord`` message fields for a :class:`WitnessEntry`."""
     return {
-        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.observer},
-        'layer': entry.layer, 'subject': entry.subject, 'event': entry.event,
+        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': ''},
+        'observer': entry.observer, 'layer': entry.layer, 'subject': entry.subject,
+        'event': entry.event,
         'names': list(entry.names), 'values': list(entry.values), 'sequence': entry.sequence,
         'previous_digest': entry.previous_digest, 'digest': entry.digest,
     }
@@ -285,7 +288,7 @@ def signature_from_fields(fields):
 def signature_to_fields(entry):
     """Return ``WitnessSignature`` message fields for a :class:`SignatureEntry`."""
     return {
-        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': entry.observer},
+        'header': {'stamp': ns_to_stamp(entry.stamp_ns), 'frame_id': ''},
         'observer': entry.observer, 'sequence': entry.sequence, 'digest': entry.digest,
         'certificate': bytes(entry.certificate), 'signature': bytes(entry.signature),
     }

@@ -412,7 +412,7 @@ class MemoryNode(GuardedLifecycleNode):
 
 
 def _signatures(record):
-    """One TemporalSignature per lag of a stored Resonance (normalised: energies are 1)."""
+    """One TemporalSignature per lag of a stored Resonance: its normalised γ_k and coherence."""
     fields = record.fields
     tau = fields.get('tau') or [fields.get('summary_tau', 0.0)]
     real = fields.get('gamma_real') or [record.t.real]
@@ -427,7 +427,6 @@ def _signatures(record):
         signature.tau = float(tau[k])
         signature.omega = float(fields.get('omega', 0.0))
         signature.t_real, signature.t_imag = float(real[k]), float(imag[k])
-        signature.energy_0 = signature.energy_tau = 1.0
         signature.coherence = float(coherence[k])
         signatures.append(signature)
     return signatures

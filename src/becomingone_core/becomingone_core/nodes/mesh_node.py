@@ -36,7 +36,8 @@ from becomingone_core.ros.stamps import time_from_seconds
 from becomingone_core.security.mesh_auth import peer_fields
 from becomingone_core.security.signed_fields import PEER_STATE
 from becomingone_core.sync import SLOW_SCALE_SOURCE
-from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, Resonance, SyncState
+from becomingone_msgs.msg import (EStopCommand, MeshState, PeerState, PeerStatus, Resonance,
+                                  SyncState)
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import SetParametersResult
 from visualization_msgs.msg import Marker, MarkerArray
@@ -63,11 +64,10 @@ def update_from_message(message):
         stamp_s=stamp_ns(message.header.stamp) / NANOSECONDS)
 
 
-def message_from_update(update, last_seen_s=None, alive=True):
-    """Convert a :class:`PeerUpdate` (and what the table knows of it) into a ``PeerState``."""
+def message_from_update(update):
+    """Convert a :class:`PeerUpdate` into the ``PeerState`` its sender sends (unsigned)."""
     message = PeerState()
     message.header.stamp = time_from_seconds(update.stamp_s)
-    message.header.frame_id = update.node_id
     message.node_id = update.node_id
     message.host = update.host
     message.role = update.role
@@ -76,10 +76,13 @@ def message_from_update(update, last_seen_s=None, alive=True):
     message.coherence = update.coherence
     message.collapsed = update.collapsed
     message.sequence = update.sequence
-    if last_seen_s is not None:
-        message.last_seen = time_from_seconds(last_seen_s)
-    message.alive = alive
     return message
+
+
+def status_from_view(update, last_seen_s, alive):
+    """Return the ``PeerStatus`` of one entry of :meth:`PeerTable.view`."""
+    return PeerStatus(state=message_from_update(update), last_seen=time_from_seconds(last_seen_s),
+                      alive=alive)
 
 
 class MeshNode(GuardedNode):
@@ -393,8 +396,7 @@ class MeshNode(GuardedNode):
         message.header.stamp = time_from_seconds(now)
         message.header.frame_id = self._frame_id
         message.node_id = self._node_id
-        message.peers = [message_from_update(update, seen, alive)
-                         for update, seen, alive in self._table.view(now)]
+        message.peers = [status_from_view(*entry) for entry in self._table.view(now)]
         message.peers_alive = state.peers_alive
         message.peers_dead = state.peers_dead
         message.global_real, message.global_imag = state.t.real, state.t.imag

@@ -28,7 +28,7 @@ class SimSourceNode(GuardedNode):
         self.block_size = declare(
             self, 'block_size', 1, 'Samples per Phase message (1: one message per sample).',
             minimum=1, maximum=100000)
-        self.frame_id = declare(self, 'frame_id', 'sim', 'Source name put in header.frame_id.')
+        self.source_name = declare(self, 'source_name', 'sim', 'Source name put in Phase.source.')
         try:
             self.source = SimulatedSource(self.config)
         except ValueError as error:
@@ -113,7 +113,7 @@ class SimSourceNode(GuardedNode):
         fields = pack(t, phase, epoch_ns=self._epoch_ns)
         message = Phase()
         set_stamp(message.header.stamp, fields['stamp_ns'])
-        message.header.frame_id = self.frame_id
+        message.source = self.source_name
         message.channels = fields['channels']
         message.stamps_offset = fields['stamps_offset']
         message.real = fields['real']

@@ -55,7 +55,7 @@ class TransducerNode(GuardedNode):
             'deadline (WARN in diagnostics).', minimum=1e-5, maximum=10.0)
         topics = declare_fixed(self, 'input_topics', ['phase'],
                                'Phase topics to integrate (relative names); each source is a '
-                               'header.frame_id, its channels become bank channels.')
+                               'Phase.source, its channels become bank channels.')
         require(len(topics) > 0 and all(topics), 'input_topics', 'needs at least one topic')
         self._epoch_ns = None
         self._unpublished = False
@@ -178,7 +178,7 @@ class TransducerNode(GuardedNode):
             # input: small floats, full precision, and no sender can choose them.
             self._epoch_ns = now_ns // NANOSECONDS * NANOSECONDS
         now_s = self._now_s(now_ns)
-        source = message.header.frame_id or 'unnamed'
+        source = message.source or 'unnamed'
         try:
             stamp = stamp_ns(message.header.stamp)
             t, phase = unpack(stamp, message.stamps_offset, message.real, message.imag,

@@ -203,7 +203,7 @@ class WitnessNode(GuardedNode):
                 self._log.write(record)
             message = WitnessRecord()
             set_stamp(message.header.stamp, record.stamp_ns)
-            message.header.frame_id = record.observer
+            message.observer = record.observer
             message.layer = record.layer
             message.subject = record.subject
             message.event = record.event
@@ -268,7 +268,7 @@ class WitnessNode(GuardedNode):
 def record_from_message(message):
     """Return the :class:`becomingone_core.witness_chain.Record` a ``WitnessRecord`` holds."""
     return Record(message.sequence, message.layer, stamp_ns(message.header.stamp),
-                  message.header.frame_id, message.subject, message.event,
+                  message.observer, message.subject, message.event,
                   tuple(message.names), tuple(message.values), message.previous_digest,
                   message.digest)
 
@@ -277,7 +277,6 @@ def signature_message(head):
     """Return the ``WitnessSignature`` of a :class:`becomingone_core.witness_chain.SignedHead`."""
     message = WitnessSignature()
     set_stamp(message.header.stamp, head.stamp_ns)
-    message.header.frame_id = head.observer
     message.observer = head.observer
     message.sequence = head.sequence
     message.digest = head.digest

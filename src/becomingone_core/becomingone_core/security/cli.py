@@ -26,7 +26,10 @@ examples:
   becomingone-pki issue pi1 --weight 1 --role full
   becomingone-pki issue alice --operator          # a person allowed to release the e-stop
   becomingone-pki export pi1 --to /media/usb/pi1  # ca.pem crl.pem host.pem host.key(0600)
-  becomingone-pki revoke pi3                      # then copy the new crl.pem to every host
+                                                  # + tls-ca.pem tls.pem tls.key(0600)
+  becomingone-pki revoke pi3                      # new crl.pem; if pi3 held TLS files, a new
+                                                  # TLS generation: export every other host
+                                                  # again and restart its mesh node
   becomingone-pki issue pi1 --replace             # rotate: new key, the old one revoked
   becomingone-pki list --json
   becomingone-pki policy --namespace /pi1 --role full --output policy.xml   # SROS2
@@ -110,7 +113,8 @@ def build_parser():
     show.add_argument('--json', action='store_true', help='JSON instead of text')
 
     export = commands.add_parser(
-        'export', help='copy ca.pem, crl.pem, host.pem and host.key (0600) for one host')
+        'export', help='copy ca.pem, crl.pem, host.pem, host.key (0600) and the TLS files '
+                       '(tls-ca.pem, tls.pem, tls.key 0600, current TLS generation) for one host')
     export.add_argument('node_id', metavar='NODE_ID')
     export.add_argument('--to', type=pathlib.Path, required=True, metavar='DIR',
                         help='target directory (created 0700)')
@@ -151,6 +155,21 @@ def _table(infos, now_s, out):
               file=out)
 
 
+def _tell_tls_generation(authority, before, out):
+    """Say what a new TLS generation asks of the operator, if the last command started one."""
+    generation = authority.tls_generation
+    if generation == before:
+        return
+    now = time.time()
+    hosts = sorted({i.node_id for i in authority.list()
+                    if i.status(now) == 'valid' and i.tls_generation is not None})
+    names = ', '.join(n if n.isprintable() else ascii(n) for n in hosts) or 'none yet'
+    print(f'TLS generation {generation}: the revoked certificate held TLS files, which no '
+          f'host will trust once it has the new ones. Export every remaining host again '
+          f'({names}) and restart its mesh node; until then hosts of generation {before} and '
+          f'{generation} cannot reach each other', file=out)
+
+
 def run(args, out):
     now = time.time()
     if args.command == 'policy':
@@ -167,10 +186,12 @@ def run(args, out):
         authority.init(args.mesh, days=args.days)
         print(f'mesh CA {args.mesh!r} in {authority.directory} (keep ca.key private)', file=out)
     elif args.command == 'issue':
+        generation = authority.tls_generation
         issued = authority.issue(args.node_id, weight=args.weight, role=args.role,
                                  operator=args.operator, days=args.days, replace=args.replace)
         print(f'issued {issued.serial:x} for {issued.node_id!r} until '
               f'{issued.not_after.isoformat(timespec="seconds")}: {issued.cert_path}', file=out)
+        _tell_tls_generation(authority, generation, out)
     elif args.command == 'list':
         infos = authority.list()
         if args.json:
@@ -179,9 +200,11 @@ def run(args, out):
         else:
             _table(infos, now, out)
     elif args.command == 'revoke':
+        generation = authority.tls_generation
         for info in authority.revoke(args.node_id, serial=args.serial, reason=args.reason):
             print(f'revoked {info.serial:x} of {info.node_id!r}; distribute '
                   f'{authority.crl_path} to every host', file=out)
+        _tell_tls_generation(authority, generation, out)
     elif args.command == 'show':
         info = authority.info(args.node_id)
         details = info.to_json(now)
@@ -192,11 +215,12 @@ def run(args, out):
         else:
             for key in ('node_id', 'status', 'serial_hex', 'not_before', 'not_after', 'role',
                         'weight', 'operator', 'fingerprint', 'revoked_at', 'revocation_reason',
-                        'cert_path', 'key_path'):
+                        'tls_generation', 'cert_path', 'key_path'):
                 print(f'{key + ":":<19}{details[key]}', file=out)
     elif args.command == 'export':
         written = authority.export(args.node_id, args.to)
-        print(f'exported {args.node_id!r} to {args.to}: ' + ' '.join(sorted(written)), file=out)
+        print(f'exported {args.node_id!r} to {args.to} (TLS generation '
+              f'{authority.tls_generation}): ' + ' '.join(sorted(written)), file=out)
 
 
 def main(argv=None, out=None, err=None):

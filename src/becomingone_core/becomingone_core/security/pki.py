@@ -6,9 +6,17 @@ A host certificate binds a ``node_id`` -- the subject CN and, authoritatively, t
 its weight, its role and whether it is a human operator, as UTF-8 JSON in a non-critical X.509
 extension (:data:`GRANT_OID`). Revocations are published as a real X.509 CRL signed by the CA.
 
+The TLS links between hosts (:mod:`becomingone_core.transport_tls`) use certificates of their
+own, from a *TLS generation*: a self-signed Ed25519 TLS CA and one leaf per host, issued when a
+host is exported and valid no longer than its mesh certificate. Fast DDS's TLS checks no CRL, so
+revoking a certificate whose host holds a leaf of the current generation starts a new one (a
+new TLS CA): every remaining host is re-exported, the revoked one never is, and its old leaf
+chains to a CA nobody trusts any more (see ``SECURITY.md``, "Keys, rotation, revocation").
+
 On disk (:class:`MeshPki`, the operator's machine)::
 
     ca.pem  ca.key (0600)  crl.pem  index.json  hosts/<node_id>.pem  hosts/<node_id>.key (0600)
+    tls/ca.pem  tls/ca.key (0600)  tls/hosts/<node_id>.pem  tls/hosts/<node_id>.key (0600)
 
 On a host, :class:`TrustStore` (CA + CRL) turns a presented certificate into an
 :class:`Identity` or raises :class:`Untrusted` with one of :data:`REASONS`;
@@ -69,6 +77,12 @@ CRL_DAYS = 365
 SIGNATURE_BYTES = 64
 # Names of the files `export` writes for one host (what the host's configuration points at).
 EXPORT_CA, EXPORT_CRL, EXPORT_CERT, EXPORT_KEY = 'ca.pem', 'crl.pem', 'host.pem', 'host.key'
+# ...and the TLS files: what the host's Fast DDS profile points at (verify, chain, key).
+EXPORT_TLS_CA, EXPORT_TLS_CERT, EXPORT_TLS_KEY = 'tls-ca.pem', 'tls.pem', 'tls.key'
+#: The subject organisation of the mesh CA and of a TLS generation's CA (told apart by it).
+MESH_ORGANIZATION = 'BecomingONE mesh'
+TLS_ORGANIZATION = 'BecomingONE mesh TLS'
+_GENERATION_PREFIX = 'generation '
 _DAY_S = 86400
 
 
@@ -130,6 +144,8 @@ class CertificateInfo:
     revoked: bool
     revoked_at_s: Optional[float] = None
     revocation_reason: Optional[str] = None
+    #: The TLS generation of the TLS leaf last exported for it (None: never exported).
+    tls_generation: Optional[int] = None
 
     def status(self, now_s):
         if self.revoked:
@@ -154,6 +170,23 @@ class CertificateInfo:
 class HostPaths(NamedTuple):
     cert_path: pathlib.Path
     key_path: pathlib.Path
+
+
+class TlsPaths(NamedTuple):
+    """One host's TLS files of one generation: Fast DDS's verify, chain and key files."""
+
+    ca_path: pathlib.Path
+    cert_path: pathlib.Path
+    key_path: pathlib.Path
+    generation: int
+
+
+class TlsInfo(NamedTuple):
+    """What :func:`check_tls_files` found: whose leaf, of which generation, until when."""
+
+    node_id: str
+    generation: int
+    not_after_s: float
 
 
 # --- names and the grant extension -----------------------------------------------------------
@@ -409,6 +442,30 @@ class MeshPki:
         return HostPaths(hosts / f'{stem}.pem', hosts / f'{stem}.key')
 
     @property
+    def tls_directory(self):
+        return self.directory / 'tls'
+
+    @property
+    def tls_ca_path(self):
+        return self.tls_directory / 'ca.pem'
+
+    @property
+    def tls_ca_key_path(self):
+        return self.tls_directory / 'ca.key'
+
+    def tls_paths(self, node_id):
+        """Where ``node_id``'s TLS leaf and key of the current generation are kept."""
+        check_node_id(node_id)
+        stem = _file_stem(node_id)
+        hosts = self.tls_directory / 'hosts'
+        return HostPaths(hosts / f'{stem}.pem', hosts / f'{stem}.key')
+
+    @property
+    def tls_generation(self):
+        """Return the current TLS generation (0: none yet, a PKI from before them)."""
+        return self._read_index().get('tls_generation', 0)
+
+    @property
     def mesh_name(self):
         return self._read_index()['mesh']
 
@@ -435,7 +492,7 @@ class MeshPki:
             self.hosts_directory.mkdir(mode=0o700, exist_ok=True)
             now = self._clock()
             key = ed25519.Ed25519PrivateKey.generate()
-            name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'BecomingONE mesh'),
+            name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, MESH_ORGANIZATION),
                               x509.NameAttribute(NameOID.COMMON_NAME, mesh_name)])
             public = key.public_key()
             ca = (x509.CertificateBuilder()
@@ -453,8 +510,10 @@ class MeshPki:
                   .sign(key, None))
             _write_atomically(self.ca_key_path, _private_pem(key), 0o600)
             _write_atomically(self.ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
-            index = {'mesh': mesh_name, 'crl_number': 0, 'certificates': []}
+            index = {'mesh': mesh_name, 'crl_number': 0, 'certificates': [],
+                     'tls_generation': 0}
             self._write_crl(key, ca, index, now)
+            self._new_tls_generation(ca, index, now)
             self._write_index(index)
         return self.ca_path
 
@@ -521,6 +580,7 @@ class MeshPki:
                 'revoked': False, 'revoked_at': None, 'reason': None})
             if current:
                 self._write_crl(ca_key, ca, index, now)
+                self._retire_tls_leaves(ca, index, current, now)
             self._write_index(index)
         return IssuedCertificate(node_id, paths.cert_path, paths.key_path,
                                  certificate.serial_number, _utc(_window(certificate)[1]))
@@ -543,6 +603,7 @@ class MeshPki:
             for entry in chosen:
                 entry.update(revoked=True, revoked_at=_iso(now), reason=flag.name)
             self._write_crl(ca_key, ca, index, now)
+            self._retire_tls_leaves(ca, index, chosen, now)
             self._write_index(index)
         return [_info(entry) for entry in chosen]
 
@@ -560,28 +621,175 @@ class MeshPki:
         return mine[-1]
 
     def export(self, node_id, to_directory):
-        """Copy the CA, the CRL and ``node_id``'s certificate and key (0600) for one host."""
-        info = self.info(node_id)
-        now = self._clock()
-        if info.status(now) != 'valid':
-            raise PkiError(f'the newest certificate of {node_id!r} is {info.status(now)}')
-        paths = self.host_paths(node_id)
-        certificate_pem = paths.cert_path.read_bytes()
-        if fingerprint(_load_certificate(certificate_pem, str(paths.cert_path)).public_bytes(
-                serialization.Encoding.DER)) != info.fingerprint:
-            raise PkiError(f'{paths.cert_path} is not the certificate index.json lists')
-        key_pem = _read_private_file(paths.key_path)
+        """
+        Copy what one host needs: CA, CRL, its certificate and key (0600), and its TLS files.
+
+        The TLS files are the current generation's CA (``tls-ca.pem``) and this host's leaf and
+        key (``tls.pem``, ``tls.key``), issued now if the host has none of this generation.
+        """
+        check_node_id(node_id)
+        with self._locked():
+            index = self._read_index()
+            now = self._clock()
+            entry = self._newest(index, node_id)
+            status = _info(entry).status(now)
+            if status != 'valid':
+                raise PkiError(f'the newest certificate of {node_id!r} is {status}')
+            paths = self.host_paths(node_id)
+            certificate_pem = paths.cert_path.read_bytes()
+            if fingerprint(_load_certificate(certificate_pem, str(paths.cert_path)).public_bytes(
+                    serialization.Encoding.DER)) != entry['fingerprint']:
+                raise PkiError(f'{paths.cert_path} is not the certificate index.json lists')
+            key_pem = _read_private_file(paths.key_path)
+            tls = self._tls_leaf(index, entry, now)
+            written = {
+                EXPORT_CA: (self.ca_path.read_bytes(), 0o644),
+                EXPORT_CRL: (self.crl_path.read_bytes(), 0o644),
+                EXPORT_CERT: (certificate_pem, 0o644),
+                EXPORT_KEY: (key_pem, 0o600),
+                EXPORT_TLS_CA: (tls.ca_path.read_bytes(), 0o644),
+                EXPORT_TLS_CERT: (tls.cert_path.read_bytes(), 0o644),
+                EXPORT_TLS_KEY: (_read_private_file(tls.key_path), 0o600),
+            }
         target = pathlib.Path(to_directory)
         target.mkdir(mode=0o700, parents=True, exist_ok=True)
-        written = {
-            EXPORT_CA: (self.ca_path.read_bytes(), 0o644),
-            EXPORT_CRL: (self.crl_path.read_bytes(), 0o644),
-            EXPORT_CERT: (certificate_pem, 0o644),
-            EXPORT_KEY: (key_pem, 0o600),
-        }
         for name, (data, mode) in written.items():
             _write_atomically(target / name, data, mode)
         return {name: target / name for name in written}
+
+    def tls_credentials(self, node_id):
+        """
+        Return ``node_id``'s :class:`TlsPaths` of the current generation, issuing them if needed.
+
+        Refused unless the newest certificate of ``node_id`` is valid: a revoked or expired host
+        gets no TLS leaf. What :meth:`export` copies; ``becomingone-tls --pki`` uses it directly.
+        """
+        check_node_id(node_id)
+        with self._locked():
+            index = self._read_index()
+            now = self._clock()
+            entry = self._newest(index, node_id)
+            status = _info(entry).status(now)
+            if status != 'valid':
+                raise PkiError(f'the newest certificate of {node_id!r} is {status}')
+            return self._tls_leaf(index, entry, now)
+
+    @staticmethod
+    def _newest(index, node_id):
+        mine = [e for e in index['certificates'] if e['node_id'] == node_id]
+        if not mine:
+            raise PkiError(f'no certificate was issued for {node_id!r}')
+        # The same order as list()/info(): issue time, ties in the order issued.
+        return sorted(mine, key=lambda e: _from_iso(e['not_before']))[-1]
+
+    # --- the TLS generation (all under the lock) --------------------------------------------
+
+    def _tls_leaf(self, index, entry, now):
+        """Return ``entry``'s TLS files of the current generation; issue them if they are not."""
+        ca = _load_certificate(self.ca_path.read_bytes(), str(self.ca_path))
+        generation = index.get('tls_generation', 0)
+        tls_ca = self._current_tls_ca(generation)
+        if tls_ca is None:  # a PKI from before TLS generations, or a half-written rotation
+            self._new_tls_generation(ca, index, now)
+            generation, tls_ca = index['tls_generation'], self._current_tls_ca(
+                index['tls_generation'])
+        paths = self.tls_paths(entry['node_id'])
+        if entry.get('tls_generation') == generation and paths.cert_path.exists():
+            leaf = _load_certificate(paths.cert_path.read_bytes(), str(paths.cert_path))
+            if fingerprint(leaf.public_bytes(serialization.Encoding.DER)) == \
+                    entry.get('tls_fingerprint'):
+                return TlsPaths(self.tls_ca_path, paths.cert_path, paths.key_path, generation)
+        tls_key = serialization.load_pem_private_key(_read_private_file(self.tls_ca_key_path),
+                                                     None)
+        key = ed25519.Ed25519PrivateKey.generate()
+        public = key.public_key()
+        node_id = entry['node_id']
+        common_name = node_id if len(node_id) <= 64 else node_id[:61] + '...'
+        # Never valid longer than the mesh certificate it stands for, nor than its TLS CA.
+        not_after = min(_from_iso(entry['not_after']), _window(tls_ca)[1])
+        leaf = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(tls_ca.subject).public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(_utc(now - BACKDATE_S)).not_valid_after(_utc(not_after))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False)
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.UniformResourceIdentifier(node_uri(node_id))]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                tls_key.public_key()), critical=False)
+            .sign(tls_key, None))
+        paths.cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_atomically(paths.key_path, _private_pem(key), 0o600)
+        _write_atomically(paths.cert_path, leaf.public_bytes(serialization.Encoding.PEM), 0o644)
+        entry.update(tls_generation=generation, tls_fingerprint=fingerprint(
+            leaf.public_bytes(serialization.Encoding.DER)))
+        self._write_index(index)
+        return TlsPaths(self.tls_ca_path, paths.cert_path, paths.key_path, generation)
+
+    def _current_tls_ca(self, generation):
+        """Return the TLS CA on disk if it is of ``generation`` and has its key, else None."""
+        if generation < 1 or not self.tls_ca_path.exists() or \
+                not self.tls_ca_key_path.exists():
+            return None
+        tls_ca = _load_certificate(self.tls_ca_path.read_bytes(), str(self.tls_ca_path))
+        try:
+            return tls_ca if tls_generation_of(tls_ca) == generation else None
+        except PkiError:
+            return None
+
+    def _new_tls_generation(self, ca, index, now):
+        """
+        Start TLS generation ``index['tls_generation'] + 1``: a new TLS CA, no leaves.
+
+        Every leaf of the old generation is deleted: hosts get new ones at their next export,
+        and a host whose certificate was revoked gets none.
+        """
+        generation = index.get('tls_generation', 0) + 1
+        key = ed25519.Ed25519PrivateKey.generate()
+        public = key.public_key()
+        name = x509.Name([
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, TLS_ORGANIZATION),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
+                               f'{_GENERATION_PREFIX}{generation}'),
+            x509.NameAttribute(NameOID.COMMON_NAME, index['mesh'])])
+        tls_ca = (x509.CertificateBuilder()
+                  .subject_name(name).issuer_name(name).public_key(public)
+                  .serial_number(x509.random_serial_number())
+                  .not_valid_before(_utc(now - BACKDATE_S))
+                  .not_valid_after(_utc(max(_window(ca)[1], now + 1)))
+                  .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                  .add_extension(x509.KeyUsage(
+                      digital_signature=False, content_commitment=False, key_encipherment=False,
+                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+                  .add_extension(x509.SubjectKeyIdentifier.from_public_key(public),
+                                 critical=False)
+                  .sign(key, None))
+        hosts = self.tls_directory / 'hosts'
+        hosts.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for old in hosts.iterdir():
+            old.unlink()
+        _write_atomically(self.tls_ca_key_path, _private_pem(key), 0o600)
+        _write_atomically(self.tls_ca_path, tls_ca.public_bytes(serialization.Encoding.PEM),
+                          0o644)
+        index['tls_generation'] = generation
+        for entry in index['certificates']:
+            entry.pop('tls_fingerprint', None)
+
+    def _retire_tls_leaves(self, ca, index, revoked_entries, now):
+        """After revoking ``revoked_entries``: a new generation if one holds a current leaf."""
+        current = index.get('tls_generation', 0)
+        if any(e.get('tls_generation') == current for e in revoked_entries):
+            self._new_tls_generation(ca, index, now)
 
     def _load_ca(self):
         if not self.ca_path.exists() or not self.index_path.exists():
@@ -661,7 +869,95 @@ def _info(entry):
         not_before_s=_from_iso(entry['not_before']), not_after_s=_from_iso(entry['not_after']),
         fingerprint=entry['fingerprint'], revoked=entry['revoked'],
         revoked_at_s=_from_iso(entry.get('revoked_at')),
-        revocation_reason=entry.get('reason'))
+        revocation_reason=entry.get('reason'), tls_generation=entry.get('tls_generation'))
+
+
+def tls_generation_of(certificate):
+    """Return the generation of a TLS generation's CA certificate; raise PkiError if none."""
+    subject = certificate.subject
+    organizations = [a.value for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    units = [a.value for a in subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)]
+    number = units[0][len(_GENERATION_PREFIX):] if len(units) == 1 and \
+        units[0].startswith(_GENERATION_PREFIX) else ''
+    if organizations != [TLS_ORGANIZATION] or not (number.isascii() and number.isdigit()) or \
+            len(number) > 9:
+        raise PkiError('not the CA of a TLS generation (tls-ca.pem from becomingone-pki export)')
+    return int(number)
+
+
+def check_tls_files(ca_path, cert_path, key_path, now_s):
+    """
+    Check one host's TLS files before Fast DDS gets them; return a :class:`TlsInfo`.
+
+    Fast DDS shows a wrong file only as handshakes that fail; this names what is wrong: a
+    verify file that is the mesh CA (it would let revoked hosts complete the handshake) or not
+    a TLS generation's CA, a leaf that CA did not sign or that is outside its validity, a key
+    that is not the leaf's or that group or others can read. Every refusal is a
+    :class:`PkiError` (:class:`CredentialsError` for the key) with a one-line reason.
+    """
+    try:
+        return _check_tls_files(ca_path, cert_path, key_path, now_s)
+    except PkiError:
+        raise
+    except (ValueError, TypeError) as error:  # e.g. an extension cryptography cannot parse
+        raise PkiError(f'{cert_path}: not a usable TLS certificate ({error})'[:300]) from None
+
+
+def _check_tls_files(ca_path, cert_path, key_path, now_s):
+    try:
+        ca_pem = pathlib.Path(ca_path).read_bytes()
+        leaf_pem = pathlib.Path(cert_path).read_bytes()
+    except OSError as error:
+        raise PkiError(f'{error.filename}: cannot read ({error.strerror})') from None
+    ca = _load_certificate(ca_pem, str(ca_path))
+    organizations = [a.value for a in ca.subject.get_attributes_for_oid(
+        NameOID.ORGANIZATION_NAME)]
+    if organizations == [MESH_ORGANIZATION]:
+        raise PkiError(f'{ca_path} is the mesh CA: as the TLS verify file it lets revoked hosts '
+                       f'complete the handshake; give tls-ca.pem from becomingone-pki export')
+    try:
+        generation = tls_generation_of(ca)
+        ca_key = _check_ca(ca)
+    except PkiError as error:
+        raise PkiError(f'{ca_path}: {error}') from None
+    leaf = _load_certificate(leaf_pem, str(cert_path))
+    try:
+        # One encoding, as TrustStore wants it: the plain 64-byte signature BIT STRING.
+        issued = leaf.issuer == ca.subject and \
+            leaf.signature_algorithm_oid == SignatureAlgorithmOID.ED25519 and \
+            leaf.public_bytes(serialization.Encoding.DER).endswith(
+                b'\x03\x41\x00' + leaf.signature)
+        if issued:
+            ca_key.verify(leaf.signature, leaf.tbs_certificate_bytes)
+    except InvalidSignature:
+        issued = False
+    if not issued:
+        raise PkiError(f'{cert_path} was not issued by {ca_path} (TLS generation {generation}): '
+                       f'export this host again')
+    not_before_s, not_after_s = _window(leaf)
+    not_after_s = min(not_after_s, _window(ca)[1])
+    if not math.isfinite(now_s) or now_s > not_after_s:
+        raise PkiError(f'{cert_path} expired {_iso(not_after_s)}: export this host again')
+    if now_s < not_before_s:
+        raise PkiError(f'{cert_path} is valid only from {_iso(not_before_s)}: check the clock')
+    try:
+        node_id = certificate_node_id(leaf)
+    except Untrusted as error:
+        raise PkiError(f'{cert_path} names no node ({error.detail})') from None
+    key_pem = _read_private_file(key_path)  # refuses a key group or others can read
+    try:
+        key = serialization.load_pem_private_key(key_pem, None)
+    except (ValueError, TypeError):
+        raise CredentialsError(f'{key_path} is not an unencrypted PEM private key') from None
+    try:
+        leaf_key = leaf.public_key()
+    except ValueError:
+        leaf_key = None
+    if not isinstance(key, ed25519.Ed25519PrivateKey) or \
+            not isinstance(leaf_key, ed25519.Ed25519PublicKey) or \
+            key.public_key().public_bytes_raw() != leaf_key.public_bytes_raw():
+        raise CredentialsError(f'{key_path} is not the key of {cert_path}')
+    return TlsInfo(node_id, generation, not_after_s)
 
 
 # --- the host's side -------------------------------------------------------------------------
