@@ -7,9 +7,13 @@ terminal's Ctrl-C under ``ros2 launch``), or twice (the group's SIGINT, then the
 ``ros2 launch --noninteractive`` forwards), during start-up, spin or clean-up. Only a signal
 that arrives while Python is still importing the node's modules, before ``main()`` runs, ends
 it the interpreter's way.
+
+``kill -USR1 <pid>`` prints every thread's stack to stderr (:mod:`faulthandler`) and the node
+carries on: what a node that does not stop is waiting for.
 """
 
 import atexit
+import faulthandler
 import os
 import signal
 import sys
@@ -65,6 +69,7 @@ class StopRequest:
 def init(args=None):
     """Install a :class:`StopRequest`, then initialize rclpy with ``args``; return the request."""
     stop = StopRequest().install()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     rclpy.init(args=args if args is not None else sys.argv)
     return stop
 

@@ -61,12 +61,22 @@ class NodeProcess:
         return self._log.read()
 
     def stop(self, deadline_s=10.0):
-        """SIGINT the process group, SIGKILL it after ``deadline_s``; return the exit code."""
+        """
+        SIGINT the process group, SIGKILL it after ``deadline_s``; return the exit code.
+
+        Before the SIGKILL, SIGUSR1 makes a node (``ros.runner``) print its threads' stacks, so
+        the output says what kept it from stopping.
+        """
         if self.running:
             self._signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=deadline_s)
             except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGUSR1)
+                try:
+                    self.process.wait(timeout=1.0)
+                except subprocess.TimeoutExpired:
+                    pass
                 self._signal(signal.SIGKILL)
                 self.process.wait()
         return self.process.returncode
