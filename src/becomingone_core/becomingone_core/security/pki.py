@@ -305,6 +305,58 @@ def fingerprint(certificate_der):
     return hashlib.sha256(certificate_der).hexdigest()
 
 
+def _self_signed_ca(name, now, not_after):
+    """Return a new Ed25519 key and a self-signed CA named ``name`` (issues hosts only)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key()
+    return key, (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_utc(now - BACKDATE_S)).not_valid_after(_utc(not_after))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=False, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=True,
+            crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, None))
+
+
+def _issue_leaf(issuer_key, issuer, node_id, now, not_after, extra=None):
+    """
+    Return a new Ed25519 key and a host certificate for ``node_id`` signed by ``issuer``.
+
+    The same profile for a mesh certificate and a TLS leaf: not a CA, signing only, server and
+    client authentication, the node id in the SAN URI (the CN holds at most 64 characters,
+    RFC 5280), and ``extra`` (the mesh grant) where given.
+    """
+    key = ed25519.Ed25519PrivateKey.generate()
+    public = key.public_key()
+    common_name = node_id if len(node_id) <= 64 else node_id[:61] + '...'
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+        .issuer_name(issuer.subject).public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(_utc(now - BACKDATE_S)).not_valid_after(_utc(not_after))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(
+            digital_signature=True, content_commitment=False, key_encipherment=False,
+            data_encipherment=False, key_agreement=False, key_cert_sign=False,
+            crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(
+            [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.UniformResourceIdentifier(node_uri(node_id))]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            issuer_key.public_key()), critical=False))
+    if extra is not None:
+        builder = builder.add_extension(extra, critical=False)
+    return key, builder.sign(issuer_key, None)
+
+
 def _utc(seconds):
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
 
@@ -491,23 +543,9 @@ class MeshPki:
                 raise PkiError(f'{existing[0]} exists: refusing to overwrite a mesh CA')
             self.hosts_directory.mkdir(mode=0o700, exist_ok=True)
             now = self._clock()
-            key = ed25519.Ed25519PrivateKey.generate()
-            name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, MESH_ORGANIZATION),
-                              x509.NameAttribute(NameOID.COMMON_NAME, mesh_name)])
-            public = key.public_key()
-            ca = (x509.CertificateBuilder()
-                  .subject_name(name).issuer_name(name).public_key(public)
-                  .serial_number(x509.random_serial_number())
-                  .not_valid_before(_utc(now - BACKDATE_S))
-                  .not_valid_after(_utc(now + days * _DAY_S))
-                  .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                  .add_extension(x509.KeyUsage(
-                      digital_signature=False, content_commitment=False, key_encipherment=False,
-                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-                  .add_extension(x509.SubjectKeyIdentifier.from_public_key(public),
-                                 critical=False)
-                  .sign(key, None))
+            key, ca = _self_signed_ca(x509.Name([
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, MESH_ORGANIZATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, mesh_name)]), now, now + days * _DAY_S)
             _write_atomically(self.ca_key_path, _private_pem(key), 0o600)
             _write_atomically(self.ca_path, ca.public_bytes(serialization.Encoding.PEM), 0o644)
             index = {'mesh': mesh_name, 'crl_number': 0, 'certificates': [],
@@ -541,32 +579,10 @@ class MeshPki:
                                f'{current[0]["not_after"]}: revoke it first, or replace it')
             for entry in current:
                 entry.update(revoked=True, revoked_at=_iso(now), reason='superseded')
-            key = ed25519.Ed25519PrivateKey.generate()
-            public = key.public_key()
-            # CN holds at most 64 characters (RFC 5280); the SAN URI always holds the whole id.
-            common_name = node_id if len(node_id) <= 64 else node_id[:61] + '...'
             not_after = min(now + days * _DAY_S, ca_after)
-            certificate = (
-                x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-                .issuer_name(ca.subject).public_key(public)
-                .serial_number(x509.random_serial_number())
-                .not_valid_before(_utc(now - BACKDATE_S)).not_valid_after(_utc(not_after))
-                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                .add_extension(x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                    crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                    critical=False)
-                .add_extension(x509.SubjectAlternativeName(
-                    [x509.UniformResourceIdentifier(node_uri(node_id))]), critical=False)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    ca_key.public_key()), critical=False)
-                .add_extension(grant_extension(weight, role, operator), critical=False)
-                .sign(ca_key, None))
+            key, certificate = _issue_leaf(
+                ca_key, ca, node_id, now, not_after,
+                extra=grant_extension(weight, role, operator))
             paths = self.host_paths(node_id)
             self.hosts_directory.mkdir(mode=0o700, exist_ok=True)
             _write_atomically(paths.key_path, _private_pem(key), 0o600)
@@ -701,32 +717,9 @@ class MeshPki:
                 return TlsPaths(self.tls_ca_path, paths.cert_path, paths.key_path, generation)
         tls_key = serialization.load_pem_private_key(_read_private_file(self.tls_ca_key_path),
                                                      None)
-        key = ed25519.Ed25519PrivateKey.generate()
-        public = key.public_key()
-        node_id = entry['node_id']
-        common_name = node_id if len(node_id) <= 64 else node_id[:61] + '...'
         # Never valid longer than the mesh certificate it stands for, nor than its TLS CA.
         not_after = min(_from_iso(entry['not_after']), _window(tls_ca)[1])
-        leaf = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(tls_ca.subject).public_key(public)
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(_utc(now - BACKDATE_S)).not_valid_after(_utc(not_after))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False)
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(node_uri(node_id))]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                tls_key.public_key()), critical=False)
-            .sign(tls_key, None))
+        key, leaf = _issue_leaf(tls_key, tls_ca, entry['node_id'], now, not_after)
         paths.cert_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_atomically(paths.key_path, _private_pem(key), 0o600)
         _write_atomically(paths.cert_path, leaf.public_bytes(serialization.Encoding.PEM), 0o644)
@@ -754,26 +747,12 @@ class MeshPki:
         and a host whose certificate was revoked gets none.
         """
         generation = index.get('tls_generation', 0) + 1
-        key = ed25519.Ed25519PrivateKey.generate()
-        public = key.public_key()
-        name = x509.Name([
+        key, tls_ca = _self_signed_ca(x509.Name([
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, TLS_ORGANIZATION),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
                                f'{_GENERATION_PREFIX}{generation}'),
-            x509.NameAttribute(NameOID.COMMON_NAME, index['mesh'])])
-        tls_ca = (x509.CertificateBuilder()
-                  .subject_name(name).issuer_name(name).public_key(public)
-                  .serial_number(x509.random_serial_number())
-                  .not_valid_before(_utc(now - BACKDATE_S))
-                  .not_valid_after(_utc(max(_window(ca)[1], now + 1)))
-                  .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                  .add_extension(x509.KeyUsage(
-                      digital_signature=False, content_commitment=False, key_encipherment=False,
-                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-                  .add_extension(x509.SubjectKeyIdentifier.from_public_key(public),
-                                 critical=False)
-                  .sign(key, None))
+            x509.NameAttribute(NameOID.COMMON_NAME, index['mesh'])]),
+            now, max(_window(ca)[1], now + 1))
         hosts = self.tls_directory / 'hosts'
         hosts.mkdir(mode=0o700, parents=True, exist_ok=True)
         for old in hosts.iterdir():
