@@ -5,7 +5,7 @@ The Master and the Emissary are both a :class:`Transducer`; only their presets d
 window, integration rate). Each wraps a ``becomingone_cpp.ResonanceBank`` and adds what the bank
 leaves to its caller:
 
-- **Sources as channels.** Every input source (a ``Phase`` ``frame_id``) owns as many bank
+- **Sources as channels.** Every input source (a ``Phase`` ``source``) owns as many bank
   channels as it has complex channels. A source not heard for ``source_timeout_s`` stops
   contributing: its channels hold their last value, so their velocity and therefore their share of
   T, E0 and Eτ is zero from then on and its past share decays with the window (reported, never
@@ -38,6 +38,14 @@ leaves to its caller:
   A lag takes part only once it has integrated for a full window after its history reached back
   τ_k (:meth:`Transducer.ready`): a freshly started γ_k is normalised by its own few samples and
   says nothing yet.
+
+Everything per sample (the source table, the clock, order and rate rules, the bins and the feed
+of closed bins into the bank) runs in C++ (``becomingone_cpp.TransducerCore``), one call per
+message block; it repeats the rules above step by step and gives the same bits as the pure-Python
+implementation it replaced (frozen as ``test/transducer_python_oracle.py`` for the tests). The
+per-source rate limit is :class:`~becomingone_core.token_bucket.TokenBucket`'s arithmetic with
+``max_input_rate_hz`` tokens per second and one second of burst; only a sample that passed every
+other rule takes a token (``flood`` otherwise).
 """
 
 from dataclasses import dataclass
@@ -45,7 +53,6 @@ import math
 
 from becomingone_core.health import RejectionCounter
 from becomingone_core.input_rules import MAX_NAME_LENGTH
-from becomingone_core.token_bucket import TokenBucket
 import numpy as np
 
 SUMMARY_RULES = ('peak_real', 'peak_coherence', 'nearest')
@@ -113,7 +120,8 @@ class TransducerConfig:
             ('summary', self.summary in SUMMARY_RULES, f'must be one of {SUMMARY_RULES}'),
             ('source_timeout_s', self.source_timeout_s > 0, 'must be > 0'),
             ('max_delay_s', self.max_delay_s >= 0, 'must be >= 0'),
-            ('max_input_rate_hz', self.max_input_rate_hz > 0, 'must be > 0'),
+            ('max_input_rate_hz', self.max_input_rate_hz >= 1,
+             'must be >= 1 (a bucket of one second of burst holds a whole sample)'),
             ('max_clock_skew_s', self.max_clock_skew_s >= 0, 'must be >= 0'),
             ('max_age_s', self.max_age_s > 0, 'must be > 0'),
         ]
@@ -163,22 +171,13 @@ class PushResult:
     newest_t: float = -math.inf  # stamp of the newest accepted sample
 
 
-class _Source:
-    """One input source: its bank channels, time and rate bookkeeping."""
-
-    def __init__(self, name, slots, now_s, rate_hz):
-        self.name = name
-        self.slots = slots
-        self.last_received_s = now_s
-        self.last_t = -math.inf
-        self.active = True
-        self.rejoin = True
-        # At most rate_hz samples per second, one second of burst.
-        self.bucket = TokenBucket(rate_hz, burst=rate_hz, now_s=now_s)
-
-
 class Transducer:
-    """Integrates phase from several sources into a resonance bank at one time scale."""
+    """
+    Integrates phase from several sources into a resonance bank at one time scale.
+
+    ``bank_factory(lags, window_s, omega, channels, max_rate)`` must return a
+    ``becomingone_cpp.ResonanceBank`` (the default): the C++ core feeds it directly.
+    """
 
     def __init__(self, config, bank_factory=None):
         config.validate()
@@ -188,24 +187,14 @@ class Transducer:
             from becomingone_cpp import ResonanceBank as bank_factory
         self.bank = bank_factory(self.lags.tolist(), config.window_s, config.omega,
                                  config.channels, config.bank_rate_hz)
+        from becomingone_cpp import TransducerCore
+        # Everything per sample (sources, clock, order and rate rules, bins) runs in C++.
+        self._core = TransducerCore(
+            self.bank, config.channels, config.sample_rate_hz, config.max_delay_s,
+            config.max_input_rate_hz, config.max_clock_skew_s, config.max_age_s,
+            config.source_timeout_s)
         self.rejections = RejectionCounter('samples')
-        self.accepted = 0
-        self.cycles = 0
         self.dissipations = 0
-        self._sources = {}
-        self._free_slots = list(range(config.channels))
-        self._interval = 1.0 / config.sample_rate_hz if config.sample_rate_hz > 0 else 0.0
-        self._tolerance = min(1e-6, self._interval * 1e-3)
-        self._anchor = None
-        self._open = {}
-        self._closed = -math.inf
-        self._held = np.zeros(config.channels, complex)
-        self._offset = np.zeros(config.channels, complex)
-        self._rejoining = set()
-        self._first_t = math.inf
-        self._newest_t = -math.inf
-        self._clocked = math.isfinite(config.max_clock_skew_s)
-        self._clock_s = -math.inf
 
     # ----------------------------------------------------------------------------- input
     def push(self, source, t, phase, now_s):
@@ -214,47 +203,25 @@ class Transducer:
 
         ``now_s`` is the receive time (the node's clock) in the same time base as ``t``, used
         for timeouts, flood control and the clock rules. Bad samples are counted by reason and
-        skipped; nothing raises for bad data.
+        skipped; nothing raises for bad data. One call per message block: the samples are
+        checked, binned and integrated in one C++ call (``becomingone_cpp.TransducerCore``).
         """
         if len(source) > MAX_NAME_LENGTH:
             return self._reject('too_long', max(1, np.size(t)))
-        self._clock_s = now_s
         t = np.atleast_1d(np.asarray(t, float))
         phase = np.asarray(phase, complex)
-        if phase.ndim == 1:
-            phase = phase.reshape(t.size, -1) if t.size else phase.reshape(0, 1)
-        if phase.ndim != 2 or phase.shape[0] != t.size or t.size == 0:
+        if phase.ndim == 1 and t.size and phase.size % t.size == 0:
+            phase = phase.reshape(t.size, -1)  # one row of channels per stamp
+        if t.ndim != 1 or phase.ndim != 2 or phase.shape[0] != t.size or t.size == 0:
             return self._reject('shape', max(t.size, 1))
-        state = self._sources.get(source)
-        joined = state is None
-        if joined:
-            state = self._add_source(source, phase.shape[1], now_s)
-            if state is None:
-                return self._reject('too_many_sources', t.size)
-        elif len(state.slots) != phase.shape[1]:
-            return self._reject('shape', t.size)
-        if not state.active:
-            state.active = True
-            state.rejoin = True
-        state.last_received_s = now_s
-        result = PushResult()
-        for n in range(t.size):
-            reason = self._check(state, t[n], phase[n])
-            if reason:
-                self.rejections.counts[reason] += 1
-                result.rejected += 1
-                result.reason = reason
-                continue
-            state.last_t = result.newest_t = t[n]
-            result.cycles += self._add_sample(state, t[n], phase[n])
-            result.accepted += 1
-        self.accepted += result.accepted
-        if joined and not result.accepted:
-            # Nothing usable yet: a source made only of rejected samples holds no channels
-            # (and no bins back), so inventing names cannot crowd real sources out.
-            self._free_slots.extend(state.slots)
-            del self._sources[source]
-        return result
+        accepted, rejected, reason, cycles, newest_t, counts = self._core.push(
+            source, t, phase, float(now_s))
+        if counts:
+            self.rejections.counts.update(counts)
+        return PushResult(accepted, rejected, reason, cycles, newest_t)
+
+    #: The same call under the name of the message-block API (one call per message).
+    push_block = push
 
     def reject(self, reason, count=1):
         """Count ``count`` samples refused before they reached :meth:`push` (e.g. unpacking)."""
@@ -272,21 +239,26 @@ class Transducer:
 
     def expire(self, now_s):
         """Stop counting sources silent for ``source_timeout_s``; return their names."""
-        silent = []
-        for state in self._sources.values():
-            if state.active and now_s - state.last_received_s >= self.config.source_timeout_s:
-                state.active = False
-                silent.append(state.name)
-        return silent
+        return self._core.expire(float(now_s))
 
     # ----------------------------------------------------------------------------- output
     @property
     def active_sources(self):
-        return sorted(s.name for s in self._sources.values() if s.active)
+        return self._core.active_sources
 
     @property
     def silent_sources(self):
-        return sorted(s.name for s in self._sources.values() if not s.active)
+        return self._core.silent_sources
+
+    @property
+    def accepted(self):
+        """Return how many samples were accepted so far (every source)."""
+        return self._core.accepted
+
+    @property
+    def cycles(self):
+        """Return how many integration bins were pushed to the bank so far."""
+        return self._core.cycles
 
     @property
     def rejected(self):
@@ -299,7 +271,7 @@ class Transducer:
         A lag's first few products are normalised by their own energy, so |γ_k| starts near 1
         whatever the input; only after a window's worth of samples does γ_k mean anything.
         """
-        integrated = self._newest_t - self._first_t
+        integrated = self._core.newest_t - self._core.first_t
         return integrated >= self.lags + self.config.window_s
 
     def state(self):
@@ -312,134 +284,9 @@ class Transducer:
             lags=self.lags, gamma=gamma, coherence=np.asarray(self.bank.coherence(), float),
             summary_index=index, summary=summary, samples=int(self.bank.samples),
             rejected=self.rejected, active_sources=len(self.active_sources),
-            newest_t=self._newest_t)
+            newest_t=self._core.newest_t)
 
     # ----------------------------------------------------------------------------- internals
     def _reject(self, reason, count):
         self.rejections.counts[reason] += count
         return PushResult(rejected=count, reason=reason)
-
-    def _add_source(self, name, width, now_s):
-        if self._interval == 0.0 and any(s.active for s in self._sources.values()):
-            return None  # unbinned: one time line, so one source at a time
-        if len(self._free_slots) < width:
-            self._reclaim_silent(width)
-        if len(self._free_slots) < width:
-            return None
-        slots = [self._free_slots.pop(0) for _ in range(width)]
-        state = _Source(name, slots, now_s, self.config.max_input_rate_hz)
-        self._sources[name] = state
-        return state
-
-    def _reclaim_silent(self, width):
-        """Give the channels of silent sources (oldest first) back, until ``width`` are free."""
-        for state in sorted(self._sources.values(), key=lambda s: s.last_received_s):
-            if len(self._free_slots) >= width:
-                return
-            if not state.active:
-                self._free_slots.extend(state.slots)
-                del self._sources[state.name]
-
-    def _check(self, state, t, values):
-        if not (math.isfinite(t) and np.all(np.isfinite(values))):
-            return 'non_finite'
-        if self._clocked:
-            if t > self._clock_s + self.config.max_clock_skew_s:
-                return 'future'
-            if t < self._clock_s - self.config.max_age_s:
-                return 'stale'
-        if t <= state.last_t:
-            return 'time_backwards'
-        if not self._in_reach(t):
-            return 'out_of_range'
-        if self._bin_of(t) <= self._closed:
-            return 'late'
-        if not state.bucket.admit(self._clock_s):  # last: only an accepted sample takes a token
-            return 'flood'
-        return ''
-
-    def _in_reach(self, t):
-        # Bin indices stay exact integers (2**52) however far a clockless caller's t lies.
-        if self._interval == 0.0 or self._anchor is None:
-            return True
-        return abs(t - self._anchor) < self._interval * 2.0 ** 52
-
-    def _bin_of(self, t):
-        if self._interval == 0.0:
-            return math.inf if t > self._newest_t else -math.inf
-        if self._anchor is None:
-            return math.inf
-        return math.ceil((t - self._anchor - self._tolerance) / self._interval)
-
-    def _add_sample(self, state, t, values):
-        """Add one checked sample; return how many bins it let close (pushed to the bank)."""
-        if self._interval == 0.0:
-            index = self._closed + 1
-        else:
-            if self._anchor is None:
-                # Bin ends fall on t0 + j / sample_rate: a regular input closes each bin with
-                # its last sample instead of waiting for the next one.
-                self._anchor = t - self._interval
-            index = max(self._closed + 1, math.ceil(
-                (t - self._anchor - self._tolerance) / self._interval))
-        accumulator = self._open.get(index)
-        if accumulator is None:
-            accumulator = self._open[index] = _Bin(self.config.channels)
-        accumulator.add(state.slots, t, values)
-        if state.rejoin:
-            self._rejoining.update(state.slots)
-            state.rejoin = False
-        return self._close_due_bins()
-
-    def _close_due_bins(self):
-        """Close every open bin all active sources have passed (or the lead passed by delay)."""
-        if self._interval == 0.0:
-            due = max(self._open)
-        else:
-            times = [s.last_t for s in self._sources.values() if s.active]
-            lead = max(times)
-            if self._clocked:
-                lead = min(lead, self._clock_s)
-            horizon = max(min(times), lead - self.config.max_delay_s)
-            if self._clocked:
-                horizon = min(horizon, self._clock_s)
-            due = math.floor((horizon - self._anchor + self._tolerance) / self._interval)
-        pushed = 0
-        for index in sorted(i for i in self._open if i <= due):
-            pushed += self._push_bin(self._open.pop(index))
-        self._closed = max(self._closed, due)
-        return pushed
-
-    def _push_bin(self, accumulator):
-        have = accumulator.count > 0
-        means = np.where(have, accumulator.total / np.maximum(accumulator.count, 1), 0)
-        rejoining = [s for s in self._rejoining if have[s]]
-        # A (re)joining channel starts where it was held: no velocity spike from the jump.
-        self._offset[rejoining] = means[rejoining] - self._held[rejoining]
-        self._rejoining.difference_update(rejoining)
-        self._held = np.where(have, means - self._offset, self._held)
-        t = accumulator.t_sum / accumulator.t_count
-        if t <= self._newest_t or not self.bank.push(t, self._held):
-            self.rejections.counts['bank'] += 1
-            return 0
-        if self.cycles == 0:
-            self._first_t = t
-        self._newest_t = t
-        self.cycles += 1
-        return 1
-
-
-class _Bin:
-    """Sums of one integration bin, per channel, and of its sample times."""
-
-    def __init__(self, channels):
-        self.total = np.zeros(channels, complex)
-        self.count = np.zeros(channels, int)
-        self.t_sum = 0.0
-        self.t_count = 0
-
-    def add(self, slots, t, values):
-        self.total[slots] += values
-        self.count[slots] += 1
-        self.t_sum += t
-        self.t_count += 1

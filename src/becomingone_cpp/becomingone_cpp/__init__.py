@@ -34,7 +34,7 @@ Example::
     bank.coherence()  # -> close to 1 for every lag
 """
 
-from ._kairos import ResonanceBank, simd_path
+from ._kairos import ResonanceBank, simd_path, TRANSDUCER_REASONS, TransducerCore
 
 ResonanceBank.__doc__ = """Bank of K lagged phase-velocity resonances over C channels.
 
@@ -57,4 +57,21 @@ Raises ValueError for bad constructor arguments.  Instances pickle through
 ``to_bytes()`` / ``from_bytes()``.
 """
 
-__all__ = ['ResonanceBank', 'simd_path']
+TransducerCore.__doc__ = """The per-sample half of becomingone_core.transducer.Transducer.
+
+TransducerCore(bank, channels, sample_rate_hz, max_delay_s, max_input_rate_hz,
+               max_clock_skew_s, max_age_s, source_timeout_s)
+
+Feeds ``bank`` (a ResonanceBank with ``channels`` channels, kept alive by the
+core) from several sources: the source table (names -> bank channels, takeover
+of silent sources' channels, re-join without jumps), the receiver-clock, order
+and rate rules per sample, and the integration bins of 1 / sample_rate_hz
+(0: every sample as it comes, one active source).  ``push(source, t[N],
+phase[N, width], now_s)`` takes one message block and returns ``(accepted,
+rejected, reason, cycles, newest_t, counts)``: ``reason`` the last rejection
+reason, ``counts`` a dict of this call's rejections by reason (None without).
+Reasons: TRANSDUCER_REASONS.  The rules are those of the Transducer's module
+docstring; ``Transducer`` is the documented API.
+"""
+
+__all__ = ['ResonanceBank', 'simd_path', 'TRANSDUCER_REASONS', 'TransducerCore']

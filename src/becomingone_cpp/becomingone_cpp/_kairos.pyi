@@ -1,6 +1,6 @@
 """Type stubs for the private C++ extension (re-exported by becomingone_cpp)."""
 
-from typing import Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -50,3 +50,39 @@ class ResonanceBank:
     def max_rate(self) -> float: ...
     @property
     def history_capacity(self) -> int: ...
+
+TRANSDUCER_REASONS: Tuple[str, ...]
+
+class TransducerCore:
+    def __init__(
+        self,
+        bank: ResonanceBank,
+        channels: int,
+        sample_rate_hz: float,
+        max_delay_s: float,
+        max_input_rate_hz: float,
+        max_clock_skew_s: float,
+        max_age_s: float,
+        source_timeout_s: float,
+    ) -> None: ...
+    def push(
+        self, source: str, t: npt.ArrayLike, phase: npt.ArrayLike, now_s: float
+    ) -> Tuple[int, int, str, int, float, Optional[dict[str, int]]]: ...
+    def expire(self, now_s: float) -> list[str]: ...
+    def channels_of(self, source: str) -> list[int]: ...
+    @property
+    def active_sources(self) -> list[str]: ...
+    @property
+    def silent_sources(self) -> list[str]: ...
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def cycles(self) -> int: ...
+    @property
+    def first_t(self) -> float: ...
+    @property
+    def newest_t(self) -> float: ...
+    @property
+    def open_bins(self) -> int: ...
+    @property
+    def counts(self) -> dict[str, int]: ...

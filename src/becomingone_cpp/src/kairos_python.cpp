@@ -15,6 +15,7 @@
 
 #include "becomingone_cpp/kairos.hpp"
 #include "kairos_kernel.hpp"
+#include "transducer_python.hpp"
 
 namespace py = pybind11;
 using becomingone::kairos::ResonanceBank;
@@ -186,4 +187,6 @@ PYBIND11_MODULE(_kairos, m)
       [](const py::bytes & data) {
         return ResonanceBank::from_bytes(static_cast<std::string>(data));
       }));
+
+  becomingone::kairos::bind_transducer_core(m);
 }

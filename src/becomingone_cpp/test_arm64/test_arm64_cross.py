@@ -2,9 +2,11 @@
 The KAIROS library built for the Raspberry Pis (arm64) and its C++ tests run there, under qemu.
 
 Cross-compiles ``src/kairos.cpp``, ``src/kairos_dispatch.cpp`` (its baseline path is NEON on
-aarch64) and ``test/test_kairos_core.cpp`` with Debian's ``aarch64-linux-gnu-g++`` against
-Debian's googletest sources, statically, and runs the binary under ``qemu-aarch64``; the test
-binary itself checks which kernel path ran (``neon``). Skipped, with the reason, where the cross
+aarch64), ``src/transducer_core.cpp`` and the C++ tests (``test/test_kairos_core.cpp``,
+``test/test_transducer_core.cpp``) with Debian's ``aarch64-linux-gnu-g++`` against Debian's
+googletest sources, statically, and runs the binary under ``qemu-aarch64``; the test binary
+itself checks which kernel path ran (``neon``). Per-file flags follow ``CMakeLists.txt``
+(``transducer_core.cpp`` without fused multiply-adds). Skipped, with the reason, where the cross
 tools are absent (``make`` installs them on Debian/Ubuntu as root: g++-aarch64-linux-gnu,
 qemu-user, googletest).
 """
@@ -27,7 +29,14 @@ MISSING = [what for what, present in (
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f'arm64 cross tools absent: {MISSING}')
 
 
+# As CMakeLists.txt: the transducer core repeats Python's arithmetic step by step.
+FILE_FLAGS = {'transducer_core.cpp': ('-ffp-contract=off',)}
+LIBRARY = [PACKAGE / 'src' / name
+           for name in ('kairos.cpp', 'kairos_dispatch.cpp', 'transducer_core.cpp')]
+
+
 def _compile(source, output, *flags):
+    flags = (*flags, *FILE_FLAGS.get(source.name, ()))
     subprocess.run([COMPILER, '-std=c++17', '-O2', '-pthread', '-ffp-contract=fast',
                     f'-I{PACKAGE / "include"}', f'-I{PACKAGE / "src"}',
                     f'-I{GTEST / "include"}', f'-I{GTEST}', *flags, '-c', str(source),
@@ -36,8 +45,8 @@ def _compile(source, output, *flags):
 
 def test_the_kernel_builds_for_arm64_and_its_tests_pass_under_qemu(tmp_path):
     objects = []
-    for source in (PACKAGE / 'src' / 'kairos.cpp', PACKAGE / 'src' / 'kairos_dispatch.cpp',
-                   PACKAGE / 'test' / 'test_kairos_core.cpp',
+    for source in (*LIBRARY, PACKAGE / 'test' / 'test_kairos_core.cpp',
+                   PACKAGE / 'test' / 'test_transducer_core.cpp',
                    GTEST / 'src' / 'gtest-all.cc', GTEST / 'src' / 'gtest_main.cc'):
         objects.append(tmp_path / (source.stem + '.o'))
         _compile(source, objects[-1])
@@ -54,6 +63,9 @@ def test_the_kernel_builds_for_arm64_and_its_tests_pass_under_qemu(tmp_path):
     returncode = result.returncode
     assert returncode == 0, tail
     assert 'PASSED' in result.stdout, tail
+    assert 'TransducerCore' in subprocess.run(
+        [QEMU, str(binary), '--gtest_list_tests'], capture_output=True, text=True,
+        timeout=120).stdout
 
 
 def test_the_arm64_build_runs_the_neon_path(tmp_path):
@@ -61,8 +73,7 @@ def test_the_arm64_build_runs_the_neon_path(tmp_path):
     probe.write_text('#include <cstdio>\n#include "becomingone_cpp/kairos.hpp"\n'
                      'int main() { std::puts(becomingone::kairos::simd_path()); }\n')
     objects = []
-    for source in (PACKAGE / 'src' / 'kairos.cpp', PACKAGE / 'src' / 'kairos_dispatch.cpp',
-                   probe):
+    for source in (*LIBRARY, probe):
         objects.append(tmp_path / (source.stem + '.o'))
         _compile(source, objects[-1])
     binary = tmp_path / 'simd_path_arm64'
