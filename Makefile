@@ -80,10 +80,11 @@ $(ENV_SCRIPT): $(REQUIREMENTS) Makefile
 # Debian packages some tests need, installed on Debian/Ubuntu as root (elsewhere those tests are
 # skipped and say why): the arm64 (Raspberry Pi) cross compiler, qemu-user and googletest's
 # sources, so the kernel's C++ tests are cross-built and run under qemu; chromium for the
-# dashboard's browser test; npm for the dashboard's chart library. Each is probed by a command or
-# file; only the missing ones are installed.
+# dashboard's browser test; npm for the dashboard's chart library; mosquitto, the broker the MQTT
+# bridge tests start. Each is probed by a command or file; only the missing ones are installed.
 TEST_TOOLS := aarch64-linux-gnu-g++:g++-aarch64-linux-gnu qemu-aarch64:qemu-user \
-  /usr/src/googletest/googletest/src/gtest-all.cc:googletest chromium:chromium npm:npm
+  /usr/src/googletest/googletest/src/gtest-all.cc:googletest chromium:chromium npm:npm \
+  mosquitto:mosquitto
 .PHONY: test-tools
 test-tools:
 	@missing=""

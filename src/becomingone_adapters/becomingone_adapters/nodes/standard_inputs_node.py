@@ -16,7 +16,7 @@ from sensor_msgs.msg import FluidPressure, Image, Imu, Temperature
 from std_msgs.msg import Float64, Float64MultiArray, String
 
 
-def _range(node, prefix, low, high, unit):
+def declare_range(node, prefix, low, high, unit):
     low = declare(node, f'{prefix}_min', low, f'{prefix} mapped to the start of the phase '
                   f'half circle ({unit}); lower values are clipped and counted')
     high = declare(node, f'{prefix}_max', high, f'{prefix} mapped to the end of the phase '
@@ -32,7 +32,7 @@ class Float64ToPhase(PhaseInputNode):
 
     def __init__(self):
         super().__init__('float64_to_phase', 'float64')
-        self.encoder = _range(self, 'value', 0.0, 1.0, 'units of the input')
+        self.encoder = declare_range(self, 'value', 0.0, 1.0, 'units of the input')
         self.subscribe(Float64, 'value', self._on_value)
 
     def _on_value(self, message):
@@ -44,7 +44,7 @@ class Float64ArrayToPhase(PhaseInputNode):
 
     def __init__(self):
         super().__init__('float64_array_to_phase', 'float64_array')
-        self.encoder = _range(self, 'value', 0.0, 1.0, 'units of the input')
+        self.encoder = declare_range(self, 'value', 0.0, 1.0, 'units of the input')
         self.channels = declare(self, 'channels', 0,
                                 'expected number of elements (0: any, up to max_channels)',
                                 minimum=0, maximum=4096)
@@ -63,7 +63,7 @@ class TemperatureToPhase(PhaseInputNode):
 
     def __init__(self):
         super().__init__('temperature_to_phase', 'temperature', max_rate_hz=100.0)
-        self.encoder = _range(self, 'temperature', -20.0, 100.0, 'degrees Celsius')
+        self.encoder = declare_range(self, 'temperature', -20.0, 100.0, 'degrees Celsius')
         self.subscribe(Temperature, 'temperature', self._on_message)
 
     def _on_message(self, message):
@@ -76,7 +76,7 @@ class FluidPressureToPhase(PhaseInputNode):
 
     def __init__(self):
         super().__init__('fluid_pressure_to_phase', 'fluid_pressure', max_rate_hz=100.0)
-        self.encoder = _range(self, 'pressure', 80000.0, 110000.0, 'Pa')
+        self.encoder = declare_range(self, 'pressure', 80000.0, 110000.0, 'Pa')
         self.subscribe(FluidPressure, 'fluid_pressure', self._on_message)
 
     def _on_message(self, message):
@@ -89,8 +89,8 @@ class ImuToPhase(PhaseInputNode):
 
     def __init__(self):
         super().__init__('imu_to_phase', 'imu', max_rate_hz=1000.0)
-        self.gyro = _range(self, 'angular_velocity', -5.0, 5.0, 'rad/s')
-        self.accel = _range(self, 'linear_acceleration', -20.0, 20.0, 'm/s^2')
+        self.gyro = declare_range(self, 'angular_velocity', -5.0, 5.0, 'rad/s')
+        self.accel = declare_range(self, 'linear_acceleration', -20.0, 20.0, 'm/s^2')
         self.subscribe(Imu, 'imu', self._on_message)
 
     def _on_message(self, message):
