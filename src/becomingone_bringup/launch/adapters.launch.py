@@ -3,6 +3,8 @@ BecomingONE adapters for one cell: any mix of inputs (phase out) and outputs (sy
 
     ros2 launch becomingone_bringup adapters.launch.py namespace:=cell1 \
         image:=true image_topic:=/camera/image_raw imu:=true imu_topic:=/imu/data motor:=true
+    ros2 launch becomingone_bringup adapters.launch.py namespace:=cell1 mqtt:=true \
+        broker_host:=broker.local mqtt_output:=true
 
 One ``true``/``false`` argument per adapter (all off by default), the input topic of each
 standard-topic adapter (remapped, so any driver's topic works as it is), and the few settings
@@ -18,6 +20,7 @@ from launch.actions import DeclareLaunchArgument, GroupAction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
 from launch_ros.actions import LifecycleNode, Node, PushROSNamespace
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 # adapter argument -> (executable, the topic it subscribes and its default, what it is)
@@ -35,14 +38,21 @@ DRIVERS = {
     'camera': ('camera_to_phase', 'camera (OpenCV) or video replay'),
     'thermal': ('thermal_to_phase', 'Linux thermal/hwmon temperature or CSV replay'),
 }
+# Bridges from outside ROS: adapter argument -> (executable, what it is). The broker and the port
+# are arguments; TLS files, credentials and topics come from params_file.
+BRIDGES = {
+    'mqtt': ('mqtt_to_phase', 'MQTT topic (numbers, JSON or CSV samples) in'),
+    'serial': ('serial_to_phase', 'serial line input (pyserial)'),
+}
 OUTPUTS = {
     'speaker': ('speaker_output', 'tone on a speaker (or WAV), gated by collapse'),
     'display': ('display_output', 'std_msgs/ColorRGBA on color, gated by collapse'),
     'motor': ('motor_output', 'geometry_msgs/Twist on cmd_vel, gated, with watchdog and e-stop'),
     'http': ('http_output', 'JSON POSTs to an HTTP API, gated by collapse'),
+    'mqtt_output': ('mqtt_output', "the cell's state as retained QoS 1 JSON on an MQTT broker"),
 }
-#: Outputs that command something: lifecycle nodes, brought up by this file.
-MANAGED = ('motor', 'http')
+#: Outputs that command or publish beyond ROS: lifecycle nodes, brought up by this file.
+MANAGED = ('motor', 'http', 'mqtt_output')
 
 
 def _switch(name, what):
@@ -79,8 +89,17 @@ def generate_launch_description():
         DeclareLaunchArgument('cmd_vel_topic', default_value='cmd_vel',
                               description='Where the motor output publishes Twist.'),
         DeclareLaunchArgument('estop_topic', default_value='/becomingone/estop',
-                              description='Latched std_msgs/Bool e-stop for the motor output.'),
+                              description='Signed e-stop commands (EStopCommand) for the motor '
+                                          'output.'),
+        DeclareLaunchArgument('broker_host', default_value='localhost',
+                              description='MQTT broker of the mqtt and mqtt_output adapters.'),
+        DeclareLaunchArgument('broker_port', default_value='1883',
+                              description='Its port (1883 plain, 8883 TLS usually).'),
+        DeclareLaunchArgument('serial_port', default_value='/dev/ttyUSB0',
+                              description='Serial device of the serial adapter.'),
     ]
+    broker = {'broker_host': LaunchConfiguration('broker_host'),
+              'broker_port': ParameterValue(LaunchConfiguration('broker_port'), value_type=int)}
     common = {'parameters': [params_file], 'output': 'screen',
               'arguments': ['--ros-args', '--log-level', log_level]}
     nodes = []
@@ -102,8 +121,16 @@ def generate_launch_description():
             remappings=[('phase', phase_topic)],
             condition=IfCondition(LaunchConfiguration(name)),
             **{**common, 'parameters': [params_file, {'file_path': replay, 'source': source}]}))
+    bridge_parameters = {'mqtt': broker, 'serial': {'port': LaunchConfiguration('serial_port')}}
+    for name, (executable, what) in BRIDGES.items():
+        arguments.append(_switch(name, what))
+        nodes.append(Node(
+            package='becomingone_adapters', executable=executable, name=executable,
+            remappings=[('phase', phase_topic)], condition=IfCondition(LaunchConfiguration(name)),
+            **{**common, 'parameters': [params_file, bridge_parameters[name]]}))
     extra = {'http': {'url': LaunchConfiguration('http_url')},
-             'motor': {'estop_topic': LaunchConfiguration('estop_topic')}}
+             'motor': {'estop_topic': LaunchConfiguration('estop_topic')},
+             'mqtt_output': broker}
     for name, (executable, what) in OUTPUTS.items():
         arguments.append(_switch(name, what))
         output = {

@@ -11,7 +11,8 @@ import pytest
 
 LAUNCH = pathlib.Path(__file__).resolve().parent.parent / 'launch'
 ADAPTERS = ('float64', 'float64_array', 'temperature', 'fluid_pressure', 'imu', 'image', 'text',
-            'microphone', 'camera', 'thermal', 'speaker', 'display', 'motor', 'http')
+            'microphone', 'camera', 'thermal', 'mqtt', 'serial', 'speaker', 'display', 'motor',
+            'http', 'mqtt_output')
 
 
 def _description(name):
