@@ -32,10 +32,14 @@ def test_the_diagnostics_aggregator_groups_every_node():
     analyzers = config['/**']['ros__parameters']['analyzers']
     names = ['master', 'emissary', 'sync', 'witness', 'sim_source', 'memory', 'mesh',
              'mesh_estop', 'imu_to_phase', 'camera_to_phase', 'text_to_phase', 'motor_output',
-             'http_output', 'speaker_output', 'display_output']
+             'http_output', 'speaker_output', 'display_output', 'mqtt_to_phase',
+             'serial_to_phase', 'mqtt_output', 'lock_output']
+    # As the nodes name their statuses (ros.diagnostics): the namespace, the node, the check.
+    statuses = [f'{prefix}{name}: input' for name in names for prefix in ('', 'cell1/', 'h7/')]
 
-    def groups(name):
+    def groups(status):
         return [a['path'] for a in analyzers.values()
-                if any(name.startswith(p) for p in a.get('startswith', []))
-                or any(p in name for p in a.get('contains', []))]
-    assert all(len(groups(name)) == 1 for name in names), {n: groups(n) for n in names}
+                if any(status.startswith(p) for p in a.get('startswith', []))
+                or any(p in status for p in a.get('contains', []))]
+    assert all(len(groups(status)) == 1 for status in statuses), \
+        {s: groups(s) for s in statuses}
