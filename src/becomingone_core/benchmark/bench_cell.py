@@ -21,7 +21,10 @@ Cell benchmarks (printed figures, not tests).
    also times ``hop1`` and ``<role>/resonance`` (extra probe load).
 3. CPU per node process at that 1 kHz input.
 
-    python bench_cell.py [--seconds 15] [--rate 1000] [--breakdown]
+    python bench_cell.py [--seconds 15] [--rate 1000] [--runs 5] [--breakdown]
+
+With ``--runs N`` sections 2 and 3 run N times (fresh processes each) and a last line gives the
+latency ratios of every run and the worst of them.
 """
 
 import argparse
@@ -187,6 +190,7 @@ def latency_and_cpu(rate_hz, duration_s, breakdown=False):
     print(f'\n3) CPU per process at {rate_hz:g} Hz input (share of one core):')
     for name, share in cpu.items():
         print(f'   {name:11s} {share * 100:6.1f} %')
+    return p50_cell / p50_bare, p99_cell / p99_bare
 
 
 def _percentiles(values):
@@ -200,6 +204,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument('--seconds', type=float, default=15.0)
     parser.add_argument('--rate', type=float, default=1000.0)
+    parser.add_argument('--runs', type=int, default=1,
+                        help='repeat the latency and CPU sections this many times')
     parser.add_argument('--breakdown', action='store_true',
                         help='also time the intermediate topics (adds probe load)')
     parser.add_argument('--skip-push-cost', action='store_true', help=argparse.SUPPRESS)
@@ -209,7 +215,12 @@ def main():
         return relay_main(*args.relay)
     if not args.skip_push_cost:
         python_cost_per_scale()
-    latency_and_cpu(args.rate, args.seconds, args.breakdown)
+    ratios = [latency_and_cpu(args.rate, args.seconds, args.breakdown)
+              for _ in range(max(1, args.runs))]
+    if len(ratios) > 1:
+        listed = ', '.join(f'{p50:.2f}/{p99:.2f}' for p50, p99 in ratios)
+        print(f'\nratio cell / bare (p50/p99) per run: {listed}; worst: p50 '
+              f'{max(r[0] for r in ratios):.2f} x, p99 {max(r[1] for r in ratios):.2f} x')
     return 0
 
 
