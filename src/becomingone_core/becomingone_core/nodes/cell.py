@@ -13,16 +13,11 @@ noise, then the sine again, prints the cell's state every second and a summary a
 """
 
 import argparse
+import importlib
 import sys
 import time
 
 from becomingone_core.mesh import ROLE_NODES, ROLES
-from becomingone_core.nodes.memory_node import MemoryNode
-from becomingone_core.nodes.mesh_node import MeshNode
-from becomingone_core.nodes.sim_source_node import SimSourceNode
-from becomingone_core.nodes.sync_node import SyncNode
-from becomingone_core.nodes.transducer_node import TransducerNode
-from becomingone_core.nodes.witness_node import WitnessNode
 from becomingone_core.ros.runner import CleanExit, init
 from becomingone_core.scales import SCALES
 import rclpy
@@ -31,14 +26,30 @@ from rclpy.parameter import Parameter
 
 
 CELL_NODES = ('master', 'emissary', 'sync', 'witness')
+
+
+def _factory(module, name, *args):
+    """
+    Return ``build(**kwargs)`` making ``nodes.<module>.<name>(*args, **kwargs)``.
+
+    The module is imported when the first node is built, so a role loads only the node modules
+    (and their message types and libraries) it runs: resident memory a small Pi keeps.
+    """
+    def build(**kwargs):
+        node_class = getattr(importlib.import_module(f'becomingone_core.nodes.{module}'), name)
+        return node_class(*args, **kwargs)
+    return build
+
+
 NODE_FACTORIES = {
-    'master': lambda **kwargs: TransducerNode('master', **kwargs),
-    'emissary': lambda **kwargs: TransducerNode('emissary', **kwargs),
-    'sync': SyncNode,
-    'witness': WitnessNode,
-    'memory': MemoryNode,
-    'mesh': MeshNode,
+    'master': _factory('transducer_node', 'TransducerNode', 'master'),
+    'emissary': _factory('transducer_node', 'TransducerNode', 'emissary'),
+    'sync': _factory('sync_node', 'SyncNode'),
+    'witness': _factory('witness_node', 'WitnessNode'),
+    'memory': _factory('memory_node', 'MemoryNode'),
+    'mesh': _factory('mesh_node', 'MeshNode'),
 }
+SIM_SOURCE = _factory('sim_source_node', 'SimSourceNode')
 
 
 def demo_schedule(duration_s):
@@ -83,7 +94,7 @@ class CellRun:
                     Parameter('frequency_hz', value=2.0), Parameter('snr_db', value=10.0),
                     Parameter('rate_hz', value=100.0), Parameter('block_size', value=4),
                     Parameter('seed', value=1)]
-            self.source = SimSourceNode(parameter_overrides=source_overrides)
+            self.source = SIM_SOURCE(parameter_overrides=source_overrides)
             self.nodes.append(self.source)
         self.start_s = self._now_s()
         self.events = []
