@@ -10,7 +10,12 @@ leaves to its caller:
   contributing: its channels hold their last value, so their velocity and therefore their share of
   T, E0 and Eτ is zero from then on and its past share decays with the window (reported, never
   frozen in). A returning source is re-joined without a jump (a per-channel offset absorbs the
-  step), and a new source may take over the channels of one that went silent.
+  step), and a new source may take over the channels of one that went silent. The offset is
+  set at the bin holding the returning (or new) source's first new sample: a source usually
+  goes silent inside a bin, which stays open and is pushed first on the return; it holds old
+  samples and is kept (it is real data, and closing it early would push a bin before its end
+  and turn the other sources' samples for it into ``late``), so the held value continues
+  through it and the step is taken between it and the first new bin.
 - **Integration bins.** Samples are averaged over bins of ``1 / sample_rate_hz`` seconds before
   the bank sees them. The bank differentiates the phase, which multiplies white noise power by
   2 / dt²; averaging M samples divides it by M and the longer step by M² again, so a slow

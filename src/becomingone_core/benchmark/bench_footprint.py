@@ -6,8 +6,15 @@ spinning a 10 Hz timer: the floor any ROS 2 Python process pays), then ``becomin
 --role R --sim`` for each role (the whole node set of that role in one process, fed by its
 simulated source at 100 Hz), lets each run ``SETTLE_S``, and reads VmRSS and the CPU used over
 ``MEASURE_S`` from /proc. Prints each figure and its ratio to the bare process.
+
+Then the CPU a whole host takes at real input rates: a ``sim_source`` process publishes
+``phase`` at ``--rate`` (1 kHz, one sample per message, as a sensor driver does), and the
+``full`` and ``light`` hosts in one process (``becomingone_cell --role R``, no simulated
+source of their own) are measured beside one bare rclpy relay process (``bench_cell.py
+--relay``: subscribe ``phase``, republish every message), one after the other on that stream.
 """
 
+import argparse
 import os
 import pathlib
 import sys
@@ -50,7 +57,24 @@ def measure(command, env):
         return _rss_mb(pid), 100 * (_cpu_s(pid) - cpu) / MEASURE_S
 
 
+def cpu_at_input_rate(env, rate_hz):
+    """Return ``{name: CPU %}`` of a host per role and of a bare relay at ``rate_hz`` input."""
+    relay = [sys.executable, str(pathlib.Path(__file__).with_name('bench_cell.py')), '--relay',
+             'phase', 'relayed']
+    cell = executable('becomingone_core', 'becomingone_cell')
+    runs = {'bare relay': relay, 'host full': [cell, '--role', 'full'],
+            'host light': [cell, '--role', 'light']}
+    source = NodeProcess.run('becomingone_core', 'sim_source', env, ros_arguments=[
+        '-p', f'rate_hz:={rate_hz}', '-p', 'frequency_hz:=2.0', '-p', 'snr_db:=10.0'])
+    with source:
+        return {name: measure(command, env)[1] for name, command in runs.items()}
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument('--rate', type=float, default=1000.0,
+                        help='input rate (Hz) of the CPU comparison')
+    args = parser.parse_args()
     env = isolated_ros_env()
     env['XDG_STATE_HOME'] = tempfile.mkdtemp(prefix='bench_footprint_')
     cell = executable('becomingone_core', 'becomingone_cell')
@@ -62,6 +86,11 @@ def main():
     print(f'{"process":14s} {"RSS MB":>8s} {"x bare":>7s} {"CPU %":>7s}')
     for name, (rss, cpu) in results.items():
         print(f'{name:14s} {rss:8.1f} {rss / bare_rss:7.2f} {cpu:7.1f}')
+    cpu = cpu_at_input_rate(env, args.rate)
+    print(f'\nCPU at {args.rate:g} Hz input (one Phase per sample from a sim_source process):')
+    print(f'{"process":14s} {"CPU %":>7s} {"x relay":>8s}')
+    for name, share in cpu.items():
+        print(f'{name:14s} {share:7.1f} {share / cpu["bare relay"]:8.2f}')
 
 
 if __name__ == '__main__':

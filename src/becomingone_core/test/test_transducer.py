@@ -119,6 +119,44 @@ def test_source_timeout_stops_contribution_and_rejoins_without_a_jump():
     assert before.real > 0.85 and transducer.state().summary.real > 0.99
 
 
+EPOCH_NS = 1_764_000_000 * 1_000_000_000  # a ROS clock in 2025, as the node's epoch
+
+
+def _ros_stretch(transducer, rng, start_s, stop_s, signal):
+    """Feed ``s`` at 1 kHz ± 10 % (ROS ns stamps) in 10 ms messages, received 2 ms late."""
+    stamp_ns = EPOCH_NS + int(start_s * 1e9)
+    while stamp_ns < EPOCH_NS + int(stop_s * 1e9):
+        steps = np.rint(1e6 * rng.uniform(0.9, 1.1, 10)).astype(np.int64)
+        stamps = stamp_ns + np.cumsum(steps)
+        stamp_ns = int(stamps[-1])
+        t = (stamps - EPOCH_NS) / 1e9
+        transducer.push('s', t, signal(t), now_s=t[-1] + 0.002)
+
+
+def test_a_source_returning_far_away_from_an_open_bin_rejoins_without_a_jump():
+    # Regression: a source going silent leaves its last bin open (jittered stamps rarely end
+    # on a bin boundary). On the return that old bin was pushed first and took the re-join
+    # offset, so the new samples still jumped (velocity ~ step / bin: E0 in the thousands).
+    def run(step):
+        transducer = Transducer(_config(sample_rate_hz=100.0, max_clock_skew_s=0.5,
+                                        max_age_s=10.0, channels=1))
+        rng = np.random.default_rng(4)
+        _ros_stretch(transducer, rng, 0.0, 3.0, _sine)
+        assert transducer._core.open_bins == 1  # the old stretch's last bin
+        assert transducer.expire(now_s=4.2) == ['s']
+        _ros_stretch(transducer, rng, 4.5, 9.0, lambda t: _sine(t) + step)
+        assert transducer.rejected == 0 and transducer._core.open_bins <= 1
+        return transducer
+
+    still, jumped = run(0.0), run(100.0 - 40.0j)  # returns far from where it was held
+    for mine, reference in zip(jumped.bank.raw(), still.bank.raw()):  # T, E0 and E_tau
+        assert mine == pytest.approx(reference, rel=1e-9, abs=1e-9)
+    assert jumped.bank.raw()[1] == pytest.approx(np.full(10, (2 * np.pi * 2.0) ** 2), rel=0.05)
+    a, b = jumped.state(), still.state()
+    assert a.gamma == pytest.approx(b.gamma, abs=1e-9) and a.summary_index == b.summary_index
+    assert a.summary == pytest.approx(b.summary, abs=1e-9) and a.summary.real > 0.98
+
+
 def test_silent_source_is_not_frozen_in():
     transducer = Transducer(_config(channels=2, window_s=0.5))
     rng = np.random.default_rng(3)

@@ -163,6 +163,25 @@ def test_a_new_source_takes_over_silent_channels_in_the_same_order():
     pair.push('b', 2.0 + t, np.exp(-1j * t)[:, None], 3.0)  # rejoins on reclaimed channels
 
 
+def test_returns_onto_an_open_bin_agree():
+    # The re-join offset is set at the bin of the first new sample, not at the old stretch's
+    # last bin still open (a single source going silent leaves it open): returns, a source
+    # flapping within one bin of 50 ms, and a new source taking over from an open bin.
+    rng = np.random.default_rng(3)
+    pair = Pair(_config(channels=2, sample_rate_hz=20.0))
+    start = EPOCH_NS + NANOSECONDS
+    for stretch in range(12):
+        count = 40 if stretch % 3 == 0 else 8
+        stamps, t, phase = _ros_block(rng, start, count, width=2)
+        start = int(stamps[-1]) + 1_500_000_000  # silent past source_timeout_s
+        pair.push('s', t, phase * (1 + 50 * stretch) + 30j * stretch, t[-1] + 0.002)
+        assert pair.new._core.open_bins >= 1
+        pair.expire(t[-1] + 1.0)
+    _, t, phase = _ros_block(rng, start, 200, width=1)
+    pair.push('other', t, phase - 400.0, t[-1] + 0.002)  # takes over s's first channel
+    assert pair.new._core.channels_of('other') == [0] and pair.new.cycles > 20
+
+
 def test_unbinned_integration_agrees():
     rng = np.random.default_rng(2)
     pair = Pair(_config(sample_rate_hz=0.0, channels=2))

@@ -1,11 +1,21 @@
 """
 Frozen reference: the pure-Python ``Transducer`` as it was before its per-sample loop moved to C++.
 
+Changed deliberately on 2026-12-01 (the only change since the copy): the re-join offset of a
+returning source (or of a new source taking over a silent one's channels) is now set at the
+bin holding its first new sample, no longer at the first bin pushed with data on its channels.
+A source usually goes silent inside a bin; that bin stays open and was pushed first on the
+return, so the offset was measured on old samples and the new ones still jumped (a still
+source returning at 100 times its value gave E0 about 277 instead of about 1e-20).
+``_rejoining`` (a set of channels) became ``_rejoin_at`` (channel -> keys of those bins,
+oldest first) and ``_push_bin`` takes the bin's key; ``becomingone_cpp.TransducerCore``
+changed the same way, so both still agree bit for bit.
+
 Tests only (never imported by the package): ``test_transducer_equivalence.py`` and
 ``benchmark/bench_transducer.py`` run it side by side with
 :class:`becomingone_core.transducer.Transducer` on the same inputs and require the same γ, counts
 and rejection reasons. Do not edit it to follow later changes of the rules: a deliberate
-change of behaviour changes these tests instead. Copied unchanged from
+change of behaviour changes these tests instead. Copied unchanged (but for the change above) from
 ``becomingone_core/transducer.py`` as of commit 7992531; its module docstring, which states
 every rule, follows.
 
@@ -102,7 +112,8 @@ class Transducer:
         self._closed = -math.inf
         self._held = np.zeros(config.channels, complex)
         self._offset = np.zeros(config.channels, complex)
-        self._rejoining = set()
+        # Channel -> keys of the bins holding a (re)joining source's first new sample.
+        self._rejoin_at = {}
         self._first_t = math.inf
         self._newest_t = -math.inf
         self._clocked = math.isfinite(config.max_clock_skew_s)
@@ -288,7 +299,12 @@ class Transducer:
             accumulator = self._open[index] = _Bin(self.config.channels)
         accumulator.add(state.slots, t, values)
         if state.rejoin:
-            self._rejoining.update(state.slots)
+            # The offset belongs to this bin, not to an older open one (the source's last bin
+            # before it went silent, or the previous owner's of these channels).
+            for slot in state.slots:
+                pending = self._rejoin_at.setdefault(slot, [])
+                if not pending or pending[-1] != index:
+                    pending.append(index)
             state.rejoin = False
         return self._close_due_bins()
 
@@ -307,17 +323,21 @@ class Transducer:
             due = math.floor((horizon - self._anchor + self._tolerance) / self._interval)
         pushed = 0
         for index in sorted(i for i in self._open if i <= due):
-            pushed += self._push_bin(self._open.pop(index))
+            pushed += self._push_bin(index, self._open.pop(index))
         self._closed = max(self._closed, due)
         return pushed
 
-    def _push_bin(self, accumulator):
+    def _push_bin(self, index, accumulator):
         have = accumulator.count > 0
         means = np.where(have, accumulator.total / np.maximum(accumulator.count, 1), 0)
-        rejoining = [s for s in self._rejoining if have[s]]
-        # A (re)joining channel starts where it was held: no velocity spike from the jump.
+        rejoining = [s for s, keys in self._rejoin_at.items() if have[s] and keys[0] <= index]
+        # A (re)joining channel starts where it was held (every older bin, the old stretch's
+        # last one included, already pushed): no velocity spike from the jump.
         self._offset[rejoining] = means[rejoining] - self._held[rejoining]
-        self._rejoining.difference_update(rejoining)
+        for slot in rejoining:
+            self._rejoin_at[slot] = [k for k in self._rejoin_at[slot] if k > index]
+            if not self._rejoin_at[slot]:
+                del self._rejoin_at[slot]
         self._held = np.where(have, means - self._offset, self._held)
         t = accumulator.t_sum / accumulator.t_count
         if t <= self._newest_t or not self.bank.push(t, self._held):

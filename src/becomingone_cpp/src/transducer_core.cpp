@@ -12,6 +12,7 @@
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -107,8 +108,8 @@ TransducerCore::TransducerCore(ResonanceBank & bank, const TransducerSettings & 
   held_.assign(channels_, cplx());
   offset_.assign(channels_, cplx());
   means_.assign(channels_, cplx());
-  rejoining_.assign(channels_, 0);
   have_.assign(channels_, 0);
+  rejoin_at_.assign(channels_, std::deque<std::int64_t>());
 }
 
 // ------------------------------------------------------------------- input
@@ -377,6 +378,7 @@ int TransducerCore::take_bin()
 std::size_t TransducerCore::add_sample(Source & state, double t, const cplx * values)
 {
   int entry;
+  std::int64_t key = 0;  // unbinned: every bin is pushed before the next is opened
   if (interval_ == 0.0) {
     entry = take_bin();  // unbinned: every sample is a bin of its own, pushed at once
   } else {
@@ -388,7 +390,7 @@ std::size_t TransducerCore::add_sample(Source & state, double t, const cplx * va
     }
     const double index = py_max(
       closed_ + 1.0, std::ceil((t - anchor_ - tolerance_) / interval_));
-    const auto key = static_cast<std::int64_t>(index);
+    key = static_cast<std::int64_t>(index);
     const auto found = open_.find(key);
     if (found == open_.end()) {
       entry = take_bin();
@@ -406,13 +408,19 @@ std::size_t TransducerCore::add_sample(Source & state, double t, const cplx * va
   bin.t_sum += t;
   bin.t_count += 1;
   if (state.rejoin) {
+    // The offset belongs to this bin, the one holding the first new sample:
+    // older open bins (the source's own last bin before it went silent, or
+    // the previous owner's of these channels) still continue the old values.
     for (int slot : state.slots) {
-      rejoining_[static_cast<std::size_t>(slot)] = 1;
+      std::deque<std::int64_t> & pending = rejoin_at_[static_cast<std::size_t>(slot)];
+      if (pending.empty() || pending.back() != key) {
+        pending.push_back(key);
+      }
     }
     state.rejoin = false;
   }
   if (interval_ == 0.0) {
-    const std::size_t pushed = push_bin(bin);
+    const std::size_t pushed = push_bin(bin, key);
     spare_bins_.push_back(entry);
     return pushed;
   }
@@ -446,26 +454,31 @@ std::size_t TransducerCore::close_due_bins()
   const double due = std::floor((horizon - anchor_ + tolerance_) / interval_);
   std::size_t pushed = 0;
   while (!open_.empty() && static_cast<double>(open_.begin()->first) <= due) {
+    const std::int64_t key = open_.begin()->first;
     const int entry = open_.begin()->second;
     open_.erase(open_.begin());
-    pushed += push_bin(bins_[static_cast<std::size_t>(entry)]);
+    pushed += push_bin(bins_[static_cast<std::size_t>(entry)], key);
     spare_bins_.push_back(entry);
   }
   closed_ = py_max(closed_, due);
   return pushed;
 }
 
-std::size_t TransducerCore::push_bin(Bin & bin)
+std::size_t TransducerCore::push_bin(Bin & bin, std::int64_t key)
 {
   for (std::size_t c = 0; c < channels_; ++c) {
     have_[c] = bin.count[c] > 0;
     means_[c] = have_[c] ? numpy_divide(bin.total[c], bin.count[c]) : cplx();
   }
   for (std::size_t c = 0; c < channels_; ++c) {
-    if (rejoining_[c] && have_[c]) {
-      // A (re)joining channel starts where it was held: no velocity spike from the jump.
+    std::deque<std::int64_t> & pending = rejoin_at_[c];
+    if (have_[c] && !pending.empty() && pending.front() <= key) {
+      // A (re)joining channel starts where it was held (every older bin, the
+      // old stretch's last one included, already pushed): no velocity spike.
       offset_[c] = means_[c] - held_[c];
-      rejoining_[c] = 0;
+      while (!pending.empty() && pending.front() <= key) {
+        pending.pop_front();
+      }
     }
   }
   for (std::size_t c = 0; c < channels_; ++c) {

@@ -11,6 +11,7 @@
 #include <complex>
 #include <cstddef>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -82,6 +83,31 @@ struct Block
 std::uint64_t count(const PushOutcome & out, Reason reason)
 {
   return out.counts[static_cast<std::size_t>(reason)];
+}
+
+// A ROS-like stretch of `source` from start_s to stop_s: 1 kHz stamps +-10 %
+// (whole nanoseconds), 10 ms messages received 2 ms after their last stamp,
+// values signal(t).  Returns the stamp of the last sample.
+template<typename Signal>
+double feed_jittered(
+  TransducerCore & core, const std::string & source, std::mt19937_64 & rng, double start_s,
+  double stop_s, Signal signal)
+{
+  std::uniform_real_distribution<double> step(0.9e6, 1.1e6);
+  std::int64_t stamp_ns = static_cast<std::int64_t>(start_s * 1e9);
+  std::vector<double> t(10);
+  std::vector<cplx> values(10);
+  while (static_cast<double>(stamp_ns) < stop_s * 1e9) {
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      stamp_ns += static_cast<std::int64_t>(std::llround(step(rng)));
+      t[i] = static_cast<double>(stamp_ns) / 1e9;
+      values[i] = signal(t[i]);
+    }
+    const PushOutcome out =
+      core.push(source, t.data(), values.data(), t.size(), 1, t.back() + 0.002);
+    EXPECT_EQ(out.rejected, 0u);
+  }
+  return t.back();
 }
 
 }  // namespace
@@ -282,6 +308,81 @@ TEST(TransducerCore, AReturningSourceRejoinsWithoutAJump)
   EXPECT_GT(bank.samples(), 30u);
   for (double e : bank.raw().E0) {
     EXPECT_EQ(e, 0.0);
+  }
+}
+
+TEST(TransducerCore, AReturningSourceWhoseLastBinIsStillOpenRejoinsWithoutAJump)
+{
+  // Regression: with jittered stamps a source goes silent inside a bin, which
+  // stays open; on the return that old bin was pushed first and took the
+  // re-join offset, so the new data still jumped (E0 ~ 277 here, not ~1e-20).
+  ResonanceBank bank = bank_for(1);
+  TransducerCore core(bank, clocked(1, 100.0));
+  std::mt19937_64 rng(4);
+  const auto still = [](double) {return cplx(1.0, 0.0);};
+  const double last = feed_jittered(core, "s", rng, 1.0, 4.0, still);
+  ASSERT_EQ(core.open_bins(), 1u);  // the old stretch's last bin
+  ASSERT_EQ(core.expire(last + 1.2), std::vector<std::string>({"s"}));
+  feed_jittered(core, "s", rng, last + 1.5, last + 4.0, [](double) {return cplx(100.0, 0.0);});
+  EXPECT_GT(bank.samples(), 500u);
+  // Only the rounding of bin means of 9 to 11 samples moves a still source
+  // (|v|^2 ~ 1e-20); a jump of 99 in a 10 ms bin gives thousands.
+  for (double e : bank.raw().E0) {
+    EXPECT_LT(e, 1e-12);
+  }
+  for (double e : bank.raw().Etau) {
+    EXPECT_LT(e, 1e-12);
+  }
+}
+
+TEST(TransducerCore, AMovingSourceRejoinsAsIfItHadNeverJumped)
+{
+  // The same return, moving (e^{i 5 t}): a step of 100 - 40i on the return
+  // leaves T, E0 and E_tau what they are without it, up to rounding.
+  const auto run = [](cplx jump) {
+      ResonanceBank bank = bank_for(1);
+      TransducerCore core(bank, clocked(1, 100.0));
+      std::mt19937_64 rng(9);
+      const auto moving = [](double t) {return std::polar(1.0, 5.0 * t);};
+      const double last = feed_jittered(core, "s", rng, 1.0, 4.0, moving);
+      EXPECT_EQ(core.open_bins(), 1u);
+      EXPECT_EQ(core.expire(last + 1.2).size(), 1u);
+      feed_jittered(
+        core, "s", rng, last + 1.5, last + 4.0, [&](double t) {return moving(t) + jump;});
+      return bank.raw();
+    };
+  const auto reference = run(cplx(0.0, 0.0));
+  const auto jumped = run(cplx(100.0, -40.0));
+  ASSERT_EQ(jumped.E0.size(), reference.E0.size());
+  for (std::size_t k = 0; k < reference.E0.size(); ++k) {
+    EXPECT_NEAR(jumped.E0[k], reference.E0[k], 1e-9 * reference.E0[k]);
+    EXPECT_NEAR(jumped.Etau[k], reference.Etau[k], 1e-9 * reference.Etau[k]);
+    EXPECT_NEAR(std::abs(jumped.T[k] - reference.T[k]), 0.0, 1e-9 * reference.E0[k]);
+  }
+  EXPECT_NEAR(reference.E0[0], 25.0, 5.0);  // ~ |v|^2 of e^{i 5 t}: the signal got through
+}
+
+TEST(TransducerCore, AFlappingSourceAndATakeOverRejoinWithoutAJump)
+{
+  // Bins of 50 ms, stretches of one 10 ms message: a stretch often lies in
+  // one bin, still open (and its offset still due) when the source returns
+  // again; a new source then takes the channel over from an open bin too.
+  ResonanceBank bank = bank_for(1);
+  TransducerCore core(bank, clocked(1, 20.0));
+  std::mt19937_64 rng(5);
+  double last = 1.0;
+  for (int stretch = 0; stretch < 8; ++stretch) {
+    const cplx value(stretch % 2 ? 100.0 : -7.0 * stretch, 1.0);
+    last = feed_jittered(
+      core, "s", rng, last + 1.5, last + 1.5005, [=](double) {return value;});
+    ASSERT_GE(core.open_bins(), 1u);
+    ASSERT_EQ(core.expire(last + 1.2).size(), 1u);
+  }
+  feed_jittered(core, "other", rng, last + 1.5, last + 2.5, [](double) {return cplx(-3e3, 0.0);});
+  EXPECT_EQ(core.channels_of("other"), std::vector<int>({0}));
+  EXPECT_GT(bank.samples(), 20u);
+  for (double e : bank.raw().E0) {
+    EXPECT_LT(e, 1e-12);  // rounding of the bin means only, as above
   }
 }
 

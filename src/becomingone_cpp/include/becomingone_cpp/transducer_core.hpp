@@ -13,8 +13,16 @@
 //   front of the free list (a silent source's channels are reclaimed, oldest
 //   first, when a new source needs them; a joining source that had no sample
 //   accepted gives its channels back).  A silent source's channels hold their
-//   last value; a (re)joining source's first bin sets a per-channel offset so
-//   its channels continue where they were held (no velocity jump).
+//   last value; the bin holding a (re)joining source's first new sample sets
+//   a per-channel offset so its channels continue where they were held (no
+//   velocity jump).  Not the first bin pushed after the return: a source
+//   usually goes silent inside a bin, which stays open (its end not reached)
+//   and is pushed first when the source returns; that bin holds old samples,
+//   so the offset taken there would absorb nothing of the step.  That bin is
+//   kept and pushed in its turn (closing it early would push a bin before its
+//   end and make the other sources' samples for it late).  A source returning
+//   inside the very bin it left (stamps paused while the clock ran on) shares
+//   that bin's mean, as before.
 // * Per sample, in this order: non_finite, future / stale (receiver clock,
 //   only when max_clock_skew_s is finite), time_backwards (per source),
 //   out_of_range (bin index beyond 2^52 bins from the anchor), late (its bin
@@ -40,6 +48,7 @@
 #include <complex>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <limits>
 #include <map>
 #include <string>
@@ -174,7 +183,7 @@ private:
   double bin_of(double t) const;
   std::size_t add_sample(Source & source, double t, const std::complex<double> * values);
   std::size_t close_due_bins();
-  std::size_t push_bin(Bin & bin);
+  std::size_t push_bin(Bin & bin, std::int64_t key);
   int take_bin();
 
   ResonanceBank & bank_;
@@ -194,7 +203,11 @@ private:
   std::vector<Bin> bins_;
   std::vector<int> spare_bins_;
   std::vector<std::complex<double>> held_, offset_, means_;
-  std::vector<char> rejoining_, have_;
+  std::vector<char> have_;
+  /// Per channel, the keys of the bins holding a (re)joining source's first
+  /// new sample, oldest first: the offset is set when that bin is pushed.  A
+  /// queue, as a flapping source may return again before that bin closes.
+  std::vector<std::deque<std::int64_t>> rejoin_at_;
   double first_t_ = kInfinity;
   double newest_t_ = -kInfinity;
   std::uint64_t accepted_ = 0;
