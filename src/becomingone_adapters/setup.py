@@ -36,6 +36,7 @@ setup(
             'display_output = becomingone_adapters.nodes.display_node:main',
             'motor_output = becomingone_adapters.nodes.motor_node:main',
             'http_output = becomingone_adapters.nodes.http_node:main',
+            'lock_output = becomingone_adapters.nodes.lock_node:main',
             'mqtt_to_phase = becomingone_adapters.nodes.mqtt_input_node:main',
             'mqtt_output = becomingone_adapters.nodes.mqtt_output_node:main',
             'serial_to_phase = becomingone_adapters.nodes.serial_input_node:main',

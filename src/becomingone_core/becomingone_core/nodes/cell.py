@@ -19,6 +19,7 @@ import time
 
 from becomingone_core.mesh import ROLE_NODES, ROLES
 from becomingone_core.ros.runner import CleanExit, init
+from becomingone_core.ros.shared_subscriptions import share_subscriptions
 from becomingone_core.scales import SCALES
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -96,6 +97,8 @@ class CellRun:
                     Parameter('seed', value=1)]
             self.source = SIM_SOURCE(parameter_overrides=source_overrides)
             self.nodes.append(self.source)
+        # One reader per topic in this process: phase is taken once, not by each node.
+        share_subscriptions(self.nodes)
         self.start_s = self._now_s()
         self.events = []
         self._seen = (0, 0)
