@@ -5,11 +5,15 @@ Bring up a BecomingONE host: its cell (cell.launch.py), its memory and rviz when
 
 Every included file gets its arguments explicitly, so each stays usable on its own. With
 ``use_rviz:=true`` and no rviz2 installed, nothing starts (preflight.launch.py says why).
+
+``config:=host.yaml`` brings up the host a configuration file describes instead of the cell
+and memory files (``pi_node.launch.py config:=``: the same file ``becomingone run --config``
+runs); ``use_rviz`` and ``log_level`` still apply, everything else is the file's.
 """
 
 from becomingone_core.ros.launch_actions import preflight
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
@@ -24,6 +28,26 @@ def generate_launch_description():
         return IncludeLaunchDescription(
             PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', name])),
             launch_arguments=arguments.items(), condition=condition)
+
+    def host(context):
+        # A configuration file: the host it describes; else the cell and memory files.
+        config = LaunchConfiguration('config').perform(context)
+        if config:
+            return [include('pi_node.launch.py', {
+                'config': config, 'log_level': LaunchConfiguration('log_level')})]
+        return [
+            include('cell.launch.py', {
+                'namespace': namespace,
+                'params_file': LaunchConfiguration('params_file'),
+                'scale': LaunchConfiguration('scale'),
+                'use_sim': LaunchConfiguration('use_sim'),
+                'log_level': LaunchConfiguration('log_level'),
+            }),
+            include('memory.launch.py', {
+                'namespace': namespace,
+                'log_level': LaunchConfiguration('log_level'),
+            }, condition=IfCondition(LaunchConfiguration('use_memory'))),
+        ]
 
     return LaunchDescription([
         DeclareLaunchArgument('namespace', default_value='',
@@ -42,18 +66,12 @@ def generate_launch_description():
                               description='Start rviz2 with the BecomingONE view.'),
         DeclareLaunchArgument('log_level', default_value='info',
                               description='Log level of every node.'),
+        DeclareLaunchArgument('config', default_value='',
+                              description='A host configuration file (becomingone config '
+                                          'init APP): brings up that host instead of the '
+                                          'cell and memory files.'),
         preflight(rviz=LaunchConfiguration('use_rviz'), reason='use_rviz:=true'),
-        include('cell.launch.py', {
-            'namespace': namespace,
-            'params_file': LaunchConfiguration('params_file'),
-            'scale': LaunchConfiguration('scale'),
-            'use_sim': LaunchConfiguration('use_sim'),
-            'log_level': LaunchConfiguration('log_level'),
-        }),
-        include('memory.launch.py', {
-            'namespace': namespace,
-            'log_level': LaunchConfiguration('log_level'),
-        }, condition=IfCondition(LaunchConfiguration('use_memory'))),
+        OpaqueFunction(function=host),
         include('rviz.launch.py', {'namespace': namespace},
                 condition=IfCondition(LaunchConfiguration('use_rviz'))),
     ])

@@ -15,6 +15,15 @@ see ``becomingone_core.mesh.namespace_for``); which nodes start depends on ``rol
 
 ``simulate:=true`` adds a ``sim_source`` feeding the cell's ``phase`` (demos, containers).
 
+``config:=host.yaml`` runs a host configuration file (``becomingone config init APP``; its keys:
+the ``becomingone`` package README) instead: the file gives the role, the id (namespace), the
+scale, the credentials, every node's parameters and the host's inputs, outputs and API, through
+the same resolver as ``becomingone run`` (``becomingone config show --ros host.yaml`` prints what
+each node gets). ``one_process:=true`` (default) runs it as ``becomingone run --config``; false
+starts each node's own executable with its resolved parameters. A bad file stops the launch
+before anything starts, with the same one-line error. ``tls_dir`` and ``log_level`` still apply;
+the other arguments are the file's to set.
+
 The memory is a lifecycle node brought up (configure, activate) by this file: a store that
 cannot open leaves it unconfigured and running (no respawn loop), with the reason in its log.
 
@@ -79,7 +88,48 @@ def _environments(tls_dir, node_id):
     return outward, inward
 
 
+def _config_setup(context, path):
+    """Return the processes of configuration file ``path`` (``config:=``), as it resolves."""
+    from becomingone.config import launch_plan, resolve
+    from becomingone.config.schema import ConfigErrors
+    one_process = LaunchConfiguration('one_process').perform(context).lower() == 'true'
+    try:
+        plan = resolve.plan(resolve.load(path))
+        parameters = None
+        if not one_process:
+            handle, parameters = tempfile.mkstemp(prefix='becomingone_config_', suffix='.yaml')
+            with os.fdopen(handle, 'w') as stream:
+                stream.write(resolve.dump_ros_parameters(plan))
+        planned = launch_plan.processes(plan, path, parameters, one_process)
+    except ConfigErrors as errors:
+        raise RuntimeError('\n'.join(f'config error: {e}' for e in errors.errors)) from None
+    outward, inward = _environments(LaunchConfiguration('tls_dir').perform(context),
+                                    plan.config.host.id)
+    log_level = ['--ros-args', '--log-level', LaunchConfiguration('log_level')]
+    nodes = []
+    for process in planned:
+        options = {'package': process.package, 'executable': process.executable,
+                   'output': 'screen', 'respawn': True, 'respawn_delay': 2.0,
+                   'arguments': [*process.arguments, *log_level],
+                   'additional_env': outward if process.outward else inward}
+        if process.name is not None:
+            options['name'] = process.name
+        if process.parameters_file is not None:
+            options['parameters'] = [process.parameters_file]
+        if process.lifecycle:  # autostart false: this file drives the transitions
+            options['parameters'] = [process.parameters_file, {'autostart': False}]
+            nodes += managed(LifecycleNode(namespace='', **options))
+        else:
+            nodes.append(Node(**options))
+    if one_process:  # `becomingone run` puts its nodes in the file's namespace itself
+        return nodes
+    return [GroupAction([PushROSNamespace(plan.namespace.lstrip('/')), *nodes])]
+
+
 def _launch_setup(context):
+    config = LaunchConfiguration('config').perform(context)
+    if config:
+        return _config_setup(context, config)
     role = LaunchConfiguration('role').perform(context)
     if role not in ROLES:
         raise RuntimeError(f"launch argument 'role' is {role!r}; expected one of {ROLES}")
@@ -195,6 +245,11 @@ def generate_launch_description():
                         'other hosts over TCP + TLS only, everything else stays on this host'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
+        DeclareLaunchArgument(
+            'config', default_value='',
+            description='A host configuration file (becomingone config init APP): it gives '
+                        'role, id, scale, credentials, the parameters of every node, '
+                        'inputs, outputs and API; empty: the arguments above'),
         preflight(),  # SIGTERM (docker stop, kill) stops every process as Ctrl-C does
         OpaqueFunction(function=_launch_setup),
     ])
