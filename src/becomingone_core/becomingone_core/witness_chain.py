@@ -10,7 +10,7 @@ The log is JSON Lines, one record per line, appended and flushed as records are 
 :func:`verify_log` checks a stored log (also from the command line: ``witness_verify FILE``).
 A witness that restarts with its log continues the chain; one without a log starts a new chain
 at sequence 0 chained to :data:`GENESIS`, which the temporal memory keeps as a new *epoch* of
-the same observer (see :mod:`becomingone_core.memory.store`).
+the same observer (see :mod:`becomingone_core.memory.witness_ledger`).
 
 On a mesh with a PKI the witness also signs the head of its chain (:class:`SignedHead`: the
 observer, sequence and digest of its newest record and the time it signed) with its host's key.

@@ -28,7 +28,7 @@ def main(path, seed):
             sync += 1
         for entry in witness_entries(rng.randint(0, 20), start_sequence=sequence,
                                      previous=previous):
-            store.add_witness(entry)
+            store.witness.add(entry)
             sequence, previous = entry.sequence + 1, entry.digest
         ack = store.flush()
         print(f'ACK {ack.counts["sync"]} {ack.counts["witness"]}', flush=True)

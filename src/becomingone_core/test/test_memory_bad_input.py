@@ -143,7 +143,7 @@ def test_observers_past_max_observers_are_refused(make_node):
     node.flush()
     assert node._rejections.counts == {'too_many_observers': 4}
     assert node.store.acknowledged.counts['witness'] == 4
-    assert set(node.store._tails) == {'a', 'b'}
+    assert set(node.store.witness._tails) == {'a', 'b'}
 
 
 HUGE = 'x' * 100_000

@@ -45,7 +45,7 @@ def test_acknowledged_records_survive_sigkill_at_random_moments(tmp_path):
         raw.close()
         with MemoryStore(path) as store:
             assert store.integrity_check() == 'ok'
-            assert store.chain_breaks == {}
+            assert store.witness.chain_breaks == {}
             assert store.acknowledged.counts['sync'] >= acknowledged[0]
             assert store.acknowledged.counts['witness'] >= acknowledged[1]
             present = store._connection.execute(

@@ -48,19 +48,19 @@ def test_a_witness_record_past_int64_is_dropped_and_its_chain_goes_on(tmp_path):
     entries = witness_entries(3, stamp_ns=lambda sequence: (10 + sequence) * NS)
     poisoned = WitnessEntry(**{**entries[1].__dict__, 'stamp_ns': TOO_BIG})
     with MemoryStore(tmp_path / 'cell.sqlite3') as store:
-        store.add_witness(entries[0])
-        store.add_witness(poisoned)
+        store.witness.add(entries[0])
+        store.witness.add(poisoned)
         ack = store.flush()
         assert ack.counts['witness'] == 1 and store.unstorable == {'witness': 1}
         assert not store._connection.in_transaction
         # The dropped record is not the chain's tail any more: the good one is accepted.
-        store.add_witness(entries[1])
-        store.add_witness(entries[2])
+        store.witness.add(entries[1])
+        store.witness.add(entries[2])
         assert store.flush().counts['witness'] == 3
-        assert store.verify_witness() == {}
+        assert store.witness.verify() == {}
         # What was received did break the chain (its digest does not cover that stamp), and
         # that stays reported until the memory restarts; the file holds an intact chain.
-        assert store.chain_breaks == {'cell/witness': 1}
+        assert store.witness.chain_breaks == {'cell/witness': 1}
 
 
 def test_a_failing_file_keeps_every_record_for_the_next_flush(tmp_path):
@@ -70,8 +70,8 @@ def test_a_failing_file_keeps_every_record_for_the_next_flush(tmp_path):
         store.flush()
         entries = witness_entries(2, stamp_ns=lambda sequence: (5 + sequence) * NS)
         store.add(sync_record(2 * NS))
-        store.add_witness(entries[0])
-        store.add_witness(entries[1])
+        store.witness.add(entries[0])
+        store.witness.add(entries[1])
         store._connection.execute('PRAGMA query_only = 1')  # a real SQLite write failure
         with pytest.raises(StoreError, match='3 records kept'):
             store.flush()
@@ -81,7 +81,7 @@ def test_a_failing_file_keeps_every_record_for_the_next_flush(tmp_path):
         store._connection.execute('PRAGMA query_only = 0')
         ack = store.flush()
         assert ack.counts == {'resonance': 0, 'sync': 2, 'mesh': 0, 'witness': 2}
-        assert store.verify_witness() == {}
+        assert store.witness.verify() == {}
 
 
 def test_a_poisoned_row_and_a_failing_file_together_lose_nothing_acknowledged(tmp_path):
@@ -133,7 +133,7 @@ def test_records_past_int64_are_refused_however_they_are_made(tmp_path):
     with MemoryStore(tmp_path / 'cell.sqlite3') as store:
         # The store looks sequences up in SQLite: it refuses one it could not look up.
         with pytest.raises(InvalidRecord) as refused:
-            store.add_witness(WitnessEntry(**{**entry.__dict__, 'sequence': TOO_BIG}))
+            store.witness.add(WitnessEntry(**{**entry.__dict__, 'sequence': TOO_BIG}))
         assert refused.value.reason == 'out_of_range' and store.backlog == 0
 
 
@@ -142,14 +142,14 @@ def test_observers_are_bounded(tmp_path):
     with MemoryStore(path, max_observers=2) as store:
         for observer in ('a', 'b'):
             for entry in witness_entries(2, observer=observer):
-                store.add_witness(entry)
+                store.witness.add(entry)
         with pytest.raises(InvalidRecord) as refused:
-            store.add_witness(witness_entries(1, observer='c')[0])
+            store.witness.add(witness_entries(1, observer='c')[0])
         assert refused.value.reason == 'too_many_observers'
         # Known observers go on; nothing is kept about the refused one.
-        store.add_witness(witness_entries(3, observer='a')[2])
+        store.witness.add(witness_entries(3, observer='a')[2])
         assert store.flush().counts['witness'] == 5
-        assert 'c' not in store._tails and 'c' not in store._next_epoch
+        assert 'c' not in store.witness._tails and 'c' not in store.witness._next_epoch
     with MemoryStore(path, max_observers=2) as store:  # counted from the file on reopening
         with pytest.raises(InvalidRecord, match='2 observers'):
-            store.add_witness(witness_entries(1, observer='d')[0])
+            store.witness.add(witness_entries(1, observer='d')[0])

@@ -47,7 +47,8 @@ def node(tmp_path):
 def _trace(node):
     store = node.store
     return (store.backlog + store.acknowledged.total + node._rejections.total
-            + sum(store.duplicates_ignored.values()) + sum(store.duplicate_records.values()))
+            + sum(store.witness.duplicates_ignored.values()) + store.witness.duplicate_signatures
+            + sum(store.duplicate_records.values()))
 
 
 class CleanSync:

@@ -50,7 +50,7 @@ def _source_store(path, count=300):
             store.add(_resonance(i))
             store.add(_mesh(i))
         for entry in witness_entries(200, stamp_ns=lambda sequence: sequence * NS):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
         while not store.apply_retention().done:
             pass
@@ -190,7 +190,7 @@ def test_the_same_file_twice_adds_nothing_the_second_time(export, tmp_path, caps
     assert second == {'duplicates': sum(first.values())}
     assert _store_state(store) == before
     with MemoryStore(store, read_only=True) as copy:
-        assert copy.verify_witness() == {}
+        assert copy.witness.verify() == {}
 
 
 def test_a_failed_import_leaves_a_library_store_usable(export, tmp_path):
@@ -201,4 +201,4 @@ def test_a_failed_import_leaves_a_library_store_usable(export, tmp_path):
             mcap_io.import_into(store, damaged)
         assert store.backlog == 0 and store.stored_counts()['witness'] == 0
         counts = mcap_io.import_into(store, export[0])
-        assert counts['witness'] == 200 and store.verify_witness() == {}
+        assert counts['witness'] == 200 and store.witness.verify() == {}

@@ -145,7 +145,7 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
 
         assert node.stop() == 0, node.output()
     with MemoryStore(store_path, read_only=True) as store:
-        assert store.acknowledged.total == 10 and store.chain_breaks == {}
+        assert store.acknowledged.total == 10 and store.witness.chain_breaks == {}
 
 
 @pytest.mark.parametrize('move_aside', [False, True])
@@ -178,7 +178,7 @@ def test_a_tampered_witness_record_in_the_file_is_reported_at_its_sequence(tmp_p
     path = tmp_path / 'cell.sqlite3'
     with MemoryStore(path) as store:
         for entry in witness_entries(20):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
         store._connection.execute("UPDATE witness SET event = 'quiet' WHERE sequence = 12")
     env = isolated_ros_env()
@@ -198,4 +198,4 @@ def test_a_tampered_witness_record_in_the_file_is_reported_at_its_sequence(tmp_p
             [('first_bad_sequence_cell/witness', '12'), ('first_bad_epoch_cell/witness', '0'),
              ('duplicates_ignored', '0')]
     with MemoryStore(path) as store:  # reported, never repaired
-        assert store.chain_breaks == {'cell/witness': 12}
+        assert store.witness.chain_breaks == {'cell/witness': 12}

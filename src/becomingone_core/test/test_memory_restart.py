@@ -68,8 +68,8 @@ def test_memory_stores_a_restarted_witness_chain_as_a_new_epoch_and_warns(tmp_pa
         assert 'restarted its chain' in memory.output()
         assert memory.stop() == 0, memory.output()
     with MemoryStore(path, read_only=True) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         # Each run's chain from its sequence 0: the records a new cell publishes before DDS
         # has matched it with the memory arrive from the witness's transient-local history.
-        assert [(epoch, first) for epoch, first, _ in store.witness_epochs()['witness']] == \
+        assert [(epoch, first) for epoch, first, _ in store.witness.epochs()['witness']] == \
             [(0, 0), (1, 0)]

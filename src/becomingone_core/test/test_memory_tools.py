@@ -48,7 +48,7 @@ def store_path(tmp_path):
             store.add(_resonance(i, 'master' if i % 2 else 'emissary'))
             store.add(_mesh(i))
         for entry in witness_entries(25, stamp_ns=lambda sequence: sequence * NS):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
         while not store.apply_retention().done:
             pass
@@ -92,7 +92,7 @@ def test_export_then_import_round_trips_every_record(store_path, tmp_path):
     with MemoryStore(tmp_path / 'copy.sqlite3') as copy:
         counts = mcap_io.import_into(copy, output)
         assert counts == {'resonance': 40, 'sync': 40, 'mesh': 40, 'witness': 25, 'buckets': 8}
-        assert copy.chain_breaks == {}
+        assert copy.witness.chain_breaks == {}
         for kind, records in originals.items():
             assert list(copy.iter_records(kind)) == records, kind
         assert list(copy.iter_buckets()) == buckets
@@ -136,7 +136,7 @@ def test_cli_verify_fails_on_a_tampered_witness_record(store_path, capsys):
 def test_cli_verify_passes_a_restarted_chain_and_counts_the_restart(store_path, capsys):
     with MemoryStore(store_path) as store:
         for entry in witness_entries(5, stamp_ns=lambda sequence: (100 + sequence) * NS):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
     code, [report], _ = _run(capsys, '--store', str(store_path), 'verify')
     assert code == 0 and report['witness_chain_breaks'] == {}

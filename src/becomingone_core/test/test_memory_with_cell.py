@@ -28,7 +28,7 @@ def test_memory_keeps_a_running_cells_history_and_witness_chain(tmp_path):
         cell.stop()  # the cell's own exit code is its tests' business
         logs = memory.output()[-4000:] + cell.output()[-4000:]
     with MemoryStore(path, read_only=True) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         witness = store.query('witness', limit=100_000).records
         assert len({entry.observer for entry in witness}) == 1
         sequences = [entry.sequence for entry in witness]

@@ -17,9 +17,9 @@ NS = 1_000_000_000
 def _stored(path, entries, **options):
     with MemoryStore(path, **options) as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
 
 
 CHAIN = 'cell/witness'
@@ -38,7 +38,7 @@ def test_every_stored_field_is_covered_by_the_chain(tmp_path, column, value, exp
     with MemoryStore(path) as store:
         store._connection.execute(f'UPDATE witness SET {column} = ? WHERE sequence = 4',
                                   (value,))
-        assert store.verify_witness() == expected
+        assert store.witness.verify() == expected
 
 
 @pytest.mark.parametrize('sequence', [0, 17, 49])
@@ -50,7 +50,7 @@ def test_tampered_stored_record_is_reported_on_open_at_its_sequence(tmp_path, se
             'UPDATE witness SET "values" = ? WHERE sequence = ?', (json.dumps([0.5, 1.0]),
                                                                    sequence))
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {'cell/witness': sequence}
+        assert store.witness.chain_breaks == {'cell/witness': sequence}
 
 
 def test_rewritten_digest_and_deleted_record_break_at_the_next_sequence(tmp_path):
@@ -64,11 +64,11 @@ def test_rewritten_digest_and_deleted_record_break_at_the_next_sequence(tmp_path
         store._connection.execute(
             'UPDATE witness SET event = ?, digest = ? WHERE sequence = 10', (forged.event, digest))
         store._connection.execute('DELETE FROM witness WHERE sequence = 20')
-        assert store.verify_witness() == {'cell/witness': 11}
+        assert store.witness.verify() == {'cell/witness': 11}
         store._connection.execute("UPDATE witness SET event = 'cycle' WHERE sequence = 10")
         store._connection.execute(
             'UPDATE witness SET digest = ? WHERE sequence = 10', (witness_entries(11)[10].digest,))
-        assert store.verify_witness() == {'cell/witness': 21}
+        assert store.witness.verify() == {'cell/witness': 21}
 
 
 def test_break_on_ingest_is_reported_and_the_record_still_kept(tmp_path):
@@ -76,9 +76,9 @@ def test_break_on_ingest_is_reported_and_the_record_still_kept(tmp_path):
     entries[4] = dataclasses.replace(entries[4], event='forged')
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.chain_breaks == {'cell/witness': 4}
+        assert store.witness.chain_breaks == {'cell/witness': 4}
         assert len(store.query('witness').records) == 10
 
 
@@ -86,24 +86,24 @@ def test_a_stored_record_delivered_again_is_ignored_and_counted(tmp_path):
     entries = witness_entries(5)
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
-        assert store.add_witness(entries[3]) is False
-        assert store.duplicates_ignored == {CHAIN: 1} and store.backlog == 0
-        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert store.witness.add(entries[3]) is False
+        assert store.witness.duplicates_ignored == {CHAIN: 1} and store.backlog == 0
+        assert store.witness.chain_restarts == {} and store.witness.chain_breaks == {}
 
 
 def test_a_stored_sequence_with_another_digest_is_not_a_duplicate(tmp_path):
     entries = witness_entries(5)
     with MemoryStore(tmp_path / 'w.sqlite3') as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
         forged = dataclasses.replace(entries[3], event='nothing')
-        store.add_witness(forged)
-        assert store.duplicates_ignored == {}
-        assert store.chain_breaks == {CHAIN: 3}
+        store.witness.add(forged)
+        assert store.witness.duplicates_ignored == {}
+        assert store.witness.chain_breaks == {CHAIN: 3}
 
 
 def test_redelivered_history_after_a_memory_restart_continues_the_epoch(tmp_path):
@@ -113,13 +113,13 @@ def test_redelivered_history_after_a_memory_restart_continues_the_epoch(tmp_path
     _stored(path, entries[:40])
     with MemoryStore(path) as store:  # the memory restarted; the witness kept running
         for entry in entries[10:]:  # its history reaches back past what the memory had
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.duplicates_ignored == {CHAIN: 30}
-        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert store.witness.duplicates_ignored == {CHAIN: 30}
+        assert store.witness.chain_restarts == {} and store.witness.chain_breaks == {}
         assert _epochs_of(store) == [(0, sequence) for sequence in range(60)]
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {} and store.chain_restart_counts() == {}
+        assert store.witness.chain_breaks == {} and store.witness.restart_counts() == {}
 
 
 def test_history_older_than_the_stored_epoch_is_ignored_not_a_restart(tmp_path):
@@ -130,14 +130,14 @@ def test_history_older_than_the_stored_epoch_is_ignored_not_a_restart(tmp_path):
     _stored(path, entries[4:20])
     with MemoryStore(path) as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.duplicates_ignored == {CHAIN: 20}
-        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert store.witness.duplicates_ignored == {CHAIN: 20}
+        assert store.witness.chain_restarts == {} and store.witness.chain_breaks == {}
         assert _epochs_of(store) == [(0, sequence) for sequence in range(4, 30)]
         # A real restart is newer than what it follows: a new epoch, not history.
-        store.add_witness(_run(1, 100 * NS)[0])
-        assert store.chain_restarts == {CHAIN: 1}
+        store.witness.add(_run(1, 100 * NS)[0])
+        assert store.witness.chain_restarts == {CHAIN: 1}
 
 
 def test_history_older_than_retention_kept_is_ignored(tmp_path):
@@ -150,10 +150,10 @@ def test_history_older_than_retention_kept_is_ignored(tmp_path):
         kept = len(store.query('witness', limit=100).records)
         assert 0 < kept < 40
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.duplicates_ignored == {CHAIN: 40}
-        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert store.witness.duplicates_ignored == {CHAIN: 40}
+        assert store.witness.chain_restarts == {} and store.witness.chain_breaks == {}
 
 
 def test_records_the_memory_never_received_are_a_known_gap_not_a_break(tmp_path):
@@ -163,7 +163,7 @@ def test_records_the_memory_never_received_are_a_known_gap_not_a_break(tmp_path)
     # The memory was down while sequences 8..11 went by.
     _stored(path, entries[12:])
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         assert len(store.query('witness').records) == 16
 
 
@@ -174,7 +174,7 @@ def test_chains_of_two_witnesses_are_verified_separately(tmp_path):
         store._connection.execute(
             "UPDATE witness SET layer = 3 WHERE observer = 'b' AND sequence = 2")
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {'b': 2}
+        assert store.witness.chain_breaks == {'b': 2}
 
 
 def test_witness_retention_prunes_whole_prefix_and_the_rest_still_verifies(tmp_path):
@@ -188,9 +188,9 @@ def test_witness_retention_prunes_whole_prefix_and_the_rest_still_verifies(tmp_p
         kept = store.query('witness', limit=1000).records
         assert [e.sequence for e in kept] == list(range(69, 100))
     with MemoryStore(path, policy=policy) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         store._connection.execute('UPDATE witness SET subject = ? WHERE sequence = 69', ('x',))
-        assert store.verify_witness() == {'cell/witness': 69}
+        assert store.witness.verify() == {'cell/witness': 69}
 
 
 def test_witness_queries_by_time_and_subject(tmp_path):
@@ -221,21 +221,21 @@ def test_a_restarted_chain_is_stored_as_a_new_epoch_not_refused(tmp_path):
     first, second = _run(344, 0), _run(20, 1000 * NS)
     with MemoryStore(path) as store:
         for entry in first + second:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {CHAIN: 1}
         assert store.acknowledged.counts['witness'] == 364
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {} and store.chain_restarts == {}
-        assert store.witness_epochs() == {CHAIN: [(0, 0, 0), (1, 0, 1000 * NS)]}
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {}
+        assert store.witness.epochs() == {CHAIN: [(0, 0, 0), (1, 0, 1000 * NS)]}
         assert _epochs_of(store) == [(0, s) for s in range(344)] + [(1, s) for s in range(20)]
         records = store.query('witness', limit=1000).records
         assert records == first + second
         # The restarted chain goes on in its epoch after a reopen, with a gap as before.
-        store.add_witness(_run(30, 1000 * NS)[25])
+        store.witness.add(_run(30, 1000 * NS)[25])
         store.flush()
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         assert _epochs_of(store)[-1] == (1, 25)
 
 
@@ -247,8 +247,8 @@ def test_a_restart_after_the_memory_missed_the_end_of_the_previous_run_is_no_bre
     _stored(path, _run(344, 0)[:334])
     _stored(path, _run(400, 1000 * NS))
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {}
-        assert [e[:2] for e in store.witness_epochs()[CHAIN]] == [(0, 0), (1, 0)]
+        assert store.witness.chain_breaks == {}
+        assert [e[:2] for e in store.witness.epochs()[CHAIN]] == [(0, 0), (1, 0)]
         assert store.stored_counts()['witness'] == 734
 
 
@@ -257,10 +257,10 @@ def test_restart_whose_first_records_the_memory_missed_is_still_an_epoch(tmp_pat
     path = tmp_path / 'w.sqlite3'
     _stored(path, _run(50, 0) + _run(30, 100 * NS)[4:])
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {}
-        assert store.witness_epochs()[CHAIN][1][:2] == (1, 4)
+        assert store.witness.chain_breaks == {}
+        assert store.witness.epochs()[CHAIN][1][:2] == (1, 4)
         store._connection.execute('DELETE FROM witness WHERE epoch = 1 AND sequence = 4')
-        assert store.verify_witness() == {CHAIN: 5}  # its head deleted
+        assert store.witness.verify() == {CHAIN: 5}  # its head deleted
 
 
 @pytest.mark.parametrize('edit, where', [
@@ -279,8 +279,8 @@ def test_tampering_inside_an_epoch_is_a_break_at_its_sequence(tmp_path, edit, wh
     with MemoryStore(path) as store:
         store._connection.execute(edit)
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {CHAIN: where[1]}
-        assert store.chain_break_epochs == {CHAIN: where[0]}
+        assert store.witness.chain_breaks == {CHAIN: where[1]}
+        assert store.witness.chain_break_epochs == {CHAIN: where[0]}
 
 
 def test_a_deleted_epoch_is_a_break_at_its_first_record(tmp_path):
@@ -288,9 +288,9 @@ def test_a_deleted_epoch_is_a_break_at_its_first_record(tmp_path):
     _stored(path, _run(10, 0) + _run(10, 100 * NS) + _run(10, 200 * NS))
     with MemoryStore(path) as store:
         store._connection.execute('DELETE FROM witness WHERE epoch = 1')
-        assert store.verify_witness() == {CHAIN: 0}
+        assert store.witness.verify() == {CHAIN: 0}
     with MemoryStore(path) as store:
-        assert store.chain_break_epochs == {CHAIN: 1}
+        assert store.witness.chain_break_epochs == {CHAIN: 1}
 
 
 def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
@@ -299,11 +299,11 @@ def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
     forged = witness_entries(5, start_sequence=10, previous=witness_chain.GENESIS)
     with MemoryStore(tmp_path / 'a.sqlite3') as store:
         for entry in entries[:10] + forged:
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.chain_breaks == {CHAIN: 10} and store.chain_restarts == {}
+        assert store.witness.chain_breaks == {CHAIN: 10} and store.witness.chain_restarts == {}
     with MemoryStore(tmp_path / 'a.sqlite3') as store:
-        assert store.chain_breaks == {CHAIN: 10}
+        assert store.witness.chain_breaks == {CHAIN: 10}
     # In the file: the second half of an epoch relabelled as an epoch of its own.
     path = tmp_path / 'b.sqlite3'
     _stored(path, entries + _run(5, 100 * NS))
@@ -313,7 +313,7 @@ def test_a_forged_restart_in_the_middle_of_an_epoch_is_a_break(tmp_path):
         store._connection.execute(
             'UPDATE witness SET epoch = 1 WHERE epoch = 0 AND sequence >= 12')
         store._connection.execute('INSERT INTO witness_epochs VALUES (?, 1, 12, 0)', (CHAIN,))
-        assert store.verify_witness() == {CHAIN: 12}
+        assert store.witness.verify() == {CHAIN: 12}
 
 
 def test_duplicates_are_ignored_in_every_epoch(tmp_path):
@@ -322,12 +322,12 @@ def test_duplicates_are_ignored_in_every_epoch(tmp_path):
     _stored(path, first + second[:6])
     with MemoryStore(path) as store:
         for replayed in (second[5], second[0], first[3], first[0]):
-            assert store.add_witness(replayed) is False
-        store.add_witness(second[6])
-        assert store.add_witness(second[6]) is False  # buffered, not yet committed
-        assert store.duplicates_ignored == {CHAIN: 5}
+            assert store.witness.add(replayed) is False
+        store.witness.add(second[6])
+        assert store.witness.add(second[6]) is False  # buffered, not yet committed
+        assert store.witness.duplicates_ignored == {CHAIN: 5}
         store.flush()
-        assert store.chain_restarts == {} and store.chain_breaks == {}
+        assert store.witness.chain_restarts == {} and store.witness.chain_breaks == {}
         assert len(store.query('witness', limit=100).records) == 17
 
 
@@ -339,14 +339,14 @@ def test_retention_drops_old_epochs_whole_and_the_rest_verifies(tmp_path):
         assert store.apply_retention().witness_dropped == 50 + 19
         assert _epochs_of(store) == [(1, s) for s in range(19, 50)]
     with MemoryStore(path, policy=policy) as store:
-        assert store.chain_breaks == {}
-        assert [e for e, _, _ in store.witness_epochs()[CHAIN]] == [0, 1]
-        store.add_witness(_run(51, 100 * NS)[50])
-        store.add_witness(_run(3, 300 * NS)[0])  # another restart, after pruning
+        assert store.witness.chain_breaks == {}
+        assert [e for e, _, _ in store.witness.epochs()[CHAIN]] == [0, 1]
+        store.witness.add(_run(51, 100 * NS)[50])
+        store.witness.add(_run(3, 300 * NS)[0])  # another restart, after pruning
         store.flush()
-        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {CHAIN: 1}
         store._connection.execute('DELETE FROM witness WHERE epoch = 1 AND sequence = 19')
-        assert store.verify_witness() == {CHAIN: 20}
+        assert store.witness.verify() == {CHAIN: 20}
 
 
 def test_a_restart_after_every_record_was_pruned_is_a_new_epoch(tmp_path):
@@ -356,10 +356,10 @@ def test_a_restart_after_every_record_was_pruned_is_a_new_epoch(tmp_path):
     with MemoryStore(path, policy=policy) as store:
         store.apply_retention(now_ns=100 * NS)
         assert _epochs_of(store) == []
-        store.add_witness(_run(11, 0)[10])  # the same chain goes on from the anchor
-        store.add_witness(_run(2, 200 * NS)[0])
+        store.witness.add(_run(11, 0)[10])  # the same chain goes on from the anchor
+        store.witness.add(_run(2, 200 * NS)[0])
         store.flush()
-        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {CHAIN: 1}
         assert _epochs_of(store) == [(0, 10), (1, 0)]
 
 
@@ -367,10 +367,10 @@ def test_two_observers_restart_independently(tmp_path):
     path = tmp_path / 'w.sqlite3'
     _stored(path, _run(5, 0, 'a') + _run(5, 0, 'b') + _run(3, 10 * NS, 'a'))
     with MemoryStore(path) as store:
-        assert {o: len(e) for o, e in store.witness_epochs().items()} == {'a': 2, 'b': 1}
+        assert {o: len(e) for o, e in store.witness.epochs().items()} == {'a': 2, 'b': 1}
         store._connection.execute(
             "UPDATE witness SET layer = 3 WHERE observer = 'a' AND epoch = 1 AND sequence = 1")
-        assert store.verify_witness() == {'a': 1}
+        assert store.witness.verify() == {'a': 1}
 
 
 def _version_1_store(path, entries, gaps=(), anchor=None):
@@ -398,18 +398,19 @@ def test_a_version_1_store_is_migrated_and_its_chain_becomes_epoch_0(tmp_path):
     _version_1_store(path, entries[5:20] + entries[25:], gaps=[25], anchor=entries[4])
     with MemoryStore(path) as store:
         assert store._connection.execute('PRAGMA user_version').fetchone()[0] == schema.VERSION
-        assert schema.VERSION == 3  # through version 2 (epochs) and 3 (signatures)
-        assert store.chain_breaks == {} and store.acknowledged.counts['witness'] == 30
+        # Through version 2 (epochs), 3 (signatures) and 4 (packed numbers for bulk reads).
+        assert schema.VERSION == 4
+        assert store.witness.chain_breaks == {} and store.acknowledged.counts['witness'] == 30
         assert _epochs_of(store) == [(0, s) for s in list(range(5, 20)) + list(range(25, 40))]
         assert store.query('witness', limit=100).records == entries[5:20] + entries[25:]
         # The restart that version 1 refused as a replay is now a new epoch.
         for entry in _run(10, 100 * NS):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 1}
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {CHAIN: 1}
         store._connection.execute('UPDATE witness SET event = ? WHERE epoch = 0 AND sequence = 30',
                                   ('forged',))
-        assert store.verify_witness() == {CHAIN: 30}
+        assert store.witness.verify() == {CHAIN: 30}
 
 
 def test_a_version_1_store_keeps_its_break_after_migration(tmp_path):
@@ -418,7 +419,7 @@ def test_a_version_1_store_keeps_its_break_after_migration(tmp_path):
     entries[12] = dataclasses.replace(entries[12], event='forged')
     _version_1_store(path, entries)
     with MemoryStore(path) as store:
-        assert store.chain_breaks == {CHAIN: 12}
+        assert store.witness.chain_breaks == {CHAIN: 12}
 
 
 def test_epochs_survive_an_mcap_export_and_import(tmp_path):
@@ -429,15 +430,15 @@ def test_epochs_survive_an_mcap_export_and_import(tmp_path):
     _stored(source, entries)
     with MemoryStore(source) as store:
         assert mcap_io.export(store, str(mcap), buckets=False) == {'witness': len(entries)}
-        epochs = store.witness_epochs()
+        epochs = store.witness.epochs()
     with MemoryStore(copy) as store:
         assert mcap_io.import_into(store, str(mcap)) == {'witness': len(entries)}
-        assert store.chain_breaks == {} and store.chain_restarts == {CHAIN: 2}
-        assert store.witness_epochs() == epochs
+        assert store.witness.chain_breaks == {} and store.witness.chain_restarts == {CHAIN: 2}
+        assert store.witness.epochs() == epochs
         assert sorted(store.query('witness', limit=1000).records,
                       key=entries.index) == entries
     with MemoryStore(copy) as store:
-        assert store.chain_breaks == {}
+        assert store.witness.chain_breaks == {}
         # Importing the same file again adds nothing: every record is a duplicate.
         assert mcap_io.import_into(store, str(mcap)) == {'duplicates': len(entries)}
-        assert store.witness_epochs() == epochs and store.chain_restarts == {}
+        assert store.witness.epochs() == epochs and store.witness.chain_restarts == {}

@@ -28,8 +28,8 @@ def _memory(env, path):
 
 def _assert_one_whole_chain(path):
     with MemoryStore(path, read_only=True) as store:
-        assert store.chain_breaks == {}
-        epochs = store.witness_epochs()
+        assert store.witness.chain_breaks == {}
+        epochs = store.witness.epochs()
         assert list(epochs) == ['witness'] and [e[:2] for e in epochs['witness']] == [(0, 0)]
         sequences = [e.sequence for e in store.query('witness', limit=100_000).records]
         # From sequence 0, no gap and no row twice.

@@ -161,8 +161,8 @@ def test_a_memory_node_stores_signatures_and_refuses_bad_ones(probe, hosts, tmp_
             setattr(forged, name, value)
             on['witness/signatures'](forged)
         node.flush()
-        assert list(node.store.iter_signatures()) == [head]
-        assert node.store.duplicate_records == {'witness_signature': 1}
+        assert list(node.store.witness.iter_signatures()) == [head]
+        assert node.store.witness.duplicate_signatures == 1
         assert node._rejections.total == 5 and node.internal_errors == 0
     finally:
         node.destroy_node()
@@ -174,9 +174,9 @@ def _signed_store(path, authority, count=30, every=10, observer=OBSERVER):
     entries = witness_entries(count, observer=observer)
     with MemoryStore(path) as store:
         for entry in entries:
-            store.add_witness(entry)
+            store.witness.add(entry)
             if (entry.sequence + 1) % every == 0:
-                store.add_signature(witness_chain.sign_head(
+                store.witness.add_signature(witness_chain.sign_head(
                     authority, observer, entry, SIGN_NS + entry.sequence))
         store.flush()
     return entries
@@ -319,25 +319,29 @@ def test_an_import_with_a_malformed_signature_stores_nothing(hosts, tmp_path):
     with MemoryStore(target) as store:
         with pytest.raises(mcap_io.ImportFailed, match='unchanged'):
             mcap_io.store_import(store, exported, bad)
-        assert store.stored_counts()['witness'] == 0 and store.signature_count() == 0
+        assert store.stored_counts()['witness'] == 0 and store.witness.signature_count() == 0
         # Imported twice: the second time every signature is a duplicate.
         mcap_io.store_import(store, exported, items)
         counts = mcap_io.store_import(store, exported, items)
-        assert counts['duplicates'] == 33 and store.signature_count() == 3
+        assert counts['duplicates'] == 33 and store.witness.signature_count() == 3
 
 
 def test_a_version_2_store_is_migrated_and_keeps_its_chain(tmp_path):
     path = tmp_path / 'old.sqlite3'
     with MemoryStore(path) as store:
         for entry in witness_entries(5):
-            store.add_witness(entry)
+            store.witness.add(entry)
         store.flush()
-    # Back to version 2: no signature table.
+    # Back to version 2: no packed numbers (version 4), no signature table (version 3).
     with sqlite3.connect(path) as connection:
+        connection.execute('DROP INDEX records_by_time')
+        connection.execute('ALTER TABLE records DROP COLUMN packed')
+        connection.execute('ALTER TABLE records DROP COLUMN collapsed')
+        connection.execute('CREATE INDEX records_by_time ON records (kind, stamp_ns)')
         connection.execute('DROP TABLE witness_signatures')
         connection.execute('PRAGMA user_version = 2')
     with MemoryStore(path) as store:
         assert store._connection.execute('PRAGMA user_version').fetchone()[0] == schema.VERSION
-        assert store.verify_witness() == {} and store.signature_count() == 0
+        assert store.witness.verify() == {} and store.witness.signature_count() == 0
         assert store.stored_counts()['witness'] == 5
-        assert store.witness_proofs()['cell/witness'].signatures == 0
+        assert store.witness.proofs()['cell/witness'].signatures == 0

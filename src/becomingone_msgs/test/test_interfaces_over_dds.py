@@ -21,7 +21,7 @@ MESSAGES = [
     'Phase', 'Resonance', 'SyncState', 'WitnessRecord', 'PeerState', 'MeshState',
     'TemporalSignature', 'CoherenceBucket', 'MemoryAck', 'EStopCommand', 'WitnessSignature',
 ]
-SERVICES = ['QueryMemory', 'ReconstructCoherence']
+SERVICES = ['QueryMemory', 'QueryMemoryArrays', 'ReconstructCoherence']
 DEADLINE_S = 60.0
 
 

@@ -3,5 +3,7 @@ The cell's temporal memory: durable signatures, history and witness logs, querie
 
 Pure modules (no rclpy): :mod:`records` (what is stored), :mod:`schema` (file format and
 migrations), :mod:`retention` (tiered downsampling), :mod:`store` (the SQLite store),
-:mod:`mcap_io` (export to and import from MCAP) and :mod:`cli` (``becomingone-memory``).
+:mod:`witness_ledger` (the witness chains and signed heads inside it), :mod:`arrays` (bulk
+reads as numpy arrays), :mod:`mcap_io` (export to and import from MCAP) and :mod:`cli`
+(``becomingone-memory``).
 """

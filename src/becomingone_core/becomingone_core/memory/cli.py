@@ -2,10 +2,13 @@
 ``becomingone-memory``: query, reconstruct, export, import and verify a memory store offline.
 
 No ROS needs to be running. Times are seconds since the epoch (float); results print as JSON,
-one object per line, so they pipe into ``jq`` or a spreadsheet.
+one object per line, so they pipe into ``jq`` or a spreadsheet. ``query --format csv|npz`` reads
+a resonance, sync or mesh range in bulk as arrays instead (:meth:`MemoryStore.query_arrays`):
+CSV on stdout, or a NumPy ``.npz`` file (``--output``).
 """
 
 import argparse
+import csv
 import dataclasses
 import json
 import os
@@ -13,14 +16,22 @@ import pathlib
 import sys
 
 from becomingone_core.memory import mcap_io
-from becomingone_core.memory.records import KINDS, StateRecord
+from becomingone_core.memory.records import KINDS, STATE_KINDS, StateRecord
 from becomingone_core.memory.store import default_path, MemoryStore, StoreError
+import numpy as np
 
 NS = 1_000_000_000
 
 
 def _seconds_to_ns(text):
     return int(round(float(text) * NS))
+
+
+def _positive(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f'{text} is not > 0')
+    return value
 
 
 def _json_default(value):
@@ -45,18 +56,53 @@ def _info(store, args):
         'total': store.acknowledged.total, 'newest_ns': store.acknowledged.newest_ns,
         'stored': store.stored_counts(), 'disk_bytes': store.disk_bytes(),
         'unstorable': store.unstorable,
-        'witness_chain_breaks': store.chain_breaks,
-        'witness_chain_restarts': store.chain_restart_counts()}, sort_keys=True))
+        'witness_chain_breaks': store.witness.chain_breaks,
+        'witness_chain_restarts': store.witness.restart_counts()}, sort_keys=True))
     return 0
 
 
 def _query(store, args):
+    if args.format != 'json':
+        return _query_arrays(store, args)
     result = store.query(args.kind, args.start, args.end, args.source, args.limit,
                          args.newest_first)
     for bucket in result.buckets:
         _print(bucket, type='bucket')
     for record in result.records:
         _print(record, type='record')
+    if result.truncated:
+        print(f'truncated at {args.limit} results', file=sys.stderr)
+    return 0
+
+
+# The columns of a bulk query, in the order CSV prints them.
+_ARRAY_COLUMNS = ('stamp_ns', 'coherence', 't_real', 't_imag', 'collapsed', 'source')
+
+
+def _query_arrays(store, args):
+    """Print (CSV) or save (``.npz``) one kind's records in bulk, as arrays."""
+    if args.kind not in STATE_KINDS:
+        raise StoreError(f'--format {args.format}: kind must be one of {list(STATE_KINDS)} '
+                         '(witness records are not numbers)')
+    if args.format == 'npz' and not args.output:
+        raise StoreError('--format npz needs --output FILE')
+    result = store.query_arrays(args.kind, args.start, args.end, args.source, args.limit,
+                                args.newest_first)
+    columns = {'stamp_ns': result.stamp_ns, 'coherence': result.coherence,
+               't_real': result.t_real, 't_imag': result.t_imag, 'collapsed': result.collapsed}
+    if args.format == 'npz':
+        np.savez(args.output, **columns, source_index=result.source_index,
+                 sources=np.asarray(result.sources, dtype=str), truncated=result.truncated)
+        print(json.dumps({'output': args.output, 'records': len(result),
+                          'truncated': result.truncated}, sort_keys=True))
+    else:
+        writer = csv.writer(sys.stdout, lineterminator='\n')
+        writer.writerow(_ARRAY_COLUMNS)
+        # repr: every float prints with the digits that read back to the same number.
+        writer.writerows(zip(result.stamp_ns.tolist(), map(repr, result.coherence.tolist()),
+                             map(repr, result.t_real.tolist()), map(repr, result.t_imag.tolist()),
+                             result.collapsed.astype(int).tolist(),
+                             result.source_names().tolist()))
     if result.truncated:
         print(f'truncated at {args.limit} results', file=sys.stderr)
     return 0
@@ -124,8 +170,8 @@ def _verify(store, args):
     """
     trust = _trust(args)
     integrity = store.integrity_check()
-    breaks = store.verify_witness()
-    proofs = store.witness_proofs(trust)
+    breaks = store.witness.verify()
+    proofs = store.witness.proofs(trust)
     signed = {observer: proof.as_dict() for observer, proof in proofs.items()
               if proof.signatures}
     checked = (f'against the mesh CA {trust.mesh_name!r} ({trust.ca_fingerprint[:16]})'
@@ -134,7 +180,7 @@ def _verify(store, args):
     # A restart (a new epoch) is not a break: each epoch is verified on its own.
     print(json.dumps({'path': str(store.path), 'integrity_check': integrity,
                       'witness_chain_breaks': breaks,
-                      'witness_chain_restarts': store.chain_restart_counts(),
+                      'witness_chain_restarts': store.witness.restart_counts(),
                       'witness_signatures': signed,
                       'witness_unsigned_observers': sorted(o for o, p in proofs.items()
                                                            if not p.signatures),
@@ -162,8 +208,12 @@ def build_parser():
     query.add_argument('--start', type=_seconds_to_ns, default=0, help='start time (s)')
     query.add_argument('--end', type=_seconds_to_ns, default=None, help='end time (s)')
     query.add_argument('--source', default='', help='transducer, mesh node or witness subject')
-    query.add_argument('--limit', type=int, default=1000)
+    query.add_argument('--limit', type=_positive, default=1000)
     query.add_argument('--newest-first', action='store_true')
+    query.add_argument('--format', choices=('json', 'csv', 'npz'), default='json',
+                       help='json: records and buckets, one object per line; csv, npz: one '
+                            "kind's full-resolution records in bulk, as columns")
+    query.add_argument('--output', help='the .npz file of --format npz')
     query.set_defaults(run=_query, writable=False)
 
     reconstruct = commands.add_parser('reconstruct', help='the sync state at a time')

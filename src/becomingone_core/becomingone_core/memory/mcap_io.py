@@ -22,7 +22,7 @@ from becomingone_core.memory.records import (
     record_from_fields, record_to_fields, RESONANCE, signature_from_fields, signature_to_fields,
     SYNC, WITNESS, witness_from_fields, witness_to_fields)
 from becomingone_core.memory.schema import StoreError
-from becomingone_core.memory.store import SIGNATURES
+from becomingone_core.memory.witness_ledger import SIGNATURES
 from mcap.records import Channel, Chunk, Footer, Message, Schema
 from mcap.stream_reader import breakup_chunk, StreamReader
 from mcap_ros2.decoder import DecoderFactory
@@ -130,7 +130,7 @@ def export(store, path, namespace='/', kinds=(RESONANCE, SYNC, MESH, WITNESS), b
                     write(kind, topic_for(kind, item.source, namespace),
                           record_to_fields(item), item.stamp_ns)
             if kind == WITNESS:
-                for head in store.iter_signatures():
+                for head in store.witness.iter_signatures():
                     write(SIGNATURES, topic_for(SIGNATURES, '', namespace),
                           signature_to_fields(head), head.stamp_ns)
         if buckets:
@@ -202,9 +202,9 @@ def store_import(store, path, items):
             elif kind == BUCKETS:
                 store.add_buckets([item], skip_duplicates=True)
             elif kind == WITNESS:
-                store.add_witness(item)
+                store.witness.add(item)
             elif kind == SIGNATURES:
-                store.add_signature(item)
+                store.witness.add_signature(item)
             else:
                 store.add(item, skip_duplicates=True)
             if kind != 'skipped' and _duplicates(store) != duplicates:
@@ -224,18 +224,30 @@ def store_import(store, path, items):
 
 
 def _duplicates(store):
-    return sum(store.duplicates_ignored.values()) + sum(store.duplicate_records.values())
+    ledger = store.witness
+    return (sum(ledger.duplicates_ignored.values()) + ledger.duplicate_signatures
+            + sum(store.duplicate_records.values()))
+
+
+# The counters an import may move, per object: restored when it fails.
+_STORE_COUNTERS = ('duplicate_records',)
+_LEDGER_COUNTERS = ('duplicates_ignored', 'duplicate_signatures', 'chain_breaks',
+                    'chain_break_epochs', 'chain_restarts')
 
 
 def _counter_state(store):
-    return {name: dict(getattr(store, name)) for name in (
-        'duplicates_ignored', 'duplicate_records', 'chain_breaks', 'chain_break_epochs',
-        'chain_restarts')}
+    return ({name: _copy(getattr(store, name)) for name in _STORE_COUNTERS},
+            {name: _copy(getattr(store.witness, name)) for name in _LEDGER_COUNTERS})
+
+
+def _copy(value):
+    return dict(value) if isinstance(value, dict) else value
 
 
 def _restore_counter_state(store, saved):
-    for name, value in saved.items():
-        setattr(store, name, value)
+    for target, values in zip((store, store.witness), saved):
+        for name, value in values.items():
+            setattr(target, name, value)
 
 
 def _check_tail(stream):

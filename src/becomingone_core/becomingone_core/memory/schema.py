@@ -7,6 +7,7 @@ caller's transaction; a file newer than this code is refused rather than guessed
 """
 
 import sqlite3
+import struct
 
 # 'BOne' in ASCII: marks an SQLite file as a BecomingONE memory store.
 APPLICATION_ID = 0x424F6E65
@@ -169,8 +170,58 @@ CREATE TABLE witness_signatures (
 CREATE INDEX witness_signatures_by_time ON witness_signatures (stamp_ns);
 """
 
-# MIGRATIONS[i] takes a file from version i to version i + 1.
-MIGRATIONS = (_V1, _V2, _V3)
+# Version 4: bulk array reads. Each state record keeps its numbers once more, packed
+# (:data:`PACKED_RECORD`: stamp_ns, coherence, T real and imaginary, the sync layer's collapsed
+# flag), and sync records their collapsed flag in a column of its own (it was only in the JSON
+# fields). The time index covers the packed numbers, so a bulk read concatenates an hour of
+# them in SQLite, from the index alone and in (stamp_ns, id) order, into one byte string that
+# numpy reads as arrays: no Python object per record. Existing records are packed by
+# :func:`_pack_records` (a float's exact bits cannot be made in SQL).
+_V4 = """
+ALTER TABLE records ADD COLUMN collapsed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN packed BLOB NOT NULL DEFAULT x'';
+UPDATE records SET collapsed = coalesce((
+    SELECT json_extract(records.fields, '$[' || j.key || ']')
+    FROM layouts l, json_each(l.keys) j
+    WHERE l.id = records.layout AND j.value = 'collapsed'), 0) != 0
+WHERE kind = 'sync';
+DROP INDEX records_by_time;
+CREATE INDEX records_by_time ON records (kind, stamp_ns, id, source, packed);
+"""
+
+#: The layout of ``records.packed``: little-endian int64 stamp_ns, float64 coherence, t_real
+#: and t_imag, int8 collapsed (33 bytes, no padding).
+PACKED_RECORD = struct.Struct('<qdddb')
+
+
+def pack_record(stamp_ns, coherence, t_real, t_imag, collapsed):
+    """
+    Return the ``records.packed`` bytes of one record.
+
+    ``None`` for values that do not fit (a stamp past int64, a coherence that is no number):
+    the column is ``NOT NULL``, so SQLite refuses such a row like any it cannot store.
+    """
+    try:
+        # + 0.0: SQLite keeps no negative zero in a REAL column, so neither do the packed bytes.
+        return PACKED_RECORD.pack(stamp_ns, coherence + 0.0, t_real + 0.0, t_imag + 0.0,
+                                  collapsed)
+    except (struct.error, TypeError):
+        return None
+
+
+def _pack_records(connection):
+    rows = connection.execute(
+        'SELECT id, stamp_ns, coherence, t_real, t_imag, collapsed FROM records').fetchall()
+    nan = float('nan')
+    # A value that cannot be packed (none the store wrote) reads back as not a number.
+    connection.executemany('UPDATE records SET packed = ? WHERE id = ?', [
+        (pack_record(*row[1:]) or pack_record(row[1], nan, nan, nan, 0), row[0])
+        for row in rows])
+
+
+# MIGRATIONS[i] takes a file from version i to version i + 1: a script, or a script and the
+# Python steps that follow it.
+MIGRATIONS = (_V1, _V2, _V3, (_V4, _pack_records))
 VERSION = len(MIGRATIONS)
 
 
@@ -194,9 +245,12 @@ def migrate(connection, path):
         return version
     try:
         connection.execute('BEGIN IMMEDIATE')
-        for script in MIGRATIONS[version:]:
+        for migration in MIGRATIONS[version:]:
+            script, *steps = (migration,) if isinstance(migration, str) else migration
             for statement in _statements(script):
                 connection.execute(statement)
+            for step in steps:  # what SQL alone cannot do, in the same transaction
+                step(connection)
         connection.execute(f'PRAGMA application_id = {APPLICATION_ID}')
         connection.execute(f'PRAGMA user_version = {VERSION}')
         connection.execute('COMMIT')

@@ -8,20 +8,9 @@ fails stays buffered and is retried, so no acknowledged record can be lost and n
 is ever acknowledged. On open the file is checked (``quick_check``), migrated forward and its
 witness chains verified; breaks are reported, never repaired.
 
-Witness chains have **epochs**. A chain is identified by its observer (the witness node's name)
-and its epoch: a witness restarted without a persistent log starts a new chain at sequence 0,
-chained to the genesis digest. The store accepts that record as the start of the observer's
-next epoch (a counted chain restart, :attr:`MemoryStore.chain_restarts`) and verifies each epoch
-as a chain of its own. Within an epoch every edit, deletion and reorder is still a break at the
-record where it shows, and so is a "restart" anywhere but at sequence 0 with the genesis digest.
-A record the store already holds (the witness topic is transient local, so a memory that
-restarts receives up to the witness's history depth of records again) is a duplicate: ignored
-and counted in :attr:`MemoryStore.duplicates_ignored`.
-
-Signed chain heads (``witness/signatures``, :class:`~.records.SignatureEntry`) are kept beside
-the chains, committed in the same transactions (not part of the acknowledged mark, which counts
-records). :meth:`MemoryStore.witness_proofs` checks them: how far each observer's chain is
-proven to be its host's, the first bad record and the unsigned tail.
+The witness chains and their signed heads are kept by the store's
+:class:`~.witness_ledger.WitnessLedger` (:attr:`MemoryStore.witness`), committed in the same
+transactions as the records.
 """
 
 from dataclasses import dataclass, field
@@ -31,13 +20,12 @@ import os
 import pathlib
 import sqlite3
 
-from becomingone_core import witness_chain
 from becomingone_core.input_rules import INT64_MAX
-from becomingone_core.memory import retention, schema
+from becomingone_core.memory import arrays, retention, schema
 from becomingone_core.memory.records import (
-    Bucket, InvalidRecord, KINDS, ns_to_stamp, SignatureEntry, STATE_KINDS, StateRecord, SYNC,
-    WITNESS, WitnessEntry)
+    Bucket, InvalidRecord, KINDS, ns_to_stamp, STATE_KINDS, StateRecord, SYNC, WITNESS)
 from becomingone_core.memory.schema import CorruptStore, StoreError
+from becomingone_core.memory.witness_ledger import SIGNATURES, WitnessLedger
 
 _SQLITE_MAGIC = b'SQLite format 3\x00'
 # Errors one row causes (a value SQLite cannot bind or a constraint it breaks): that row is
@@ -45,8 +33,6 @@ _SQLITE_MAGIC = b'SQLite format 3\x00'
 # every buffered record for the next attempt.
 _ROW_ERRORS = (OverflowError, TypeError, ValueError, sqlite3.InterfaceError,
                sqlite3.IntegrityError, sqlite3.DataError)
-#: The kind signed heads are counted under (duplicates, unstorable).
-SIGNATURES = 'witness_signature'
 
 
 def default_path(cell='cell', environ=None):
@@ -93,8 +79,9 @@ class MemoryStore:
     """
     One cell's temporal memory in one SQLite file.
 
-    ``add``/``add_witness`` buffer a record (they return True once ``batch_size`` records are
-    waiting), ``flush`` commits the buffer durably and returns the new :class:`Ack`.
+    ``add`` (and ``witness.add``, ``witness.add_signature``: the :class:`WitnessLedger`)
+    buffer a record (they return True once ``batch_size`` records are waiting), ``flush``
+    commits the buffer durably and returns the new :class:`Ack`.
     """
 
     def __init__(self, path, policy=None, batch_size=1000, max_backlog=100_000,
@@ -103,22 +90,12 @@ class MemoryStore:
         self.policy = policy or retention.RetentionPolicy()
         self.batch_size = batch_size
         self.max_backlog = max_backlog
-        #: Witness observers (chains) the store accepts; ``None``: any number (offline tools).
-        self.max_observers = max_observers
         self.read_only = read_only
         self._pending = []
-        self._pending_witness = []
         self._pending_buckets = []
-        self._pending_signatures = []
-        self._pending_signature_keys = set()
         self._layout_keys, self._layout_ids = {}, {}
-        self._tails = {}
-        self._next_epoch = {}
-        self._pending_rows = set()
         self._pending_record_rows = set()
         self._pending_bucket_rows = set()
-        self.chain_restarts = {}
-        self.duplicates_ignored = {}
         #: Identical resonance, sync and mesh records and buckets skipped (imports), by kind.
         self.duplicate_records = {}
         self._connection = self._connect(create)
@@ -126,13 +103,9 @@ class MemoryStore:
             self._prepare()
             self.acknowledged = self._read_ack()
             self.unstorable = self._read_unstorable()
-            self._observers = {row[0] for row in self._connection.execute(
-                'SELECT observer FROM witness_epochs UNION SELECT observer FROM witness_anchor')}
             self._load_layouts()
-            self.chain_breaks, self.chain_break_epochs = {}, {}
-            for observer, (epoch, sequence) in self._verify_chains().items():
-                self.chain_breaks[observer] = sequence
-                self.chain_break_epochs[observer] = epoch
+            #: The witness chains and their signed heads (verified on opening).
+            self.witness = WitnessLedger(self, max_observers)
         except sqlite3.DatabaseError as error:
             self._connection.close()
             raise CorruptStore(f'{self.path}: not a usable memory store ({error})') from error
@@ -215,7 +188,7 @@ class MemoryStore:
     @property
     def backlog(self):
         """Return how many records are buffered but not yet acknowledged."""
-        return len(self._pending) + len(self._pending_witness) + len(self._pending_signatures)
+        return len(self._pending) + self.witness.backlog
 
     def add(self, record, skip_duplicates=False):
         """
@@ -229,10 +202,13 @@ class MemoryStore:
             raise InvalidRecord('kind', f'expected a resonance, sync or mesh record: {record!r}')
         # Field names go to the layouts table once; each row keeps only the values.
         fields = record.fields
+        collapsed = _collapsed(record)
         values = [_without_stamp(value) if key == 'header' else value
                   for key, value in fields.items()]
         row = (record.kind, record.stamp_ns, record.source, record.coherence, record.t.real,
-               record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':')))
+               record.t.imag, tuple(fields), json.dumps(values, separators=(',', ':')),
+               collapsed, schema.pack_record(record.stamp_ns, record.coherence, record.t.real,
+                                             record.t.imag, collapsed))
         if skip_duplicates and (row in self._pending_record_rows or self._is_stored_record(row)):
             self._count_duplicate(record.kind)
             return False
@@ -244,7 +220,7 @@ class MemoryStore:
         self.duplicate_records[kind] = self.duplicate_records.get(kind, 0) + 1
 
     def _is_stored_record(self, row):
-        kind, stamp_ns, source, coherence, t_real, t_imag, keys, values = row
+        kind, stamp_ns, source, coherence, t_real, t_imag, keys, values, *_ = row
         if not 0 <= stamp_ns <= INT64_MAX:
             return False  # SQLite cannot hold it, so it is not stored (the commit drops it)
         return any(tuple(stored) == (coherence, t_real, t_imag, json.dumps(keys), values)
@@ -280,165 +256,11 @@ class MemoryStore:
         return StateRecord(kind, stamp_ns, source, coherence, complex(t_real, t_imag),
                            decode=functools.partial(self._decode, layout, values, stamp_ns))
 
-    def add_witness(self, entry):
-        """
-        Buffer a :class:`WitnessEntry`; return True when a flush is due.
-
-        The record continues the observer's current epoch when its sequence is above the
-        epoch's newest: right after it, it must chain to it (anything else, a "restart" to the
-        genesis digest included, is a break); further on, the sequences between are a known gap
-        (records the memory never received). A record already stored (same observer, sequence
-        and digest, every field equal, any epoch) is a duplicate: ignored and counted in
-        :attr:`duplicates_ignored`, since the witness's transient-local history redelivers up to
-        its depth of records to a memory that restarts (and a replay of a stored record changes
-        nothing). So is a record of the current epoch older than the oldest one the store holds
-        of it (a lower sequence stamped no later: history the memory missed or retention
-        dropped), not a restart. Any other record at or below the newest
-        sequence starts the observer's next epoch, a chain restart counted in
-        :attr:`chain_restarts`: normally sequence 0 chained to the genesis digest; a later
-        sequence when the memory missed the new chain's first records (a restarted witness may
-        publish them before DDS has matched it with the memory), which is then verified from
-        its own previous digest, like a gap. A record that breaks its chain is stored anyway
-        (it is evidence) and the break is reported in :attr:`chain_breaks` (its epoch in
-        :attr:`chain_break_epochs`).
-        """
-        self._check_room()
-        observer = entry.observer
-        # The duplicate checks below look the sequence up in SQLite, which holds int64 only.
-        if not 0 <= entry.sequence <= INT64_MAX:
-            raise InvalidRecord('out_of_range', f'sequence {entry.sequence} outside int64')
-        if observer not in self._observers:
-            # Per-observer state (tails, epochs, counters) must not grow with every name a
-            # publisher invents.
-            if self.max_observers is not None and len(self._observers) >= self.max_observers:
-                raise InvalidRecord('too_many_observers',
-                                    f'{len(self._observers)} observers already (the most)')
-        tail = self._tail(observer)
-        restart = False
-        # Any epoch: an older run's record may lie above the current run's newest sequence.
-        if tail is not None and (self._is_stored(entry) or (
-                entry.sequence <= tail[1] and self._predates(entry, tail[0]))):
-            self.duplicates_ignored[observer] = self.duplicates_ignored.get(observer, 0) + 1
-            return False
-        if tail is not None and entry.sequence > tail[1]:
-            epoch, gap = tail[0], entry.sequence > tail[1] + 1
-            previous = None if gap else tail[2]
-            epoch_row = None
-        else:
-            # The observer's first record, or the first of a new epoch (sequence 0 must chain
-            # to the genesis digest, a later one is checked against its own previous digest).
-            epoch, gap, previous = self._next_epoch[observer], False, None
-            restart = tail is not None
-            self._next_epoch[observer] = epoch + 1
-            epoch_row = (observer, epoch, entry.sequence, entry.stamp_ns)
-        if not witness_chain.verify([entry], previous_digest=previous).ok:
-            self.chain_breaks.setdefault(observer, entry.sequence)
-            self.chain_break_epochs.setdefault(observer, epoch)
-        elif restart:
-            self.chain_restarts[observer] = self.chain_restarts.get(observer, 0) + 1
-        self._pending_witness.append((entry, epoch, gap, epoch_row))
-        self._pending_rows.add(_witness_row(entry))
-        self._observers.add(observer)
-        self._tails[observer] = (epoch, entry.sequence, entry.digest)
-        return self.backlog >= self.batch_size
-
-    def add_signature(self, head):
-        """
-        Buffer a signed chain head (:class:`SignatureEntry`); return True when a flush is due.
-
-        One the store already holds (every field equal; the signature topic is transient
-        local, so a memory that restarts receives recent ones again) is a duplicate: ignored and
-        counted in :attr:`duplicate_records` (under ``witness_signature``). Whether it holds is
-        checked by :meth:`witness_proofs`, not here.
-        """
-        self._check_room()
-        if not isinstance(head, SignatureEntry):
-            raise InvalidRecord('kind', f'expected a SignatureEntry: {head!r}')
-        for value, what in ((head.sequence, 'sequence'), (head.stamp_ns, 'stamp_ns')):
-            if not 0 <= value <= INT64_MAX:
-                raise InvalidRecord('out_of_range', f'{what} {value} outside int64')
-        if head.observer not in self._observers and self.max_observers is not None and \
-                len(self._observers) >= self.max_observers:
-            raise InvalidRecord('too_many_observers',
-                                f'{len(self._observers)} observers already (the most)')
-        row = _signature_row(head)
-        if row in self._pending_signature_keys or self._is_stored_signature(row):
-            self._count_duplicate(SIGNATURES)
-            return False
-        self._pending_signatures.append(row)
-        self._pending_signature_keys.add(row)
-        return self.backlog >= self.batch_size
-
-    def _is_stored_signature(self, row):
-        return any(tuple(stored) == row for stored in self._connection.execute(
-            f'SELECT {_SIGNATURE_COLUMNS} FROM witness_signatures WHERE observer = ? '
-            'AND sequence = ? AND stamp_ns = ?', (row[0], row[1], row[3])))
-
-    def current_epoch(self, observer):
-        """Return ``(epoch, newest sequence)`` of ``observer``'s chain, or ``None``."""
-        tail = self._tail(observer)
-        return None if tail is None else tail[:2]
-
-    def chain_restart_counts(self):
-        """Return ``{observer: restarts}`` over the whole store (epochs after the first)."""
-        return {observer: len(epochs) - 1 for observer, epochs in self.witness_epochs().items()
-                if len(epochs) > 1}
-
-    def _is_stored(self, entry):
-        """Tell whether exactly this record (every field, not only its digest) is stored."""
-        row = _witness_row(entry)
-        if row in self._pending_rows:
-            return True
-        return any(tuple(stored) == row for stored in self._connection.execute(
-            f'SELECT {_WITNESS_COLUMNS} FROM witness WHERE observer = ? AND sequence = ? '
-            'AND digest = ?', (entry.observer, entry.sequence, entry.digest)))
-
-    def _predates(self, entry, epoch):
-        """Tell whether ``entry`` is older than every record the store holds of ``epoch``."""
-        connection = self._connection
-        head = connection.execute(
-            'SELECT sequence, stamp_ns FROM witness WHERE observer = ? AND epoch = ? '
-            'ORDER BY sequence LIMIT 1', (entry.observer, epoch)).fetchone()
-        if head is None:  # the epoch began in a batch not yet committed
-            head = next(((e.sequence, e.stamp_ns) for e, pending_epoch, *_ in self._pending_witness
-                         if e.observer == entry.observer and pending_epoch == epoch), None)
-        if head is None:  # retention dropped them all: the anchor and the epoch's first stamp
-            anchor = connection.execute(
-                'SELECT sequence FROM witness_anchor WHERE observer = ? AND epoch = ?',
-                (entry.observer, epoch)).fetchone()
-            first = connection.execute(
-                'SELECT stamp_ns FROM witness_epochs WHERE observer = ? AND epoch = ?',
-                (entry.observer, epoch)).fetchone()
-            if anchor is None or first is None:
-                return False
-            head = (anchor[0] + 1, first[0])
-        # A new run (a restart) starts later than the records it follows: its stamps are newer.
-        return entry.sequence < head[0] and entry.stamp_ns <= head[1]
-
     def _check_room(self):
         if self.read_only:
             raise StoreError(f'{self.path}: opened read-only')
         if self.backlog >= self.max_backlog:
             raise InvalidRecord('backlog', f'{self.backlog} records waiting for the disk')
-
-    def _tail(self, observer):
-        """Return ``(epoch, sequence, digest)`` of the observer's newest record, or ``None``."""
-        if observer not in self._tails:
-            connection = self._connection
-            # The newest stored record, else the anchor when retention dropped them all.
-            tail = connection.execute(
-                'SELECT epoch, sequence, digest FROM witness WHERE observer = ? '
-                'ORDER BY epoch DESC, sequence DESC LIMIT 1', (observer,)).fetchone()
-            tail = tail or connection.execute(
-                'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
-                (observer,)).fetchone()
-            self._tails[observer] = tuple(tail) if tail else None
-            newest = connection.execute(
-                'SELECT max(epoch) FROM witness_epochs WHERE observer = ?',
-                (observer,)).fetchone()[0]
-            epochs = [-1 if newest is None else newest, -1 if tail is None else tail[0]]
-            self._next_epoch[observer] = max(epochs) + 1
-        return self._tails[observer]
 
     def flush(self, isolate=True):
         """
@@ -456,8 +278,8 @@ class MemoryStore:
         """
         if not (self.backlog or self._pending_buckets):
             return self.acknowledged
-        batch = (self._pending, self._pending_witness, self._pending_buckets,
-                 self._pending_signatures)
+        batch = (self._pending, self.witness.pending, self._pending_buckets,
+                 self.witness.pending_signatures)
         try:
             layouts, dropped = self._write(*batch), {}
         except BaseException as error:  # noqa: B902 - never leave the transaction open
@@ -475,17 +297,14 @@ class MemoryStore:
                 raise self._commit_failed(retry_error) from retry_error
         records, witness, _, _ = batch
         added, newest = self._added(records, witness)
-        self._pending, self._pending_witness, self._pending_buckets = [], [], []
-        self._pending_rows, self._pending_record_rows = set(), set()
-        self._pending_bucket_rows = set()
-        self._pending_signatures, self._pending_signature_keys = [], set()
+        self._pending, self._pending_buckets = [], []
+        self._pending_record_rows, self._pending_bucket_rows = set(), set()
+        self.witness.committed(bool(dropped))
         for keys, layout in layouts.items():
             self._layout_ids[keys], self._layout_keys[layout] = layout, keys
         if dropped:
             for kind, count in dropped.items():
                 self.unstorable[kind] = self.unstorable.get(kind, 0) + count
-            # A dropped witness record may have been an observer's tail: read them again.
-            self._tails.clear()
         counts = dict(self.acknowledged.counts)
         for kind, count in added.items():
             counts[kind] = counts.get(kind, 0) + count
@@ -518,9 +337,9 @@ class MemoryStore:
         connection.execute('BEGIN IMMEDIATE')
         layouts = {}
         self._insert_records(connection, records, layouts)
-        self._insert_witness(connection, witness)
+        self.witness.insert_entries(connection, witness)
         self._insert_buckets(connection, buckets)
-        self._insert_signatures(connection, signatures)
+        self.witness.insert_signatures(connection, signatures)
         self._write_counters(connection, records, witness, dropped)
         connection.execute('COMMIT')
         return layouts
@@ -538,11 +357,11 @@ class MemoryStore:
         for index, (rows, insert, kind_of) in enumerate((
                 (records, lambda row: self._insert_records(connection, [row], layouts),
                  lambda row: row[0]),
-                (witness, lambda item: self._insert_witness(connection, [item]),
+                (witness, lambda item: self.witness.insert_entries(connection, [item]),
                  lambda item: WITNESS),
                 (buckets, lambda row: self._insert_buckets(connection, [row]),
                  lambda row: 'buckets'),
-                (signatures, lambda row: self._insert_signatures(connection, [row]),
+                (signatures, lambda row: self.witness.insert_signatures(connection, [row]),
                  lambda row: SIGNATURES))):
             for row in rows:
                 connection.execute('SAVEPOINT one_row')
@@ -566,25 +385,8 @@ class MemoryStore:
             layouts[keys] = self._layout_id(connection, keys)
         connection.executemany(
             'INSERT INTO records (kind, stamp_ns, source, coherence, t_real, t_imag, layout, '
-            'fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-            [row[:6] + (layouts[row[6]], row[7]) for row in records])
-
-    def _insert_witness(self, connection, witness):
-        connection.executemany(
-            f'INSERT OR IGNORE INTO witness (epoch, {_WITNESS_COLUMNS}) '
-            'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [(epoch,) + _witness_row(entry) for entry, epoch, *_ in witness])
-        connection.executemany(
-            'INSERT OR IGNORE INTO witness_gaps (observer, epoch, sequence) VALUES (?, ?, ?)',
-            [(entry.observer, epoch, entry.sequence) for entry, epoch, gap, _ in witness if gap])
-        connection.executemany(
-            'INSERT OR IGNORE INTO witness_epochs (observer, epoch, first_sequence, stamp_ns) '
-            'VALUES (?, ?, ?, ?)', [row for *_, row in witness if row is not None])
-
-    def _insert_signatures(self, connection, signatures):
-        connection.executemany(
-            f'INSERT OR IGNORE INTO witness_signatures ({_SIGNATURE_COLUMNS}) '
-            'VALUES (?, ?, ?, ?, ?, ?)', signatures)
+            'fields, collapsed, packed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [row[:6] + (layouts[row[6]],) + row[7:] for row in records])
 
     def _insert_buckets(self, connection, buckets):
         connection.executemany(
@@ -637,14 +439,9 @@ class MemoryStore:
 
     def discard(self):
         """Drop every buffered record (a failed import): the store is as it was on disk."""
-        self._pending, self._pending_witness, self._pending_buckets = [], [], []
-        self._pending_signatures, self._pending_signature_keys = [], set()
-        self._pending_rows, self._pending_record_rows = set(), set()
-        self._pending_bucket_rows = set()
-        self._tails.clear()
-        self._next_epoch.clear()
-        self._observers = {row[0] for row in self._connection.execute(
-            'SELECT observer FROM witness_epochs UNION SELECT observer FROM witness_anchor')}
+        self._pending, self._pending_buckets = [], []
+        self._pending_record_rows, self._pending_bucket_rows = set(), set()
+        self.witness.discard()
 
     def _transaction(self, work, what):
         connection = self._connection
@@ -693,12 +490,9 @@ class MemoryStore:
         end_ns = 2**63 - 1 if end_ns is None else end_ns
         order = 'DESC' if newest_first else 'ASC'
         if kind == WITNESS:
-            rows = self._select(
-                f'SELECT {_WITNESS_COLUMNS} FROM witness WHERE stamp_ns BETWEEN ? AND ?',
-                (start_ns, end_ns), 'subject', source,
-                f'stamp_ns {order}, epoch {order}, sequence {order}', limit + 1)
-            entries = [_witness_from_row(row) for row in rows]
-            return QueryResult(entries[:limit], [], len(entries) > limit)
+            entries, truncated = self.witness.query(start_ns, end_ns, source, limit,
+                                                    newest_first)
+            return QueryResult(entries, [], truncated)
 
         def fetch_records(count):
             return [self._record_from_row(row) for row in self._select(
@@ -725,6 +519,29 @@ class MemoryStore:
         items = items[:limit]
         return QueryResult([i for i in items if isinstance(i, StateRecord)],
                            [i for i in items if isinstance(i, Bucket)], truncated)
+
+    def query_arrays(self, kind, start_ns=0, end_ns=None, source='', limit=1_000_000,
+                     newest_first=False):
+        """
+        Return records of ``kind`` stamped in ``[start_ns, end_ns]`` as numpy arrays.
+
+        The same records, in the same order, as :meth:`query` returns (full resolution only:
+        buckets are not part of it), as an :class:`~.arrays.RecordArrays` read straight from
+        SQLite's time index, with no Python object per record. Ranges are clamped to what
+        SQLite holds (int64), the limit to :data:`~.arrays.MAX_ROWS`.
+        """
+        if kind not in STATE_KINDS:
+            raise ValueError(f'kind {kind!r} is not one of {list(STATE_KINDS)}')
+        if limit <= 0:
+            raise ValueError('limit must be > 0')
+        # SQLite passes the packed bytes through its text functions unchanged only in UTF-8
+        # (every store this code creates; a UTF-16 file would come back transcoded).
+        encoding = self._connection.execute('PRAGMA encoding').fetchone()[0]
+        if encoding != 'UTF-8':
+            raise StoreError(f'{self.path}: bulk reads need a UTF-8 store, not {encoding}')
+        end_ns = INT64_MAX if end_ns is None else min(end_ns, INT64_MAX)
+        return arrays.read(self._connection, kind, max(0, min(start_ns, INT64_MAX)), end_ns,
+                           source, min(limit, arrays.MAX_ROWS), newest_first)
 
     def _widest_bucket(self, kind):
         row = self._connection.execute(
@@ -772,148 +589,28 @@ class MemoryStore:
         """
         Yield every full-resolution record of ``kind`` in time order.
 
-        Witness entries come in chain order instead (observer, epoch, sequence), the order in
-        which the memory received them, so importing them elsewhere rebuilds the same epochs.
+        Witness entries come in chain order instead (:meth:`WitnessLedger.iter_entries`).
         """
-        last = (-1, -1)
         if kind == WITNESS:
-            last = ('', -1, -1)
+            yield from self.witness.iter_entries(batch)
+            return
+        last = (-1, -1)
         while True:
-            if kind == WITNESS:
-                rows = self._connection.execute(
-                    f'SELECT {_WITNESS_COLUMNS}, epoch FROM witness '
-                    'WHERE (observer, epoch, sequence) > (?, ?, ?) '
-                    'ORDER BY observer, epoch, sequence LIMIT ?', (*last, batch)).fetchall()
-                items = [_witness_from_row(row[:10]) for row in rows]
-                keys = [(row[0], row[10], row[1]) for row in rows]
-            else:
-                rows = self._connection.execute(
-                    'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields, id '
-                    'FROM records WHERE kind = ? AND (stamp_ns, id) > (?, ?) '
-                    'ORDER BY stamp_ns, id LIMIT ?', (kind, *last, batch)).fetchall()
-                items = [self._record_from_row(row) for row in rows]
-                keys = [(row[1], row[8]) for row in rows]
+            rows = self._connection.execute(
+                'SELECT kind, stamp_ns, source, coherence, t_real, t_imag, layout, fields, id '
+                'FROM records WHERE kind = ? AND (stamp_ns, id) > (?, ?) '
+                'ORDER BY stamp_ns, id LIMIT ?', (kind, *last, batch)).fetchall()
             if not rows:
                 return
-            yield from items
-            last = keys[-1]
+            yield from (self._record_from_row(row) for row in rows)
+            last = (rows[-1][1], rows[-1][8])
 
     def iter_buckets(self):
         """Yield every bucket, oldest first."""
         for row in self._connection.execute('SELECT * FROM buckets ORDER BY start_ns'):
             yield _bucket_from_row(row)
 
-    def iter_signatures(self, observer=None):
-        """Yield every stored signed head (of ``observer``), by observer, sequence and stamp."""
-        where, arguments = ('WHERE observer = ? ', (observer,)) if observer is not None else (
-            '', ())
-        for row in self._connection.execute(
-                f'SELECT {_SIGNATURE_COLUMNS} FROM witness_signatures {where}'
-                'ORDER BY observer, sequence, stamp_ns, id', arguments):
-            yield _signature_from_row(row)
-
-    def signature_count(self):
-        return self._connection.execute('SELECT count(*) FROM witness_signatures').fetchone()[0]
-
     # -- checking -----------------------------------------------------------------------------
-    def witness_proofs(self, trust=None):
-        """
-        Check every observer's signed heads; return ``{observer: witness_chain.Proof}``.
-
-        ``trust`` (a ``pki.TrustStore``): each signature must be by a certificate the mesh CA
-        issued to the observer's host (valid at the signature's stamp, not revoked); without,
-        signatures are checked for internal consistency only. A chain's records from its first
-        break on are left out (the break is reported by :meth:`verify_witness`), and each epoch
-        is split at its known gaps: a signature vouches only for the unbroken run it ends.
-        """
-        breaks = self._verify_chains()
-        proofs = {}
-        observers = [row[0] for row in self._connection.execute(
-            'SELECT observer FROM witness UNION SELECT observer FROM witness_signatures')]
-        for observer in sorted(observers):
-            _, _, gaps, chain = self._load_chain(observer)
-            cut = breaks.get(observer)
-            runs = []
-            for epoch in sorted(chain):
-                entries = chain[epoch]
-                if cut is not None and epoch > cut[0]:
-                    break
-                if cut is not None and epoch == cut[0]:
-                    entries = [e for e in entries if e.sequence < cut[1]]
-                starts = [0] + [i for i in range(1, len(entries))
-                                if (epoch, entries[i].sequence) in gaps
-                                and entries[i].sequence > entries[i - 1].sequence + 1]
-                runs += [(epoch, entries[a:b])
-                         for a, b in zip(starts, starts[1:] + [len(entries)]) if b > a]
-            proofs[observer] = witness_chain.prove(
-                observer, runs, list(self.iter_signatures(observer)), trust)
-        return proofs
-
-    def _load_chain(self, observer):
-        """Return the anchor, epochs, gaps and ``{epoch: [entries]}`` of one observer."""
-        connection = self._connection
-        anchor = connection.execute(
-            'SELECT epoch, sequence, digest FROM witness_anchor WHERE observer = ?',
-            (observer,)).fetchone()
-        epochs = dict(connection.execute(
-            'SELECT epoch, first_sequence FROM witness_epochs WHERE observer = ?',
-            (observer,)).fetchall())
-        gaps = set(connection.execute(
-            'SELECT epoch, sequence FROM witness_gaps WHERE observer = ?', (observer,)))
-        chain = {}
-        for row in connection.execute(
-                f'SELECT epoch, {_WITNESS_COLUMNS} FROM witness WHERE observer = ? '
-                'ORDER BY epoch, sequence', (observer,)):
-            chain.setdefault(row[0], []).append(_witness_from_row(row[1:]))
-        return anchor, epochs, gaps, chain
-
-    def verify_witness(self):
-        """Recompute every witness chain; return ``{observer: first bad sequence}``."""
-        return {observer: sequence for observer, (_, sequence) in self._verify_chains().items()}
-
-    def _verify_chains(self):
-        """Return ``{observer: (epoch, sequence)}`` of each chain's first bad record."""
-        breaks = {}
-        connection = self._connection
-        observers = [row[0] for row in connection.execute(
-            'SELECT DISTINCT observer FROM witness')]
-        for observer in observers:
-            anchor, epochs, gaps, chain = self._load_chain(observer)
-            # The sequence the chain had reached before each epoch (for the first kept epoch,
-            # the anchor's when retention dropped its predecessor).
-            reached = anchor[1] if anchor else None
-            for epoch in sorted(set(epochs) | set(chain)):
-                entries = chain.get(epoch)
-                if not entries:
-                    # Recorded with its first record in one commit: an epoch without records
-                    # that retention has not passed was deleted.
-                    if anchor is None or epoch > anchor[0]:
-                        breaks[observer] = (epoch, epochs[epoch])
-                        break
-                    continue
-                bad = _first_break_in_epoch(
-                    entries, {s for e, s in gaps if e == epoch}, epochs.get(epoch),
-                    anchor=anchor[1:] if anchor and anchor[0] == epoch else None,
-                    reached=reached if epoch > min(epochs, default=epoch) else None)
-                if bad is not None:
-                    breaks[observer] = (epoch, bad)
-                    break
-                reached = entries[-1].sequence
-        return breaks
-
-    def witness_epochs(self):
-        """
-        Return ``{observer: [(epoch, first sequence received, its stamp_ns), ...]}``.
-
-        Every epoch after an observer's first is a chain restart.
-        """
-        epochs = {}
-        for observer, epoch, first, stamp in self._connection.execute(
-                'SELECT observer, epoch, first_sequence, stamp_ns FROM witness_epochs '
-                'ORDER BY observer, epoch'):
-            epochs.setdefault(observer, []).append((epoch, first, stamp))
-        return epochs
-
     def integrity_check(self):
         """Run ``PRAGMA integrity_check``; return ``'ok'`` or SQLite's findings."""
         rows = self._connection.execute('PRAGMA integrity_check').fetchall()
@@ -924,8 +621,8 @@ class MemoryStore:
         counts = dict(self._connection.execute(
             'SELECT kind, count(*) FROM records GROUP BY kind').fetchall())
         counts['buckets'] = self._connection.execute('SELECT count(*) FROM buckets').fetchone()[0]
-        counts[WITNESS] = self._connection.execute('SELECT count(*) FROM witness').fetchone()[0]
-        counts[SIGNATURES] = self.signature_count()
+        counts[WITNESS] = self.witness.stored_count()
+        counts[SIGNATURES] = self.witness.signature_count()
         return counts
 
     def disk_bytes(self):
@@ -946,6 +643,11 @@ def move_aside(path, now_text):
     return target
 
 
+def _collapsed(record):
+    # Kept in a column for bulk reads (sync records; 0 for the other kinds).
+    return int(bool(record.fields.get('collapsed'))) if record.kind == SYNC else 0
+
+
 def _without_stamp(header):
     if not isinstance(header, dict):
         return header
@@ -956,68 +658,3 @@ def _bucket_from_row(row):
     kind, resolution_ns, start_ns, source, count, mean, low, high, t_real, t_imag = row
     return Bucket(kind, source, resolution_ns, start_ns, count, mean, low, high,
                   complex(t_real, t_imag))
-
-
-def _first_break_in_epoch(entries, gaps, first_sequence, anchor, reached):
-    """
-    Return the sequence of the first record breaking one epoch's chain, or ``None``.
-
-    The epoch continues ``anchor`` (``(sequence, digest)`` of the last record retention
-    dropped) when there is one. Else its first record must be the first one the memory
-    received (``first_sequence``: an edited or deleted head is a break), and a restart (an
-    epoch after the first; ``reached`` is the sequence its predecessor had reached) must begin
-    at or below ``reached``: a chain that went on would have continued the epoch before, so an
-    epoch split off the middle of another is a break. Sequence 0 must chain to the genesis
-    digest. The chain resumes after a known gap (records the memory never received, where the
-    sequence jumps): there only the record's own digest can be checked. A record missing
-    anywhere else is a break.
-    """
-    head = entries[0]
-    start_digest = None
-    if anchor is not None:
-        start_digest = anchor[1]
-    elif head.sequence != first_sequence or (reached is not None and head.sequence > reached):
-        return head.sequence
-    starts = [0] + [i for i in range(1, len(entries))
-                    if entries[i].sequence in gaps
-                    and entries[i].sequence > entries[i - 1].sequence + 1]
-    for start, end in zip(starts, starts[1:] + [len(entries)]):
-        segment = entries[start:end]
-        result = witness_chain.verify(segment, start_digest if start == 0 else None)
-        if not result.ok:
-            return segment[result.bad_index].sequence
-    return None
-
-
-# The witness table's columns a WitnessEntry is made of (the epoch is the store's own).
-_WITNESS_COLUMNS = ('observer, sequence, stamp_ns, layer, subject, event, names, "values", '
-                    'previous_digest, digest')
-
-
-def _witness_row(entry):
-    return (entry.observer, entry.sequence, entry.stamp_ns, entry.layer, entry.subject,
-            entry.event, json.dumps(list(entry.names)), json.dumps(list(entry.values)),
-            entry.previous_digest, entry.digest)
-
-
-def _witness_from_row(row):
-    observer, sequence, stamp_ns, layer, subject, event, names, values, previous, digest = row
-    return WitnessEntry(sequence=sequence, layer=layer, stamp_ns=stamp_ns, observer=observer,
-                        subject=subject, event=event, names=tuple(json.loads(names)),
-                        values=tuple(json.loads(values)), previous_digest=previous,
-                        digest=digest)
-
-
-# The signed heads' columns a SignatureEntry is made of.
-_SIGNATURE_COLUMNS = 'observer, sequence, digest, stamp_ns, certificate, signature'
-
-
-def _signature_row(head):
-    return (head.observer, head.sequence, head.digest, head.stamp_ns, bytes(head.certificate),
-            bytes(head.signature))
-
-
-def _signature_from_row(row):
-    observer, sequence, digest, stamp_ns, certificate, signature = row
-    return SignatureEntry(observer, sequence, digest, stamp_ns, bytes(certificate),
-                          bytes(signature))

@@ -4,10 +4,11 @@ The ``memory`` node: the cell's temporal memory over ROS 2.
 Subscribes to the cell's resonance, sync, witness (with its signed heads,
 ``witness/signatures``) and mesh topics, stores them durably in one
 SQLite file (:mod:`becomingone_core.memory.store`), publishes the acknowledged high-water mark
-on ``memory/acknowledged`` after every durable commit, and answers ``memory/query`` and
-``memory/reconstruct``. A Resonance message is stored as one row (its summary coherence and T
-index it; the per-lag arrays are kept whole) and comes back from ``memory/query`` as one
-TemporalSignature per lag.
+on ``memory/acknowledged`` after every durable commit, and answers ``memory/query``,
+``memory/reconstruct`` and ``memory/query_arrays`` (one kind's records as parallel arrays: a
+bulk read without a message per record). A Resonance message is stored as one row (its summary
+coherence and T index it; the per-lag arrays are kept whole) and comes back from
+``memory/query`` as one TemporalSignature per lag.
 
 Every message and request passes its :mod:`input_rules` check (ranges, lengths, a stamp
 window around the node clock) before it touches the store; a refused one is counted by reason
@@ -24,15 +25,18 @@ deactivate commits what is buffered and stops ingest; cleanup and shutdown commi
 the store. ``autostart`` (default true) configures and activates it at start-up.
 """
 
+import array
 import datetime
 import functools
 
 from becomingone_core import input_rules
 from becomingone_core.health import ERROR, OK, RateMonitor, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import RejectedInput, shorten, StampWindow
+from becomingone_core.memory.arrays import MAX_ROWS
 from becomingone_core.memory.records import (
     check_witness_signature, InvalidRecord, KINDS, make_signature, MESH, record_from_fields,
-    record_to_fields, RESONANCE, SYNC, WITNESS, witness_from_fields, witness_to_fields)
+    record_to_fields, RESONANCE, STATE_KINDS, SYNC, WITNESS, witness_from_fields,
+    witness_to_fields)
 from becomingone_core.memory.retention import MAX_DURATION_S, RetentionPolicy
 from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
@@ -47,11 +51,17 @@ from becomingone_core.ros.stamps import set_stamp, stamp_ns
 from becomingone_msgs.msg import (
     CoherenceBucket, MemoryAck, MeshState, Resonance, SyncState, TemporalSignature,
     WitnessRecord, WitnessSignature)
-from becomingone_msgs.srv import QueryMemory, ReconstructCoherence
+from becomingone_msgs.srv import QueryMemory, QueryMemoryArrays, ReconstructCoherence
 from rclpy.qos import QoSProfile, QoSReliabilityPolicy
 
 NS = 1_000_000_000
 _LOG_THROTTLE_S = 5.0
+#: Default queue depth of the resonance, sync and mesh subscriptions: a second of sync states
+#: at 10,000/s waits there while a commit (fsync) holds the node.
+STATE_QOS_DEPTH = 10_000
+#: Messages one state callback takes from its queue after its own (see _subscribe_drained):
+#: bounded, so commits, retention and services still get their turn in a flood.
+DRAIN_MAX = 500
 
 
 class MemoryNode(GuardedLifecycleNode):
@@ -85,9 +95,9 @@ class MemoryNode(GuardedLifecycleNode):
     def activate_node(self):
         state_qos = QoSProfile(depth=self._qos_depth, reliability=QoSReliabilityPolicy.RELIABLE)
         for topic in ('master/resonance', 'emissary/resonance'):
-            self.create_subscription(Resonance, topic, self._on_resonance, state_qos)
-        self.create_subscription(SyncState, 'sync/state', self._on_sync, state_qos)
-        self.create_subscription(MeshState, 'mesh/state', self._on_mesh, state_qos)
+            self._subscribe_drained(Resonance, topic, self._on_resonance, state_qos)
+        self._subscribe_drained(SyncState, 'sync/state', self._on_sync, state_qos)
+        self._subscribe_drained(MeshState, 'mesh/state', self._on_mesh, state_qos)
         # Transient local, like the witness's publisher: on matching, the memory receives the
         # records the witness published before DDS matched them (no gap at an epoch's start).
         self.create_subscription(WitnessRecord, 'witness', self._on_witness, WITNESS_QOS)
@@ -95,6 +105,7 @@ class MemoryNode(GuardedLifecycleNode):
         self.create_subscription(WitnessSignature, SIGNATURES_TOPIC, self._on_signature,
                                  WITNESS_SIGNATURE_QOS)
         self.create_service(QueryMemory, 'memory/query', self._on_query)
+        self.create_service(QueryMemoryArrays, 'memory/query_arrays', self._on_query_arrays)
         self.create_service(ReconstructCoherence, 'memory/reconstruct', self._on_reconstruct)
         self.create_timer(self._flush_period_s, self.flush)
         self.create_timer(self._retention_period_s, self._apply_retention)
@@ -131,8 +142,9 @@ class MemoryNode(GuardedLifecycleNode):
         self._max_backlog = d('max_backlog', 100_000,
                               'refuse (and count) new records while this many wait for the disk',
                               minimum=1, maximum=100_000_000)
-        self._qos_depth = d('qos_depth', 100, 'queue depth of the resonance, sync and mesh '
-                            'subscriptions (reliable; witness: the witness history depth)',
+        self._qos_depth = d('qos_depth', STATE_QOS_DEPTH,
+                            'queue depth of the resonance, sync and mesh subscriptions '
+                            '(reliable; witness: the witness history depth)',
                             minimum=1, maximum=100_000)
         raw_keep_s = d('raw_keep_s', 3600.0, 'keep full-resolution records this long (s)',
                        minimum=1e-3, maximum=MAX_DURATION_S)
@@ -162,6 +174,14 @@ class MemoryNode(GuardedLifecycleNode):
                             minimum=1, maximum=1_000_000)
         require(self._default_limit <= self._max_limit, 'query_default_limit',
                 'must not exceed query_max_limit')
+        self._default_array_limit = d('query_arrays_default_limit', 100_000,
+                                      'records of memory/query_arrays when max_results is 0',
+                                      minimum=1, maximum=MAX_ROWS)
+        self._max_array_limit = d('query_arrays_max_limit', 1_000_000,
+                                  'most records one memory/query_arrays returns (37 bytes '
+                                  'each in the reply)', minimum=1, maximum=MAX_ROWS)
+        require(self._default_array_limit <= self._max_array_limit,
+                'query_arrays_default_limit', 'must not exceed query_arrays_max_limit')
         self._tolerance_ns = int(NS * d(
             'reconstruct_tolerance_s', 5.0,
             'memory/reconstruct answers "unknown" when nothing lies this close (s)',
@@ -203,6 +223,29 @@ class MemoryNode(GuardedLifecycleNode):
                 from error
 
     # -- ingest -------------------------------------------------------------------------------
+    def _subscribe_drained(self, message_type, topic, on_message, qos):
+        """
+        Subscribe to a state stream whose callback also drains the queue behind its message.
+
+        The executor rebuilds its wait set (every subscription, service, timer and QoS event
+        of the node) for each message it hands out: a few thousand messages a second at most,
+        fewer than a sync stream sends. Taking up to :data:`DRAIN_MAX` more from the same
+        subscription in one callback pays that once per batch.
+        """
+        subscription = None
+
+        def drain(message):
+            on_message(message)
+            for _ in range(DRAIN_MAX):
+                with subscription.handle:
+                    taken = subscription.handle.take_message(message_type, subscription.raw)
+                if taken is None:
+                    return
+                on_message(taken[0])
+
+        subscription = self.create_subscription(message_type, topic, drain, qos)
+        return subscription
+
     def _on_resonance(self, message):
         self._ingest(RESONANCE, input_rules.check_resonance, message,
                      lambda: self.store.add(record_from_fields(RESONANCE, to_fields(message))))
@@ -216,18 +259,18 @@ class MemoryNode(GuardedLifecycleNode):
                      lambda: self.store.add(record_from_fields(MESH, to_fields(message))))
 
     def _on_witness(self, message):
-        breaks = dict(self.store.chain_breaks)
-        restarts = dict(self.store.chain_restarts)
+        breaks = dict(self.store.witness.chain_breaks)
+        restarts = dict(self.store.witness.chain_restarts)
         self._ingest(WITNESS, input_rules.check_witness_record, message,
-                     lambda: self.store.add_witness(witness_from_fields(to_fields(message))))
-        for observer, sequence in self.store.chain_breaks.items():
+                     lambda: self.store.witness.add(witness_from_fields(to_fields(message))))
+        for observer, sequence in self.store.witness.chain_breaks.items():
             if observer not in breaks:
-                epoch = self.store.chain_break_epochs[observer]
+                epoch = self.store.witness.chain_break_epochs[observer]
                 self.get_logger().error(f'witness chain of {observer!r} breaks at sequence '
                                         f'{sequence} (epoch {epoch})')
-        for observer, count in self.store.chain_restarts.items():
+        for observer, count in self.store.witness.chain_restarts.items():
             if count != restarts.get(observer, 0):
-                epoch, sequence = self.store.current_epoch(observer)
+                epoch, sequence = self.store.witness.current_epoch(observer)
                 self.get_logger().warning(
                     f'witness {observer!r} restarted its chain (a new witness process without '
                     f'a persistent log): epoch {epoch} from sequence {sequence}, kept and '
@@ -235,7 +278,7 @@ class MemoryNode(GuardedLifecycleNode):
 
     def _on_signature(self, message):
         self._ingest('witness signature', check_witness_signature, message,
-                     lambda: self.store.add_signature(make_signature(
+                     lambda: self.store.witness.add_signature(make_signature(
                          message.observer, message.sequence, message.digest,
                          stamp_ns(message.header.stamp), bytes(message.certificate),
                          bytes(message.signature))))
@@ -334,6 +377,37 @@ class MemoryNode(GuardedLifecycleNode):
             f'{truncated}'
         return response
 
+    def _on_query_arrays(self, request, response):
+        if request.kind not in STATE_KINDS:
+            return self._refuse(response, 'out_of_range',
+                                f'kind {shorten(request.kind)} is not one of {list(STATE_KINDS)}')
+        try:
+            input_rules.check_name(request.source, 'source')
+            start_ns = input_rules.stamp_ns(request.start)
+            end_ns = input_rules.stamp_ns(request.end) or None  # 0: no end
+        except RejectedInput as error:
+            return self._refuse(response, error.reason, shorten(error, 200))
+        if end_ns is not None and end_ns < start_ns:
+            return self._refuse(response, 'out_of_range', 'end before start')
+        self.flush()
+        # uint64: a limit past int64 is the maximum, like any past the maximum.
+        limit = min(request.max_results or self._default_array_limit, self._max_array_limit)
+        result = self.store.query_arrays(request.kind, start_ns, end_ns, request.source, limit,
+                                         request.newest_first)
+        # array.array from the arrays' bytes: rosidl copies them without a per-element check.
+        response.stamp_ns = array.array('q', result.stamp_ns.tobytes())
+        response.coherence = array.array('d', result.coherence.tobytes())
+        response.t_real = array.array('d', result.t_real.tobytes())
+        response.t_imag = array.array('d', result.t_imag.tobytes())
+        response.collapsed = result.collapsed.tolist()
+        response.source_index = array.array('I', result.source_index.astype('<u4').tobytes())
+        response.sources = list(result.sources)
+        response.truncated = result.truncated
+        response.success = True
+        truncated = ' (truncated)' if result.truncated else ''
+        response.message = f'{len(result)} records{truncated}'
+        return response
+
     def _on_reconstruct(self, request, response):
         try:
             stamp = input_rules.stamp_ns(request.stamp)
@@ -385,21 +459,21 @@ class MemoryNode(GuardedLifecycleNode):
         return Status(OK, f'{ack.total} records acknowledged', values)
 
     def _chain_status(self):
-        breaks, restarts = self.store.chain_breaks, self.store.chain_restarts
+        breaks, restarts = self.store.witness.chain_breaks, self.store.witness.chain_restarts
         values = {}
         for observer, sequence in breaks.items():
             values[f'first_bad_sequence_{observer}'] = sequence
-            values[f'first_bad_epoch_{observer}'] = self.store.chain_break_epochs[observer]
+            values[f'first_bad_epoch_{observer}'] = self.store.witness.chain_break_epochs[observer]
         values.update({f'restarts_{observer}': count for observer, count in restarts.items()})
         # Redelivered history (the witness topic is transient local): benign, counted apart.
-        duplicates = self.store.duplicates_ignored
+        duplicates = self.store.witness.duplicates_ignored
         values['duplicates_ignored'] = sum(duplicates.values())
         values.update({f'duplicates_ignored_{observer}': count
                        for observer, count in duplicates.items()})
         if breaks:
             where = ', '.join(
                 f'{observer!r} at sequence {sequence} (epoch '
-                f'{self.store.chain_break_epochs[observer]})'
+                f'{self.store.witness.chain_break_epochs[observer]})'
                 for observer, sequence in sorted(breaks.items()))
             return Status(ERROR, f'witness chain broken: {where}', values)
         if restarts:
