@@ -121,3 +121,19 @@ def test_estop_overrides_until_released_and_reset(motor):
     assert _stopped(commands), 'releasing the e-stop input alone must not restart motion'
     assert call_reset().success
     assert probe.spin_until(lambda: _moving(commands), 10)
+
+
+@pytest.mark.parametrize('signum', ['SIGINT', 'SIGTERM'])
+def test_a_stop_signal_while_moving_ends_on_a_zero_twist_and_exit_0(motor, signum):
+    # A robot is never left on its last command: the process stands its nodes down (the
+    # lifecycle deactivation publishes one zero Twist) while the context is still valid.
+    import signal
+    probe, node, commands, sync = motor
+    sync.running = sync.collapsed = True
+    assert probe.spin_until(lambda: _moving(commands), 60), node.output()
+    sync.running = False  # the watchdog must not be what stops it
+    node.process.send_signal(getattr(signal, signum))
+    assert probe.spin_until(lambda: node.process.poll() is not None, 10), node.output()
+    probe.spin_for(0.5)
+    assert node.process.returncode == 0, node.output()
+    assert _stopped(commands), (commands[-3:], node.output()[-2000:])

@@ -113,7 +113,7 @@ def test_every_launch_file_runs_the_preflight_before_anything_starts(path):
              if re.match(r' {8}\S', line) and not line.strip().startswith('#')]
     items = [i for i in items if not i.startswith(('*arguments', 'DeclareLaunchArgument('))]
     assert items and items[0].startswith('preflight('), (path.name, items[:2])
-    assert re.search(r'^from becomingone_core\.nodes\.launch_actions import .*\bpreflight\b',
+    assert re.search(r'^from becomingone_core\.ros\.launch_actions import .*\bpreflight\b',
                      source, re.M), path.name
     if "package='rviz2'" in source:  # whatever may start rviz2 checks for it
         assert any('rviz=' in call for call in _arguments_of(entities, 'preflight')), path.name

@@ -157,12 +157,6 @@ class HostRun:
             lines.append(f'  {name}: moving {seconds:.1f} s (only while collapsed)')
         return '\n'.join(lines)
 
-    def stand_down(self):
-        """Deactivate the active lifecycle nodes: the motors publish their zero Twist."""
-        for node in reversed(list(self.nodes.values())):
-            if getattr(node, 'is_active', False):
-                node.trigger_deactivate()
-
     def destroy(self, executor):
         for node in reversed(list(self.nodes.values())):
             executor.remove_node(node)
@@ -201,19 +195,17 @@ class StatusLine:
 def run(plan, duration_s=0.0, ros_args=(), out=None):
     """Start ``plan``'s nodes and spin until a stop signal (or ``duration_s``); exit status."""
     out = out or sys.stdout
-    from becomingone_core.ros.runner import CleanExit, StopRequest
+    from becomingone_core.ros.runner import CleanExit, init, stand_down
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
-    from rclpy.signals import SignalHandlerOptions
     handle, parameters_path = tempfile.mkstemp(prefix='becomingone_run_', suffix='.yaml')
     with os.fdopen(handle, 'w') as stream:
         stream.write(resolve.dump_ros_parameters(plan))
-    # SIGINT/SIGTERM only ask the loop to stop (no rclpy handler shutting the context down
-    # under it): the nodes still publish while standing down, so motors end on a zero Twist.
-    stop = StopRequest().install()
-    rclpy.init(args=['becomingone', '--ros-args', '-r', f'__ns:={plan.namespace}',
-                     '--params-file', parameters_path, *_ros_arguments(ros_args)],
-               signal_handler_options=SignalHandlerOptions.NO)
+    # SIGINT/SIGTERM only ask the loop to stop (runner.init: no rclpy handler shutting the
+    # context down under it): the nodes still publish while standing down, so motors end on a
+    # zero Twist.
+    stop = init(['becomingone', '--ros-args', '-r', f'__ns:={plan.namespace}',
+                 '--params-file', parameters_path, *_ros_arguments(ros_args)])
     host = HostRun(plan)
     line = StatusLine(out)
     outcome = CleanExit('becomingone')
@@ -250,7 +242,7 @@ def run(plan, duration_s=0.0, ros_args=(), out=None):
         if host.nodes and status == 0:
             line.say(host.summary())
         if rclpy.ok():
-            host.stand_down()
+            stand_down(host.nodes.values())
         host.destroy(executor)
         executor.shutdown()
         rclpy.try_shutdown()

@@ -21,7 +21,7 @@ from becomingone.sdk.offline import OfflineRun, Recorded, run_offline
 from becomingone.sdk.outputs import Output
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_core.nodes.cell import CELL_NODES, NODE_FACTORIES
-from becomingone_core.ros.runner import init
+from becomingone_core.ros.runner import init, stand_down
 from becomingone_core.scales import preset
 import numpy as np
 import rclpy
@@ -239,6 +239,8 @@ class Cell:
             self._failure = error
 
     def _close(self):
+        if rclpy.ok():
+            stand_down(self.nodes)  # a motor output publishes its zero Twist first
         for node in reversed(self.nodes):
             if self._executor is not None:
                 self._executor.remove_node(node)

@@ -18,7 +18,7 @@ import sys
 import time
 
 from becomingone_core.mesh import ROLE_NODES, ROLES
-from becomingone_core.ros.runner import CleanExit, init
+from becomingone_core.ros.runner import CleanExit, init, stand_down
 from becomingone_core.ros.shared_subscriptions import share_subscriptions
 from becomingone_core.scales import SCALES
 import rclpy
@@ -216,6 +216,8 @@ def main(argv=None):
                 print('  collapse -> release -> collapse: ' + ('seen' if shown else 'NOT seen'),
                       flush=True)
                 status = 0 if shown else 1
+            if rclpy.ok():
+                stand_down(run.nodes)  # the memory's last commit; any output says goodbye
             for node in run.nodes:
                 executor.remove_node(node)
                 node.destroy_node()

@@ -21,6 +21,7 @@ import sys
 from becomingone_core.ros.parameters import ParameterError
 import rclpy
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.signals import SignalHandlerOptions
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -36,11 +37,13 @@ class StopRequest:
     """
     Note SIGINT and SIGTERM instead of raising; install before ``rclpy.init``.
 
-    rclpy's own handlers (installed by ``rclpy.init``) keep doing the work: they shut the context
-    down, which ends any spin, and then call the handler that was there before them, this one.
-    So no ``KeyboardInterrupt`` is ever raised at an arbitrary line (a second SIGINT used to
-    interrupt ``destroy_node`` with a traceback and exit -2), and a signal that came before
-    rclpy's handlers were in place is not lost: :attr:`requested` tells the start-up to stop.
+    :func:`init` starts rclpy without its own signal handlers, so a stop signal only sets
+    :attr:`requested`: the spin loops check it (every 50 ms at most) and end, and the context
+    stays valid while the nodes stand down (:func:`stand_down`: a motor output publishes its
+    zero Twist; rclpy's handlers would have shut the context down first, leaving a robot on its
+    last command). No ``KeyboardInterrupt`` is ever raised at an arbitrary line (a second SIGINT
+    used to interrupt ``destroy_node`` with a traceback and exit -2), and a signal that comes
+    during start-up is not lost: :attr:`requested` tells the start-up to stop.
     The handlers stay until the process exits; then (``atexit``) the stop signals are ignored,
     as the interpreter's finalization would reset them to the default action and let a late
     signal kill the ending process (exit -2 or -15 after a clean shut-down).
@@ -70,8 +73,30 @@ def init(args=None):
     """Install a :class:`StopRequest`, then initialize rclpy with ``args``; return the request."""
     stop = StopRequest().install()
     faulthandler.register(signal.SIGUSR1, all_threads=True)
-    rclpy.init(args=args if args is not None else sys.argv)
+    rclpy.init(args=args if args is not None else sys.argv,
+               signal_handler_options=SignalHandlerOptions.NO)
     return stop
+
+
+def spin_until_stopped(executor, stop, period_s=0.05):
+    """Spin ``executor`` until a stop signal (``stop``) or the context's shutdown."""
+    while rclpy.ok(context=executor.context) and not stop.requested:
+        executor.spin_once(timeout_sec=period_s)
+
+
+def stand_down(nodes):
+    """
+    Deactivate every active lifecycle node among ``nodes``, the last one started first.
+
+    While the context is still valid, so each can say goodbye (the motor output publishes one
+    zero Twist) before it is destroyed.
+    """
+    for node in reversed(list(nodes)):
+        if getattr(node, 'is_active', False):
+            try:
+                node.trigger_deactivate()
+            except Exception as error:  # noqa: B902 - shutting down: report, go on
+                node.get_logger().error(f'deactivate at shutdown failed: {error!r}')
 
 
 class CleanExit:
@@ -125,9 +150,10 @@ def run_nodes(*factories, args=None, executor=None):
                                     rclpy.executors.SingleThreadedExecutor())
             for node in nodes:
                 executor.add_node(node)
-            if not stop.requested:  # a later signal shuts the context down: spin returns
-                executor.spin()
+            spin_until_stopped(executor, stop)
     finally:
+        if rclpy.ok():
+            stand_down(nodes)
         for node in nodes:
             node.destroy_node()
         rclpy.try_shutdown()
