@@ -57,7 +57,7 @@ def generate_launch_description():
                               default_value=PathJoinSubstitution([share, 'params', 'cell.yaml']),
                               description='Parameters of every node of the cell.'),
         DeclareLaunchArgument('scale', default_value='demo',
-                              description='Scale preset (params/scales/<scale>.yaml).'),
+                              description='Scale preset (becomingone_core.scales).'),
         DeclareLaunchArgument('use_sim', default_value='false',
                               description='Feed the cell from sim_source.'),
         DeclareLaunchArgument('use_memory', default_value='false',

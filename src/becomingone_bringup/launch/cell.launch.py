@@ -3,10 +3,10 @@ One BecomingONE cell, every role its own process: master, emissary, sync, witnes
 
     ros2 launch becomingone_bringup cell.launch.py namespace:=cell1 scale:=mini use_sim:=true
 
-Parameters come from ``params/scales/<scale>.yaml`` (time scales and thresholds), then from
-``params_file`` (everything else; it wins where both set a value). Topics are relative, so the
-whole cell lives under ``namespace``; any host name works there (``7`` runs in ``/h7``, see
-``becomingone_core.mesh.namespace_for``).
+Every node gets ``scale`` (the preset of :mod:`becomingone_core.scales` giving the time scales
+and thresholds their defaults), then ``params_file`` (everything else; a value set there wins).
+Topics are relative, so the whole cell lives under ``namespace``; any host name works there
+(``7`` runs in ``/h7``, see ``becomingone_core.mesh.namespace_for``).
 """
 
 from becomingone_core.ros.launch_actions import preflight
@@ -28,8 +28,6 @@ def generate_launch_description():
     use_sim = LaunchConfiguration('use_sim')
     log_level = LaunchConfiguration('log_level')
     share = FindPackageShare('becomingone_bringup')
-    # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
-    scale_file = [PathJoinSubstitution([share, 'params', 'scales', scale]), '.yaml']
 
     arguments = [
         DeclareLaunchArgument('namespace', default_value='',
@@ -39,7 +37,7 @@ def generate_launch_description():
                               description='Parameters of every node, applied after the scale.'),
         DeclareLaunchArgument('scale', default_value='demo',
                               choices=list(SCALES),
-                              description='Scale preset: params/scales/<scale>.yaml.'),
+                              description='Scale preset (becomingone_core.scales) of the cell.'),
         DeclareLaunchArgument('use_sim', default_value='false', choices=['true', 'false'],
                               description='Also start sim_source feeding the cell.'),
         DeclareLaunchArgument('log_level', default_value='info',
@@ -47,7 +45,7 @@ def generate_launch_description():
     ]
     nodes = [
         Node(package='becomingone_core', executable=role, name=role, output='screen',
-             parameters=[scale_file, params_file], ros_arguments=['--log-level', log_level])
+             parameters=[{'scale': scale}, params_file], ros_arguments=['--log-level', log_level])
         for role in ROLES
     ]
     nodes.append(Node(package='becomingone_core', executable='sim_source', name='sim_source',

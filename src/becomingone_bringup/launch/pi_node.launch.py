@@ -137,13 +137,10 @@ def _launch_setup(context):
     one_process = LaunchConfiguration('one_process').perform(context).lower() == 'true'
     simulate = LaunchConfiguration('simulate').perform(context).lower() == 'true'
     outward, inward = _environments(LaunchConfiguration('tls_dir').perform(context), node_id)
-    share = FindPackageShare('becomingone_bringup')
-    # Jazzy's PathJoinSubstitution takes no nested lists: append the suffix by concatenation.
-    scale_file = [PathJoinSubstitution([share, 'params', 'scales', LaunchConfiguration('scale')]),
-                  '.yaml']
-    # The scale preset first, then the cell's and the mesh's files, then this host's identity.
-    common = [scale_file, LaunchConfiguration('cell_params_file'),
-              LaunchConfiguration('params_file'), {
+    # The cell's and the mesh's files, then this host's identity and the scale preset (the
+    # nodes take every time scale and threshold default from it: becomingone_core.scales).
+    common = [LaunchConfiguration('cell_params_file'), LaunchConfiguration('params_file'), {
+        'scale': LaunchConfiguration('scale'),
         'role': role,
         # Typed explicitly: an id like "7" must stay a string, a weight like "2" a double.
         'node_id': ParameterValue(node_id, value_type=str),
@@ -159,10 +156,10 @@ def _launch_setup(context):
         # The whole role on one executor: one Python runtime, one DDS participant per host.
         arguments = ['--role', role] + (['--sim'] if simulate and role in ('full', 'light')
                                         else [])
-        # The simulated source's own parameters go to it alone (the mesh has a frame_id too):
+        # The simulated source's own parameters go to it alone:
         # a file section for that node, since `-p node:name:=` misses namespaced nodes.
         sim_file = _node_parameters_file('sim_source', {
-            'frame_id': f'sim_{node_id}',
+            'source_name': f'sim_{node_id}',
             'frequency_hz': float(LaunchConfiguration('sim_frequency_hz').perform(context))})
         nodes.append(Node(package='becomingone_core', executable='becomingone_cell',
                           output='screen', parameters=[*common, sim_file], respawn=True,
@@ -187,7 +184,7 @@ def _launch_setup(context):
                 package='becomingone_core', executable='sim_source', name='sim_source',
                 output='screen', condition=IfCondition(LaunchConfiguration('simulate')),
                 additional_env=inward,
-                parameters=[{'frame_id': f'sim_{node_id}',
+                parameters=[{'source_name': f'sim_{node_id}',
                              'frequency_hz': LaunchConfiguration('sim_frequency_hz')}]))
     # Any host name works as node_id: '7' or Docker's hex names become a valid namespace token.
     return [GroupAction([PushROSNamespace(namespace_for(node_id)), *nodes])]
@@ -210,7 +207,7 @@ def generate_launch_description():
             description='Declared capability weight of this cell in T_global'),
         DeclareLaunchArgument(
             'scale', default_value='demo', choices=list(SCALES),
-            description='Scale preset of the cell: params/scales/<scale>.yaml'),
+            description='Scale preset of the cell (becomingone_core.scales)'),
         DeclareLaunchArgument(
             'cell_params_file',
             default_value=PathJoinSubstitution(

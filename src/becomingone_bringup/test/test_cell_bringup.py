@@ -1,35 +1,26 @@
-"""The cell's bringup files agree with the code: scale files equal the presets, args described."""
+"""The cell's bringup files agree with the code: no preset restated, every argument described."""
 
 import ast
 import pathlib
 
-from becomingone_core.scales import PRESETS
 import pytest
 import yaml
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent
-SCALE_FILES = {p.stem: p for p in (PACKAGE / 'params' / 'scales').glob('*.yaml')}
 
 
-def test_there_is_one_scale_file_per_preset():
-    assert set(SCALE_FILES) == set(PRESETS)
-
-
-@pytest.mark.parametrize('name', sorted(PRESETS))
-def test_scale_file_equals_the_preset(name):
-    document = yaml.safe_load(SCALE_FILES[name].read_text())
-    preset = PRESETS[name]
-    for role in ('emissary', 'master'):
-        values = document[f'/**/{role}']['ros__parameters']
-        expected = preset.transducer(role)
-        assert values['scale'] == name
-        for key in ('lag_min_s', 'lag_max_s', 'lag_count', 'lag_spacing', 'window_s',
-                    'sample_rate_hz'):
-            assert values[key] == getattr(expected, key), (name, role, key)
-        assert values['source_timeout_s'] == preset.source_timeout_s
-    sync = document['/**/sync']['ros__parameters']
-    assert (sync['threshold'], sync['hysteresis'], sync['realign_threshold']) == (
-        preset.threshold, preset.hysteresis, preset.realign_threshold)
+def test_no_file_restates_a_scale_preset():
+    # The presets live in becomingone_core.scales alone; the nodes take them from their
+    # 'scale' parameter, which the launch files pass.
+    assert not (PACKAGE / 'params' / 'scales').exists()
+    for path in (PACKAGE / 'params').rglob('*.yaml'):
+        document = yaml.safe_load(path.read_text()) or {}
+        for section in document.values():
+            values = (section or {}).get('ros__parameters', {})
+            assert not {'lag_min_s', 'lag_max_s', 'lag_count', 'window_s'} & set(values), path
+    for launch in ('cell', 'pi_node'):
+        text = (PACKAGE / 'launch' / f'{launch}.launch.py').read_text()
+        assert "'scale': " in text and "'scales'" not in text, launch
 
 
 @pytest.mark.parametrize('path', sorted((PACKAGE / 'params').rglob('*.yaml')), ids=str)
