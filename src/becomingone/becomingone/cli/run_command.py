@@ -77,6 +77,9 @@ class HostRun:
             failure = getattr(node, 'configure_error', None)
             if failure is not None:
                 raise ConfigError(self.where(name), str(failure))
+        # One reader per topic in this process: phase is taken once, not by each node.
+        from becomingone_core.ros.shared_subscriptions import share_subscriptions
+        share_subscriptions(self.nodes.values())
 
     def where(self, node_name):
         """Return the configuration key a node's parameters come from (for an error line)."""

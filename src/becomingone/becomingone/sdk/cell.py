@@ -22,6 +22,7 @@ from becomingone.sdk.outputs import Output
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_core.nodes.cell import CELL_NODES, NODE_FACTORIES
 from becomingone_core.ros.runner import init, stand_down
+from becomingone_core.ros.shared_subscriptions import share_subscriptions
 from becomingone_core.scales import preset
 import numpy as np
 import rclpy
@@ -219,6 +220,7 @@ class Cell:
         except BaseException:
             self._close()
             raise
+        share_subscriptions(self.nodes)  # one reader per topic in this process
         self._executor = SingleThreadedExecutor()
         for node in self.nodes:
             self._executor.add_node(node)
