@@ -141,6 +141,7 @@ def _launch_setup(context):
     # nodes take every time scale and threshold default from it: becomingone_core.scales).
     common = [LaunchConfiguration('cell_params_file'), LaunchConfiguration('params_file'), {
         'scale': LaunchConfiguration('scale'),
+        'markers': ParameterValue(LaunchConfiguration('markers'), value_type=bool),
         'role': role,
         # Typed explicitly: an id like "7" must stay a string, a weight like "2" a double.
         'node_id': ParameterValue(node_id, value_type=str),
@@ -218,6 +219,11 @@ def generate_launch_description():
             default_value=PathJoinSubstitution(
                 [FindPackageShare('becomingone_bringup'), 'params', 'mesh.yaml']),
             description='Parameters of the mesh node (and any other node of this host)'),
+        DeclareLaunchArgument(
+            'markers', default_value='false', choices=['true', 'false'],
+            description='Offer rviz markers (sync/markers, mesh/markers); off on a Pi by '
+                        'default: about 3 MB of resident memory, and a TLS host keeps its cell '
+                        'graph local anyway'),
         DeclareLaunchArgument(
             'use_sim_time', default_value='false',
             description='Use /clock (Gazebo, rosbag) instead of the wall clock'),

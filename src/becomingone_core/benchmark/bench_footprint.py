@@ -4,7 +4,8 @@ Resident memory and CPU of a host, per role, beside a bare rclpy process in the 
 Starts, one after the other on the same machine and domain: a bare rclpy process (one node
 spinning a 10 Hz timer: the floor any ROS 2 Python process pays), then ``becomingone_cell
 --role R --sim`` for each role (the whole node set of that role in one process, fed by its
-simulated source at 100 Hz), lets each run ``SETTLE_S``, and reads VmRSS and the CPU used over
+simulated source at 100 Hz; rviz markers off, as ``pi_node.launch.py`` runs it), lets each run
+``SETTLE_S``, and reads VmRSS and the CPU used over
 ``MEASURE_S`` from /proc. Prints each figure and its ratio to the bare process.
 
 Then the CPU a whole host takes at real input rates: a ``sim_source`` process publishes
@@ -62,8 +63,9 @@ def cpu_at_input_rate(env, rate_hz):
     relay = [sys.executable, str(pathlib.Path(__file__).with_name('bench_cell.py')), '--relay',
              'phase', 'relayed']
     cell = executable('becomingone_core', 'becomingone_cell')
-    runs = {'bare relay': relay, 'host full': [cell, '--role', 'full'],
-            'host light': [cell, '--role', 'light']}
+    pi = ['--ros-args', '-p', 'markers:=false']
+    runs = {'bare relay': relay, 'host full': [cell, '--role', 'full', *pi],
+            'host light': [cell, '--role', 'light', *pi]}
     source = NodeProcess.run('becomingone_core', 'sim_source', env, ros_arguments=[
         '-p', f'rate_hz:={rate_hz}', '-p', 'frequency_hz:=2.0', '-p', 'snr_db:=10.0'])
     with source:
@@ -80,7 +82,9 @@ def main():
     cell = executable('becomingone_core', 'becomingone_cell')
     runs = {'bare rclpy': [sys.executable, '-c', BARE]}
     for role in ('full', 'light', 'witness', 'relay'):
-        runs[f'role {role}'] = [cell, '--role', role, '--sim']
+        # As pi_node.launch.py runs a role: one process, rviz markers off (markers:=false).
+        runs[f'role {role}'] = [cell, '--role', role, '--sim', '--ros-args', '-p',
+                                'markers:=false']
     results = {name: measure(command, env) for name, command in runs.items()}
     bare_rss, bare_cpu = results['bare rclpy']
     print(f'{"process":14s} {"RSS MB":>8s} {"x bare":>7s} {"CPU %":>7s}')

@@ -198,9 +198,8 @@ class StatusLine:
 def run(plan, duration_s=0.0, ros_args=(), out=None):
     """Start ``plan``'s nodes and spin until a stop signal (or ``duration_s``); exit status."""
     out = out or sys.stdout
-    from becomingone_core.ros.runner import CleanExit, init, stand_down
+    from becomingone_core.ros.runner import CleanExit, host_executor, init, stand_down
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
     handle, parameters_path = tempfile.mkstemp(prefix='becomingone_run_', suffix='.yaml')
     with os.fdopen(handle, 'w') as stream:
         stream.write(resolve.dump_ros_parameters(plan))
@@ -212,7 +211,7 @@ def run(plan, duration_s=0.0, ros_args=(), out=None):
     host = HostRun(plan)
     line = StatusLine(out)
     outcome = CleanExit('becomingone')
-    executor = SingleThreadedExecutor()
+    executor = host_executor()
     status = 0
     try:
         with outcome:

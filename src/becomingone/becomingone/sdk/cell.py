@@ -21,12 +21,11 @@ from becomingone.sdk.offline import OfflineRun, Recorded, run_offline
 from becomingone.sdk.outputs import Output
 from becomingone_adapters.nodes.output_node import GatedOutputNode
 from becomingone_core.nodes.cell import CELL_NODES, NODE_FACTORIES
-from becomingone_core.ros.runner import init, stand_down
+from becomingone_core.ros.runner import host_executor, init, stand_down
 from becomingone_core.ros.shared_subscriptions import share_subscriptions
 from becomingone_core.scales import preset
 import numpy as np
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 
@@ -221,7 +220,7 @@ class Cell:
             self._close()
             raise
         share_subscriptions(self.nodes)  # one reader per topic in this process
-        self._executor = SingleThreadedExecutor()
+        self._executor = host_executor()
         for node in self.nodes:
             self._executor.add_node(node)
 

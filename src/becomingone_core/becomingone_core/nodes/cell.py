@@ -18,11 +18,10 @@ import sys
 import time
 
 from becomingone_core.mesh import ROLE_NODES, ROLES
-from becomingone_core.ros.runner import CleanExit, init, stand_down
+from becomingone_core.ros.runner import CleanExit, host_executor, init, stand_down
 from becomingone_core.ros.shared_subscriptions import share_subscriptions
 from becomingone_core.scales import SCALES
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 
@@ -193,7 +192,7 @@ def main(argv=None):
     stop = init([sys.argv[0], *ros_args])
     run = None
     outcome = CleanExit('becomingone_cell')
-    executor = SingleThreadedExecutor()
+    executor = host_executor()
     try:
         with outcome:
             run = CellRun(args)

@@ -28,6 +28,7 @@ from becomingone_core.mesh import (
     ROLE_LIGHT, ROLES, SYNC_ROLES)
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
 from becomingone_core.ros.guarded_node import GuardedNode
+from becomingone_core.ros.markers import declare_markers
 from becomingone_core.ros.parameters import declare, ParameterError, require
 from becomingone_core.ros.qos import LATCHED_QOS, PEERS_QOS, RESONANCE_QOS, STATE_QOS
 from becomingone_core.ros.runner import main_for
@@ -116,7 +117,9 @@ class MeshNode(GuardedNode):
 
         self._peers_publisher = self.create_publisher(PeerState, PEERS_TOPIC, PEERS_QOS)
         self._state_publisher = self.create_publisher(MeshState, 'mesh/state', STATE_QOS)
-        self._marker_publisher = self.create_publisher(MarkerArray, 'mesh/markers', STATE_QOS)
+        self._marker_publisher = (
+            self.create_publisher(MarkerArray, 'mesh/markers', STATE_QOS)
+            if declare_markers(self) else None)
         # A light cell's Master input: the slow scale the full cells integrated.
         self._slow_publisher = None
         self._slow = (0j, 0)
@@ -339,7 +342,8 @@ class MeshNode(GuardedNode):
         self._log_changes(state, now)
         self._last_global = state
         self._state_publisher.publish(self._mesh_state(state, now))
-        if self._marker_publisher.get_subscription_count() > 0:
+        if self._marker_publisher is not None and \
+                self._marker_publisher.get_subscription_count() > 0:
             self._marker_publisher.publish(self._markers(state, now))
 
     def _publish_slow_scale(self, now):

@@ -17,7 +17,7 @@ from becomingone_core.input_rules import check_resonance, RejectedInput, StampWi
 from becomingone_core.ros.cell_parameters import declare_fixed, declare_scale, refused
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
 from becomingone_core.ros.guarded_node import GuardedNode
-from becomingone_core.ros.markers import phase_markers
+from becomingone_core.ros.markers import declare_markers, phase_markers
 from becomingone_core.ros.parameters import declare
 from becomingone_core.ros.qos import RESONANCE_QOS, SYNC_STATE_QOS
 from becomingone_core.ros.runner import main_for
@@ -72,7 +72,8 @@ class SyncNode(GuardedNode):
         self._last_marker_s = -1e18
         self.decisions = 0
         self._publisher = self.create_publisher(SyncState, 'sync/state', SYNC_STATE_QOS)
-        self._markers = self.create_publisher(MarkerArray, 'sync/markers', 10)
+        self._markers = (self.create_publisher(MarkerArray, 'sync/markers', 10)
+                         if declare_markers(self) else None)
         for role in ROLES:
             self.create_subscription(Resonance, f'{role}/resonance',
                                      lambda message, role=role: self._on_resonance(role, message),
@@ -161,7 +162,7 @@ class SyncNode(GuardedNode):
 
     def _publish_markers(self, decision):
         # Markers cost a few hundred microseconds: only build them for someone watching.
-        if self._markers.get_subscription_count() == 0:
+        if self._markers is None or self._markers.get_subscription_count() == 0:
             return
         now_s = self._now_s()
         if now_s - self._last_marker_s < self.marker_period_s:

@@ -7,11 +7,25 @@ collapse circle |T| = sqrt(I_c): T_sync's arrow tip outside it means collapsed.
 
 import math
 
+from becomingone_core.ros.parameters import declare
+
 from geometry_msgs.msg import Point
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 NAMESPACE = 'becomingone'
+#: What the ``markers`` parameter of the sync and mesh nodes does.
+MARKERS_DESCRIPTION = (
+    'Offer rviz markers (a MarkerArray publisher, drawn only while subscribed). False: no '
+    'publisher, about 3 MB less resident memory on a small host; a host whose cell graph stays '
+    'on the host (a TLS mesh) cannot show them on another machine anyway.')
+
+
+def declare_markers(node):
+    """Declare ``markers`` (read once at start-up) and return whether to offer markers."""
+    return declare(node, 'markers', True, MARKERS_DESCRIPTION, read_only=True)
+
+
 MASTER_COLOUR = ColorRGBA(r=0.2, g=0.4, b=1.0, a=1.0)
 EMISSARY_COLOUR = ColorRGBA(r=0.1, g=0.8, b=0.3, a=1.0)
 RELEASED_COLOUR = ColorRGBA(r=0.9, g=0.9, b=0.9, a=1.0)

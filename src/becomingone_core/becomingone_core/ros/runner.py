@@ -78,6 +78,33 @@ def init(args=None):
     return stop
 
 
+#: Set to ``single`` to run the hosts in one process on rclpy's SingleThreadedExecutor.
+EXECUTOR_ENVIRONMENT = 'BECOMINGONE_EXECUTOR'
+
+
+def host_executor(context=None):
+    """
+    Return the executor a host in one process spins its nodes on (cell, ``becomingone run``).
+
+    rclpy's ``EventsExecutor`` (``rclpy.experimental``, in Jazzy's rclpy): the classic executors
+    rebuild the wait set of every entity of every node on each wake, which for the ~150
+    entities of a whole host (each node's parameter services, timers, QoS event handlers) cost
+    far more than the messages themselves: at 1 kHz input a ``full`` host took a whole core
+    (3x a bare relay) on the ``SingleThreadedExecutor`` and a third of one on this (about a
+    relay's share; ``benchmark/bench_footprint.py``). ``BECOMINGONE_EXECUTOR=single`` (or an
+    rclpy without it) falls back to the ``SingleThreadedExecutor``.
+    """
+    kwargs = {} if context is None else {'context': context}
+    if os.environ.get(EXECUTOR_ENVIRONMENT, 'events') != 'single':
+        try:
+            from rclpy.experimental import EventsExecutor
+        except ImportError:
+            pass
+        else:
+            return EventsExecutor(**kwargs)
+    return rclpy.executors.SingleThreadedExecutor(**kwargs)
+
+
 def spin_until_stopped(executor, stop, period_s=0.05):
     """Spin ``executor`` until a stop signal (``stop``) or the context's shutdown."""
     while rclpy.ok(context=executor.context) and not stop.requested:

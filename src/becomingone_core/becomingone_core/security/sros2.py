@@ -80,7 +80,7 @@ NODE_INTERFACES = {
     'memory': NodeInterfaces(publish=('memory/acknowledged', DIAGNOSTICS),
                              subscribe=('master/resonance', 'emissary/resonance', 'sync/state',
                                         'mesh/state', 'witness', 'witness/signatures'),
-                             reply=('memory/query', 'memory/reconstruct')),
+                             reply=('memory/query', 'memory/query_arrays', 'memory/reconstruct')),
     'mesh': NodeInterfaces(publish=(PEERS_TOPIC, 'mesh/state', 'mesh/markers', DIAGNOSTICS),
                            subscribe=('sync/state', PEERS_TOPIC, ESTOP_TOPIC)),
     'sim_source': NodeInterfaces(publish=('phase', DIAGNOSTICS)),
