@@ -16,48 +16,8 @@ Tests only (never imported by the package): ``test_transducer_equivalence.py`` a
 :class:`becomingone_core.transducer.Transducer` on the same inputs and require the same γ, counts
 and rejection reasons. Do not edit it to follow later changes of the rules: a deliberate
 change of behaviour changes these tests instead. Copied unchanged (but for the change above) from
-``becomingone_core/transducer.py`` as of commit 7992531; its module docstring, which states
-every rule, follows.
-
-A transducer: one time scale's view of the incoming phase, reduced to one resonance γ (no rclpy).
-
-The Master and the Emissary are both a :class:`Transducer`; only their presets differ (lags,
-window, integration rate). Each wraps a ``becomingone_cpp.ResonanceBank`` and adds what the bank
-leaves to its caller:
-
-- **Sources as channels.** Every input source (a ``Phase`` ``frame_id``) owns as many bank
-  channels as it has complex channels. A source not heard for ``source_timeout_s`` stops
-  contributing: its channels hold their last value, so their velocity and therefore their share of
-  T, E0 and Eτ is zero from then on and its past share decays with the window (reported, never
-  frozen in). A returning source is re-joined without a jump (a per-channel offset absorbs the
-  step), and a new source may take over the channels of one that went silent.
-- **Integration bins.** Samples are averaged over bins of ``1 / sample_rate_hz`` seconds before
-  the bank sees them. The bank differentiates the phase, which multiplies white noise power by
-  2 / dt²; averaging M samples divides it by M and the longer step by M² again, so a slow
-  transducer integrating at a low rate sees much cleaner velocities (and costs less). A bin is
-  pushed as soon as every active source has reached its end, so with one regular source binning
-  adds no waiting; a source lagging behind holds bins back at most ``max_delay_s`` (its samples
-  for bins already pushed are rejected as ``late``). ``sample_rate_hz`` 0 pushes every sample as
-  it comes (one source only, then: a second active source is ``too_many_sources``).
-- **One source never stalls another.** With a receiver clock (``max_clock_skew_s`` finite; the
-  nodes always set one), a sample stamped more than ``max_clock_skew_s`` ahead of the clock is
-  ``future`` and one older than ``max_age_s`` is ``stale``: neither is integrated. The
-  integration horizon follows the sources only up to the receiver's clock: a bin closes when
-  every active source has passed it, or when the clock has passed it by ``max_delay_s``, and
-  never beyond the clock. So a source stamped ahead (within the skew) waits for the clock
-  instead of pushing the others' samples into ``late``, and a source lagging more than
-  ``max_delay_s`` loses only its own samples. A source whose stamps jump back is refused
-  (``time_backwards``) until it passes its newest sample again, at most the skew later, since
-  nothing accepted lies further ahead; the other sources keep integrating meanwhile.
-- **The summary γ** (:data:`SUMMARY_RULES`), by default ``peak_real``: the lag where Re γ_k is
-  largest, i.e. where the dynamics best repeat themselves in phase. A periodic input has
-  γ_k = e^{i 2π f τ_k}, so both transducers pick a lag near a multiple of the period and report a
-  γ close to +1: their summaries align in phase, and T_sync = (T_m + T_e) / 2 keeps its length.
-  (``peak_coherence`` takes the largest |γ_k|², which does not align phases; ``nearest`` reports
-  the lag closest to a chosen τ.) White noise has Re γ_k ≈ 0 for lags of two bins or more.
-  A lag takes part only once it has integrated for a full window after its history reached back
-  τ_k (:meth:`Transducer.ready`): a freshly started γ_k is normalised by its own few samples and
-  says nothing yet.
+``becomingone_core/transducer.py`` as of commit 7992531; the rules it implements are stated in
+that module's docstring.
 """
 
 import math

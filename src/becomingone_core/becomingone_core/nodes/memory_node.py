@@ -342,18 +342,24 @@ class MemoryNode(GuardedLifecycleNode):
         response.message = f'{reason}: {message}'
         return response
 
+    @staticmethod
+    def _range_of(request, kinds, name_field):
+        """Return a query request's ``(start_ns, end_ns)``; raise ``RejectedInput`` by reason."""
+        if request.kind not in kinds:
+            raise RejectedInput('out_of_range',
+                                f'kind {shorten(request.kind)} is not one of {list(kinds)}')
+        input_rules.check_name(getattr(request, name_field), name_field)
+        start_ns = input_rules.stamp_ns(request.start)
+        end_ns = input_rules.stamp_ns(request.end) or None  # 0: no end
+        if end_ns is not None and end_ns < start_ns:
+            raise RejectedInput('out_of_range', 'end before start')
+        return start_ns, end_ns
+
     def _on_query(self, request, response):
-        if request.kind not in KINDS:
-            return self._refuse(response, 'out_of_range',
-                                f'kind {shorten(request.kind)} is not one of {list(KINDS)}')
         try:
-            input_rules.check_name(request.transducer, 'transducer')
-            start_ns = input_rules.stamp_ns(request.start)
-            end_ns = input_rules.stamp_ns(request.end) or None  # 0: no end
+            start_ns, end_ns = self._range_of(request, KINDS, 'transducer')
         except RejectedInput as error:
             return self._refuse(response, error.reason, shorten(error, 200))
-        if end_ns is not None and end_ns < start_ns:
-            return self._refuse(response, 'out_of_range', 'end before start')
         self.flush()
         limit = min(request.max_results or self._default_limit, self._max_limit)
         result = self.store.query(request.kind, start_ns, end_ns, request.transducer, limit,
@@ -378,17 +384,10 @@ class MemoryNode(GuardedLifecycleNode):
         return response
 
     def _on_query_arrays(self, request, response):
-        if request.kind not in STATE_KINDS:
-            return self._refuse(response, 'out_of_range',
-                                f'kind {shorten(request.kind)} is not one of {list(STATE_KINDS)}')
         try:
-            input_rules.check_name(request.source, 'source')
-            start_ns = input_rules.stamp_ns(request.start)
-            end_ns = input_rules.stamp_ns(request.end) or None  # 0: no end
+            start_ns, end_ns = self._range_of(request, STATE_KINDS, 'source')
         except RejectedInput as error:
             return self._refuse(response, error.reason, shorten(error, 200))
-        if end_ns is not None and end_ns < start_ns:
-            return self._refuse(response, 'out_of_range', 'end before start')
         self.flush()
         # uint64: a limit past int64 is the maximum, like any past the maximum.
         limit = min(request.max_results or self._default_array_limit, self._max_array_limit)

@@ -305,6 +305,13 @@ def fingerprint(certificate_der):
     return hashlib.sha256(certificate_der).hexdigest()
 
 
+def _host_paths(directory, node_id):
+    """Return the certificate and key paths of ``node_id`` in ``directory``."""
+    check_node_id(node_id)
+    stem = _file_stem(node_id)
+    return HostPaths(directory / f'{stem}.pem', directory / f'{stem}.key')
+
+
 def _self_signed_ca(name, now, not_after):
     """Return a new Ed25519 key and a self-signed CA named ``name`` (issues hosts only)."""
     key = ed25519.Ed25519PrivateKey.generate()
@@ -488,10 +495,7 @@ class MeshPki:
         return self.directory / 'hosts'
 
     def host_paths(self, node_id):
-        check_node_id(node_id)
-        stem = _file_stem(node_id)
-        hosts = self.hosts_directory
-        return HostPaths(hosts / f'{stem}.pem', hosts / f'{stem}.key')
+        return _host_paths(self.hosts_directory, node_id)
 
     @property
     def tls_directory(self):
@@ -507,10 +511,7 @@ class MeshPki:
 
     def tls_paths(self, node_id):
         """Where ``node_id``'s TLS leaf and key of the current generation are kept."""
-        check_node_id(node_id)
-        stem = _file_stem(node_id)
-        hosts = self.tls_directory / 'hosts'
-        return HostPaths(hosts / f'{stem}.pem', hosts / f'{stem}.key')
+        return _host_paths(self.tls_directory / 'hosts', node_id)
 
     @property
     def tls_generation(self):
