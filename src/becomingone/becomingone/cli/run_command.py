@@ -132,7 +132,7 @@ class HostRun:
                 parts.append(f'|T_sync|^2={last.coherence:.2f} '
                              + ('COLLAPSED' if last.collapsed else 'released'))
         mesh = self.nodes.get('mesh')
-        state = getattr(mesh, '_last_global', None)  # the mesh node's latest global state
+        state = mesh.global_state if mesh is not None else None
         if state is not None:
             parts.append(f'mesh {state.peers_alive} alive '
                          + ('EMERGED' if state.emerged else 'not emerged'))

@@ -315,6 +315,11 @@ class MeshNode(GuardedNode):
                                       throttle_duration_sec=5.0)
 
     # -- outputs ---------------------------------------------------------------------------
+    @property
+    def global_state(self):
+        """Return the latest :class:`becomingone_core.mesh.GlobalState`, or ``None`` before one."""
+        return self._last_global
+
     def own_update(self, now):
         """Return this cell's state to share: weight 0 unless its sync state is fresh."""
         self._sequence += 1
