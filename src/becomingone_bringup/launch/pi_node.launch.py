@@ -142,6 +142,9 @@ def _launch_setup(context):
     common = [LaunchConfiguration('cell_params_file'), LaunchConfiguration('params_file'), {
         'scale': LaunchConfiguration('scale'),
         'markers': ParameterValue(LaunchConfiguration('markers'), value_type=bool),
+        # rclpy's own: each node's ~/get_type_description service (REP 2016).
+        'start_type_description_service': ParameterValue(
+            LaunchConfiguration('type_description_service'), value_type=bool),
         'role': role,
         # Typed explicitly: an id like "7" must stay a string, a weight like "2" a double.
         'node_id': ParameterValue(node_id, value_type=str),
@@ -224,6 +227,10 @@ def generate_launch_description():
             description='Offer rviz markers (sync/markers, mesh/markers); off on a Pi by '
                         'default: about 3 MB of resident memory, and a TLS host keeps its cell '
                         'graph local anyway'),
+        DeclareLaunchArgument(
+            'type_description_service', default_value='false', choices=['true', 'false'],
+            description="Offer each node's ~/get_type_description service (tools that fetch "
+                        'message definitions at run time); off on a Pi by default: about 1 MB'),
         DeclareLaunchArgument(
             'use_sim_time', default_value='false',
             description='Use /clock (Gazebo, rosbag) instead of the wall clock'),

@@ -4,7 +4,8 @@ Resident memory and CPU of a host, per role, beside a bare rclpy process in the 
 Starts, one after the other on the same machine and domain: a bare rclpy process (one node
 spinning a 10 Hz timer: the floor any ROS 2 Python process pays), then ``becomingone_cell
 --role R --sim`` for each role (the whole node set of that role in one process, fed by its
-simulated source at 100 Hz; rviz markers off, as ``pi_node.launch.py`` runs it), lets each run
+simulated source at 100 Hz; rviz markers and type-description services off, as
+``pi_node.launch.py`` runs it), lets each run
 ``SETTLE_S``, and reads VmRSS and the CPU used over
 ``MEASURE_S`` from /proc. Prints each figure and its ratio to the bare process.
 
@@ -24,13 +25,19 @@ import time
 
 from becomingone_core.testing.processes import executable, isolated_ros_env, NodeProcess
 
+#: What pi_node.launch.py sets beyond the nodes' defaults on a Pi (its markers and
+#: type_description_service arguments).
+PI_DEFAULTS = ['--ros-args', '-p', 'markers:=false', '-p', 'start_type_description_service:=false']
 SETTLE_S = 6.0
 MEASURE_S = 5.0
 TICKS = os.sysconf('SC_CLK_TCK')
 BARE = """
 import rclpy
+import rclpy.parameter
 rclpy.init()
-node = rclpy.create_node('bare')
+# The same rclpy settings as the hosts (PI_DEFAULTS): no type-description service.
+node = rclpy.create_node('bare', parameter_overrides=[rclpy.parameter.Parameter(
+    'start_type_description_service', value=False)])
 node.create_timer(0.1, lambda: None)
 rclpy.spin(node)
 """
@@ -63,9 +70,8 @@ def cpu_at_input_rate(env, rate_hz):
     relay = [sys.executable, str(pathlib.Path(__file__).with_name('bench_cell.py')), '--relay',
              'phase', 'relayed']
     cell = executable('becomingone_core', 'becomingone_cell')
-    pi = ['--ros-args', '-p', 'markers:=false']
-    runs = {'bare relay': relay, 'host full': [cell, '--role', 'full', *pi],
-            'host light': [cell, '--role', 'light', *pi]}
+    runs = {'bare relay': relay, 'host full': [cell, '--role', 'full', *PI_DEFAULTS],
+            'host light': [cell, '--role', 'light', *PI_DEFAULTS]}
     source = NodeProcess.run('becomingone_core', 'sim_source', env, ros_arguments=[
         '-p', f'rate_hz:={rate_hz}', '-p', 'frequency_hz:=2.0', '-p', 'snr_db:=10.0'])
     with source:
@@ -82,9 +88,9 @@ def main():
     cell = executable('becomingone_core', 'becomingone_cell')
     runs = {'bare rclpy': [sys.executable, '-c', BARE]}
     for role in ('full', 'light', 'witness', 'relay'):
-        # As pi_node.launch.py runs a role: one process, rviz markers off (markers:=false).
-        runs[f'role {role}'] = [cell, '--role', role, '--sim', '--ros-args', '-p',
-                                'markers:=false']
+        # As pi_node.launch.py runs a role: one process, rviz markers and the type-description
+        # services off (its defaults).
+        runs[f'role {role}'] = [cell, '--role', role, '--sim', *PI_DEFAULTS]
     results = {name: measure(command, env) for name, command in runs.items()}
     bare_rss, bare_cpu = results['bare rclpy']
     print(f'{"process":14s} {"RSS MB":>8s} {"x bare":>7s} {"CPU %":>7s}')
