@@ -78,7 +78,7 @@ def test_once_prints_one_snapshot_of_every_cell(cell):
 def test_an_engaged_estop_shows_in_the_view(cell):
     with NodeProcess([COMMAND, 'estop', 'engage'], cell) as estop:
         assert wait_until(lambda: 'ENGAGED' in estop.output(), 20.0), estop.output()
-        for _ in range(3):  # a snapshot taken before discovery found the e-stop: once more
+        for _ in range(6):  # a snapshot taken before discovery found the e-stop: once more
             done = subprocess.run([COMMAND, 'status', '--once', '--timeout', '10'], env=cell,
                                   capture_output=True, text=True, timeout=30)
             if 'e-stop: ENGAGED' in done.stdout:

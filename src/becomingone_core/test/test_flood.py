@@ -152,6 +152,7 @@ def test_a_flooded_cell_still_collapses_stores_and_meshes(tmp_path):
                 Phase, 'phase', lambda m: m.source == 'clean' and clean_input.append(
                     m.header.stamp.sec * NANOSECONDS + m.header.stamp.nanosec),
                 qos_profile_sensor_data)
+            source_started_ns = node.get_clock().now().nanoseconds
             source = NodeProcess.run('becomingone_core', 'sim_source', env,
                                      ros_arguments=['-p', 'source_name:=clean'])
 
@@ -180,8 +181,11 @@ def test_a_flooded_cell_still_collapses_stores_and_meshes(tmp_path):
                                     MASTER_WINDOWS * WINDOW_S + 20.0), \
                 processes['sync'].output()[-2000:]
             # Within five Master windows of the first clean sample, on the sensors' clock.
-            assert clean_input, 'the probe saw no clean input'
-            took_s = (first_clean_collapse_ns() - min(clean_input)) / NANOSECONDS
+            # From the first clean sample the probe saw; on a loaded machine the best-effort
+            # probe may see none, and then from the source's start, which no clean sample can
+            # precede (so the bound only gets stricter).
+            first_clean_ns = min(clean_input, default=source_started_ns)
+            took_s = (first_clean_collapse_ns() - first_clean_ns) / NANOSECONDS
             print(f'flooded cell: collapse {took_s:.1f} s after the first clean sample')
             assert took_s <= MASTER_WINDOWS * WINDOW_S, took_s
 

@@ -93,7 +93,7 @@ class StatusNode:
         self.estop = None
         self._subscribed = set()
         self._wanted, self._wanted_since = None, self.now()
-        self.settle_s = 1.0
+        self.settle_s = 2.0  # under load discovery trickles in for a second or two
         self._estop_topic = ESTOP_TOPIC
         self.node.create_subscription(EStopCommand, ESTOP_TOPIC, self._on_estop, LATCHED_QOS)
 
@@ -144,10 +144,13 @@ class StatusNode:
             for suffix, stream in TOPIC_STREAMS.items():
                 if topic.endswith('/' + suffix):
                     wanted.setdefault(topic[:-len(suffix) - 1] or '/', set()).add(stream)
-        if self.estop is None and self.node.count_publishers(self._estop_topic):
+        estop_publishers = self.node.count_publishers(self._estop_topic)
+        if self.estop is None and estop_publishers:
             return False  # an e-stop is held: show it
-        # Discovery arrives piecemeal: wait until what is known has not grown for a while.
-        signature = sorted((ns, sorted(streams)) for ns, streams in wanted.items())
+        # Discovery arrives piecemeal: wait until what is known (the e-stop's publishers too)
+        # has not grown for a while.
+        signature = (sorted((ns, sorted(streams)) for ns, streams in wanted.items()),
+                     estop_publishers)
         if signature != self._wanted:
             self._wanted, self._wanted_since = signature, self.now()
         if self.now() - self._wanted_since < self.settle_s:
