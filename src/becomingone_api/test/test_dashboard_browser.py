@@ -25,13 +25,14 @@ def test_dashboard_shows_coherence_and_a_collapse_and_gates_the_estop(tmp_path):
             errors = []
             page.on('pageerror', lambda error: errors.append(str(error)))
             page.goto(f'{gateway.url}/#token={tokens["read"]}')
+            # Waits, not sleeps: generous for a loaded 2-core machine (the cell starts first).
             page.wait_for_function(
-                "document.getElementById('coherence').textContent !== '–'", timeout=10_000)
+                "document.getElementById('coherence').textContent !== '–'", timeout=30_000)
             first = page.text_content('#coherence')
             page.wait_for_function(
                 f"document.getElementById('coherence').textContent !== '{first}'",
-                timeout=10_000)
-            page.wait_for_selector('#marks .mark.collapse', timeout=10_000)
+                timeout=30_000)
+            page.wait_for_selector('#marks .mark.collapse', timeout=30_000)
             assert page.evaluate('typeof uPlot') == 'function'  # served offline, from npm
             assert page.evaluate('window.becomingone.frames') > 2
             page.screenshot(path=str(tmp_path / 'dashboard.png'), full_page=True)
