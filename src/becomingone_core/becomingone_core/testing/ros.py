@@ -1,5 +1,7 @@
 """The test side of a node-level test: an rclpy context on the test's own DDS domain."""
 
+import time
+
 from becomingone_core.ros.qos import latched
 from becomingone_core.testing.processes import wait_until
 from lifecycle_msgs.srv import ChangeState, GetState
@@ -63,14 +65,23 @@ class Lifecycle:
         assert probe.spin_until(
             lambda: self._change.service_is_ready() and self._get.service_is_ready(), 60), \
             f'no lifecycle services on {node_name}'
+        self.get()  # answered: the node's reply writers have matched this probe
 
-    def _call(self, client, request):
-        future = client.call_async(request)
-        assert self.probe.spin_until(future.done, 30), f'{client.srv_name} did not answer'
-        return future.result()
+    def _call(self, client, request, retry=False, deadline_s=60.0, attempt_s=5.0):
+        # An answer to a request sent before the server's reply writer matched us is lost
+        # (readiness is seen from the request side only): an idempotent request is sent again
+        # until the deadline; a transition is sent once (see __init__'s warm-up).
+        ends = time.monotonic() + (deadline_s if retry else 30.0)
+        while True:
+            future = client.call_async(request)
+            wait_s = attempt_s if retry else 30.0
+            if self.probe.spin_until(future.done, min(wait_s, max(0.0, ends - time.monotonic()))):
+                return future.result()
+            client.remove_pending_request(future)
+            assert retry and time.monotonic() < ends, f'{client.srv_name} did not answer'
 
     def get(self):
-        return self._call(self._get, GetState.Request()).current_state.label
+        return self._call(self._get, GetState.Request(), retry=True).current_state.label
 
     def change(self, transition_id):
         request = ChangeState.Request()
