@@ -13,11 +13,9 @@ PARAMS = PACKAGE / 'params' / 'memory.yaml'
 
 
 def _parameters(probe, node, names):
-    client = probe.node.create_client(GetParameters, f'/{node}/get_parameters')
-    assert probe.spin_until(client.service_is_ready, timeout_s=60), f'{node} did not come up'
-    future = client.call_async(GetParameters.Request(names=names))
-    assert probe.spin_until(future.done, timeout_s=30)
-    return dict(zip(names, map(parameter_value_to_python, future.result().values)))
+    reply = probe.call(probe.node.create_client(GetParameters, f'/{node}/get_parameters'),
+                       GetParameters.Request(names=names))
+    return dict(zip(names, map(parameter_value_to_python, reply.values)))
 
 
 def test_memory_params_file_is_accepted_and_equals_the_defaults(tmp_path):

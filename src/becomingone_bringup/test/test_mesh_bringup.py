@@ -90,7 +90,6 @@ def test_mesh_node_accepts_every_parameter_of_the_preset():
             ros_arguments=['-r', '__ns:=/cell_0', '--params-file', str(path)]) as node:
         client = AsyncParameterClient(probe.node, '/cell_0/mesh')
         assert client.wait_for_services(timeout_sec=60), node.output()
-        future = client.get_parameters(list(expected))
-        assert probe.spin_until(future.done, timeout_s=30), node.output()
-        got = dict(zip(expected, map(parameter_value_to_python, future.result().values)))
+        reply = probe.request(lambda: client.get_parameters(list(expected)))
+        got = dict(zip(expected, map(parameter_value_to_python, reply.values)))
         assert got == expected, node.output()

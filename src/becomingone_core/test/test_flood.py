@@ -198,13 +198,9 @@ def test_a_flooded_cell_still_collapses_stores_and_meshes(tmp_path):
             # The memory acknowledges records newer than the flood and returns them.
             assert probe.spin_until(lambda: acks and acks[-1].newest_stamp.sec * NANOSECONDS
                                     + acks[-1].newest_stamp.nanosec > flood_end_ns, 20)
-            client = node.create_client(QueryMemory, 'memory/query')
-            assert client.wait_for_service(timeout_sec=20)
             request = QueryMemory.Request(kind='sync', max_results=10, newest_first=True)
             request.start.sec = flood_end_ns // NANOSECONDS
-            future = client.call_async(request)
-            assert probe.spin_until(future.done, 20)
-            reply = future.result()
+            reply = probe.call(node.create_client(QueryMemory, 'memory/query'), request)
             assert reply.success and reply.sync_states, reply.message
             crashed = [name for name, p in processes.items() if not p.running]
             assert not crashed, '\n'.join(processes[n].output()[-3000:] for n in crashed)

@@ -29,18 +29,6 @@ def _time(stamp_ns):
     return Time(sec=stamp_ns // NS, nanosec=stamp_ns % NS)
 
 
-def _call(probe, client, request, deadline_s=60.0):
-    """Call with retries until the deadline (a request sent before matching is lost)."""
-    assert probe.spin_until(client.service_is_ready, timeout_s=deadline_s), 'no service'
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        future = client.call_async(request)
-        if probe.spin_until(future.done, timeout_s=min(5.0, end - time.monotonic())):
-            return future.result()
-        client.remove_pending_request(future)
-    raise AssertionError(f'{client.srv_name} did not answer')
-
-
 def _fill(path):
     with MemoryStore(path) as store:
         for i in range(3000):
@@ -90,7 +78,7 @@ def test_query_arrays_answers_with_the_stores_arrays_and_refuses_hostile_request
         diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
 
         def ask(**fields):
-            return _call(probe, client, QueryMemoryArrays.Request(**fields))
+            return probe.call(client, QueryMemoryArrays.Request(**fields))
 
         # 100 s at 10 Hz: exactly the node's maximum, so not truncated.
         assert len(expected['hour']) == 1000 and not expected['hour'].truncated

@@ -49,11 +49,7 @@ def _resonance(second, transducer):
 
 
 def _call(probe, service_type, name, request):
-    client = probe.node.create_client(service_type, f'{NS}/{name}')
-    assert probe.spin_until(client.service_is_ready, timeout_s=60), f'no {name} service'
-    future = client.call_async(request)
-    assert probe.spin_until(future.done, timeout_s=30), f'{name} did not answer'
-    return future.result()
+    return probe.call(probe.node.create_client(service_type, f'{NS}/{name}'), request)
 
 
 def _stamp(seconds):

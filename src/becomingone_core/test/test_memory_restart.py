@@ -38,12 +38,10 @@ def test_memory_stores_a_restarted_witness_chain_as_a_new_epoch_and_warns(tmp_pa
             probe.spin_for(0.5)
             counts.append(_witness_count(acks))
 
-        client = probe.node.create_client(QueryMemory, 'memory/query')
-        assert probe.spin_until(client.service_is_ready, timeout_s=60)
-        future = client.call_async(QueryMemory.Request(kind='witness', max_results=10_000))
-        assert probe.spin_until(future.done, timeout_s=30)
-        records = future.result().witness_records
-        assert len(records) == counts[-1] and not future.result().truncated
+        reply = probe.call(probe.node.create_client(QueryMemory, 'memory/query'),
+                           QueryMemory.Request(kind='witness', max_results=10_000))
+        records = reply.witness_records
+        assert len(records) == counts[-1] and not reply.truncated
         # Both runs are there: the sequence starts again once (the second run's chain).
         sequences = [r.sequence for r in records]
         drops = [i for i in range(1, len(sequences)) if sequences[i] <= sequences[i - 1]]

@@ -144,9 +144,9 @@ def test_mesh_node_takes_valid_runtime_changes_and_refuses_invalid_ones(mesh_run
     assert client.wait_for_services(timeout_sec=60), node.output()
 
     def set_parameters(**values):
-        future = client.set_parameters([Parameter(k, value=v) for k, v in values.items()])
-        assert probe.spin_until(future.done, timeout_s=30), node.output()
-        return [(r.successful, r.reason) for r in future.result().results]
+        answer = probe.request(lambda: client.set_parameters(
+            [Parameter(k, value=v) for k, v in values.items()]))
+        return [(r.successful, r.reason) for r in answer.results]
 
     [(ok, reason)] = set_parameters(aggregation='mode')
     assert not ok and 'aggregation' in reason

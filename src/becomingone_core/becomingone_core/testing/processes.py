@@ -13,10 +13,20 @@ import tempfile
 import time
 
 
+#: Where test domains are drawn from; ``BECOMINGONE_TEST_DOMAINS=201-232`` lets a second test
+#: run share the machine without meeting the first one's nodes.
+DOMAINS_VARIABLE = 'BECOMINGONE_TEST_DOMAINS'
+
+
+def _test_domain(env):
+    low, _, high = env.get(DOMAINS_VARIABLE, '1-200').partition('-')
+    return random.randint(int(low), int(high or low))
+
+
 def isolated_ros_env(base=None, domain_id=None):
     """Return an environment whose DDS traffic stays on this host and on a domain of its own."""
     env = dict(os.environ if base is None else base)
-    env['ROS_DOMAIN_ID'] = str(domain_id if domain_id is not None else random.randint(1, 200))
+    env['ROS_DOMAIN_ID'] = str(domain_id if domain_id is not None else _test_domain(env))
     env['ROS_AUTOMATIC_DISCOVERY_RANGE'] = 'LOCALHOST'
     env['PYTHONUNBUFFERED'] = '1'
     return env

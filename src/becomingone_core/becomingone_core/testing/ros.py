@@ -33,6 +33,30 @@ class RosProbe:
     def spin_for(self, duration_s):
         self.spin_until(lambda: False, duration_s)
 
+    def request(self, send, deadline_s=60.0, attempt_s=5.0, cancel=None):
+        """
+        Return the answer to the request ``send()`` makes (it returns the future).
+
+        An answer to a request sent before the server's reply writer matched this probe is lost
+        (readiness is seen from the request side only), so an idempotent request is sent again
+        every ``attempt_s`` until the deadline; ``cancel(future)`` drops an unanswered one.
+        """
+        ends = time.monotonic() + deadline_s
+        while True:
+            future = send()
+            if self.spin_until(future.done, min(attempt_s, max(0.0, ends - time.monotonic()))):
+                return future.result()
+            if cancel is not None:
+                cancel(future)
+            assert time.monotonic() < ends, f'no answer within {deadline_s:g} s'
+
+    def call(self, client, request, deadline_s=60.0, attempt_s=5.0):
+        """Wait for ``client``'s service, then :meth:`request` ``request`` (idempotent only)."""
+        assert self.spin_until(client.service_is_ready, deadline_s), \
+            f'no {client.srv_name} service'
+        return self.request(lambda: client.call_async(request), deadline_s, attempt_s,
+                            cancel=client.remove_pending_request)
+
     def close(self):
         self.executor.shutdown()
         self.node.destroy_node()
@@ -67,18 +91,15 @@ class Lifecycle:
             f'no lifecycle services on {node_name}'
         self.get()  # answered: the node's reply writers have matched this probe
 
-    def _call(self, client, request, retry=False, deadline_s=60.0, attempt_s=5.0):
-        # An answer to a request sent before the server's reply writer matched us is lost
-        # (readiness is seen from the request side only): an idempotent request is sent again
-        # until the deadline; a transition is sent once (see __init__'s warm-up).
-        ends = time.monotonic() + (deadline_s if retry else 30.0)
-        while True:
-            future = client.call_async(request)
-            wait_s = attempt_s if retry else 30.0
-            if self.probe.spin_until(future.done, min(wait_s, max(0.0, ends - time.monotonic()))):
-                return future.result()
-            client.remove_pending_request(future)
-            assert retry and time.monotonic() < ends, f'{client.srv_name} did not answer'
+    def _call(self, client, request, retry=False):
+        # A transition is sent once (not idempotent: see __init__'s warm-up); a query is
+        # sent again until answered (RosProbe.request).
+        if retry:
+            return self.probe.request(lambda: client.call_async(request),
+                                      cancel=client.remove_pending_request)
+        future = client.call_async(request)
+        assert self.probe.spin_until(future.done, 30.0), f'{client.srv_name} did not answer'
+        return future.result()
 
     def get(self):
         return self._call(self._get, GetState.Request(), retry=True).current_state.label
