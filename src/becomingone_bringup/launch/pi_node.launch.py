@@ -88,6 +88,11 @@ def _environments(tls_dir, node_id):
     return outward, inward
 
 
+def _admission_file(tls_dir):
+    """Return the mesh node's ``tls_admission_file`` for ``tls_dir`` ('' without TLS)."""
+    return f'{tls_dir}/tls_admission.json' if tls_dir else ''
+
+
 def _config_setup(context, path):
     """Return the processes of configuration file ``path`` (``config:=``), as it resolves."""
     from becomingone.config import launch_plan, resolve
@@ -103,8 +108,8 @@ def _config_setup(context, path):
         planned = launch_plan.processes(plan, path, parameters, one_process)
     except ConfigErrors as errors:
         raise RuntimeError('\n'.join(f'config error: {e}' for e in errors.errors)) from None
-    outward, inward = _environments(LaunchConfiguration('tls_dir').perform(context),
-                                    plan.config.host.id)
+    tls_dir = LaunchConfiguration('tls_dir').perform(context)
+    outward, inward = _environments(tls_dir, plan.config.host.id)
     log_level = ['--ros-args', '--log-level', LaunchConfiguration('log_level')]
     nodes = []
     for process in planned:
@@ -116,8 +121,11 @@ def _config_setup(context, path):
             options['name'] = process.name
         if process.parameters_file is not None:
             options['parameters'] = [process.parameters_file]
+        if process.outward and tls_dir:  # the mesh node's admission gate (tls_admission)
+            options['parameters'] = [*options.get('parameters', []),
+                                     {'tls_admission_file': _admission_file(tls_dir)}]
         if process.lifecycle:  # autostart false: this file drives the transitions
-            options['parameters'] = [process.parameters_file, {'autostart': False}]
+            options['parameters'] = [*options.get('parameters', []), {'autostart': False}]
             nodes += managed(LifecycleNode(namespace='', **options))
         else:
             nodes.append(Node(**options))
@@ -136,7 +144,8 @@ def _launch_setup(context):
     node_id = LaunchConfiguration('node_id').perform(context)
     one_process = LaunchConfiguration('one_process').perform(context).lower() == 'true'
     simulate = LaunchConfiguration('simulate').perform(context).lower() == 'true'
-    outward, inward = _environments(LaunchConfiguration('tls_dir').perform(context), node_id)
+    tls_dir = LaunchConfiguration('tls_dir').perform(context)
+    outward, inward = _environments(tls_dir, node_id)
     # The cell's and the mesh's files, then this host's identity and the scale preset (the
     # nodes take every time scale and threshold default from it: becomingone_core.scales).
     common = [LaunchConfiguration('cell_params_file'), LaunchConfiguration('params_file'), {
@@ -153,6 +162,8 @@ def _launch_setup(context):
         'use_sim_time': LaunchConfiguration('use_sim_time'),
         # The host's mesh credentials (becomingone-pki export); '' is an open lab mesh.
         'security_dir': ParameterValue(LaunchConfiguration('security_dir'), value_type=str),
+        # With tls_dir: the mesh node's TLS admission gate (becomingone_core.tls_admission).
+        'tls_admission_file': _admission_file(tls_dir),
     }]
     log_level = ['--log-level', LaunchConfiguration('log_level')]
     nodes = []
@@ -252,7 +263,8 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'tls_dir', default_value='',
             description='Directory becomingone-tls wrote for this host: the mesh talks to the '
-                        'other hosts over TCP + TLS only, everything else stays on this host'),
+                        'other hosts over TCP + TLS only, everything else stays on this host; '
+                        'its admission gate shows who was refused, and why'),
         DeclareLaunchArgument(
             'log_level', default_value='info', description='Log level of every node'),
         DeclareLaunchArgument(

@@ -10,14 +10,15 @@ the mesh PKI and the host list (TLS files from ``becomingone-pki export``, profi
 ``becomingone-tls --credentials``). The test checks that the three agree on T_global; that
 hosts with no certificate, a self-signed one, one from another CA, an expired one or a revoked
 one (exported while it was a member, then revoked with ``becomingone-pki revoke`` before the
-others were exported: an operator's order) list no peers and are never listed; and that a
+others were exported: an operator's order) list no peers and are never listed, and that each
+certified host's log names each of them with the reason its TLS admission gate refused it for
+(``becomingone_core.tls_admission``: Fast DDS itself says nothing when it refuses); and that a
 publisher in another namespace reaches a LOCALHOST-range
 subscriber with default transports (UDP listens on every interface) but not a cell with the
 cell profile. It prints join time, CPU per mesh process and bytes per peer per second, and the
 same figures for plain UDP. Every wait is bounded; the namespaces go even on failure.
 """
 
-import datetime
 import json
 import os
 import pathlib
@@ -25,11 +26,11 @@ import sys
 import time
 
 from becomingone_core import transport_tls
-from becomingone_core.security import cli as pki_cli
-from becomingone_core.security import pki as mesh_pki
 from becomingone_core.testing.netns import unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import (
     executable, isolated_ros_env, NodeProcess, wait_until)
+from becomingone_core.testing.tls_hosts import INTRUDERS, mesh_with_intruders
+from becomingone_core.tls_admission import SETTINGS_FILE
 from lxml import etree
 import pytest
 
@@ -41,8 +42,10 @@ AGENT = pathlib.Path(__file__).resolve().parent / 'mesh_host_agent.py'
 FASTDDS = '{http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles}'
 CERTIFIED = ['h0', 'h1', 'h2']
 STAND_IN = {'h0': 0.9 + 0j, 'h1': 0.9j, 'h2': -0.6 + 0.6j}
-# Intruders sort after the certified ids, so the generator makes them connect to all three.
-INTRUDERS = ['x_nocert', 'x_selfsigned', 'x_otherca', 'x_expired', 'x_revoked']
+# Intruders (testing.tls_hosts.INTRUDERS) sort after the certified ids, so the generator
+# makes them connect to all three; what each certified host's gate must say of each.
+REFUSED_FOR = {'x_nocert': 'no_certificate', 'x_selfsigned': 'self_signed',
+               'x_otherca': 'untrusted', 'x_expired': 'expired', 'x_revoked': 'untrusted'}
 AGREEMENT = 0.1
 MEASURE_S = 8.0
 PROBE = """
@@ -74,10 +77,13 @@ def _own_shm(lan, namespace, shm, command):
         'sh', '-c', 'mount --bind "$0" /dev/shm && exec "$@"', str(shm), *command])
 
 
-def _mesh_command(node_id, netns):
-    return [executable('becomingone_core', 'mesh'), '--ros-args', '-r', f'__ns:=/{node_id}',
-            '-p', f'host:={netns}', '-p', 'timeout_s:=2.0', '-p', 'max_update_age_s:=5.0',
-            '-p', 'publish_rate_hz:=5.0']
+def _mesh_command(node_id, netns, admission=None):
+    command = [executable('becomingone_core', 'mesh'), '--ros-args', '-r', f'__ns:=/{node_id}',
+               '-p', f'host:={netns}', '-p', 'timeout_s:=2.0', '-p', 'max_update_age_s:=5.0',
+               '-p', 'publish_rate_hz:=5.0']
+    if admission is not None:
+        command += ['-p', f'tls_admission_file:={admission}']
+    return command
 
 
 def _agent_command(node_id, sync=0j):
@@ -177,86 +183,6 @@ def _measure(mesh, lan, label, join_s):
     return cpu, rate
 
 
-class TlsFiles:
-    """One host's TLS files: verify (a TLS generation's CA), certificate chain and key."""
-
-    def __init__(self, ca_path, cert_path, key_path):
-        self.ca_path, self.cert_path, self.key_path = ca_path, cert_path, key_path
-
-    @classmethod
-    def exported(cls, directory):
-        return cls(directory / mesh_pki.EXPORT_TLS_CA, directory / mesh_pki.EXPORT_TLS_CERT,
-                   directory / mesh_pki.EXPORT_TLS_KEY)
-
-
-def _operator(directory, *argv):
-    """Run ``becomingone-pki --dir DIRECTORY ARGV...`` as an operator would; it must succeed."""
-    import io
-    out, err = io.StringIO(), io.StringIO()
-    code = pki_cli.main(['--dir', str(directory), *argv], out=out, err=err)
-    assert code == 0, err.getvalue()
-    return out.getvalue()
-
-
-def _pki(directory):
-    """Return the mesh PKI directory and every host's exported directory (TLS files inside)."""
-    from becomingone_core.security.pki import MeshPki
-    pki_dir = directory / 'pki'
-    _operator(pki_dir, 'init', 'tls-test')
-    for node_id in CERTIFIED + ['x_revoked']:
-        _operator(pki_dir, 'issue', node_id)
-    # x_revoked was a member: exported (TLS generation 1), then revoked before the others were
-    # exported, so it keeps working files of the old generation.
-    exports = {'x_revoked': directory / 'export-x_revoked'}
-    _operator(pki_dir, 'export', 'x_revoked', '--to', str(exports['x_revoked']))
-    revoked = _operator(pki_dir, 'revoke', 'x_revoked', '--reason', 'key_compromise')
-    assert 'TLS generation 2' in revoked, revoked
-    for node_id in CERTIFIED:
-        exports[node_id] = directory / f'export-{node_id}'
-        _operator(pki_dir, 'export', node_id, '--to', str(exports[node_id]))
-    tls = {n: TlsFiles.exported(d) for n, d in exports.items()}
-    # Expired: issued and exported (by the real CA, current generation) as if ten days ago,
-    # for one day.
-    past = MeshPki(pki_dir, clock=lambda: time.time() - 10 * 86400)
-    past.issue('x_expired', days=1)
-    tls['x_expired'] = TlsFiles.exported(directory / 'export-x_expired')
-    past.export('x_expired', directory / 'export-x_expired')
-    other = MeshPki(directory / 'other')
-    other.init('another-mesh')
-    other.issue('x_otherca')
-    tls['x_otherca'] = TlsFiles.exported(directory / 'export-x_otherca')
-    other.export('x_otherca', directory / 'export-x_otherca')
-    # A self-signed certificate, trusting the mesh's (public) TLS CA.
-    own = _self_signed(directory, 'x_selfsigned')
-    tls['x_selfsigned'] = TlsFiles(tls['h0'].ca_path, own.cert_path, own.key_path)
-    return exports, tls
-
-
-def _self_signed(directory, node_id):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-    from cryptography.x509.oid import NameOID
-    key = ed25519.Ed25519PrivateKey.generate()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_id)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(hours=1))
-                   .not_valid_after(now + datetime.timedelta(days=1)).sign(key, None))
-    cert_path, key_path = directory / f'{node_id}.pem', directory / f'{node_id}.key'
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-
-    class Issued:
-        pass
-    issued = Issued()
-    issued.cert_path, issued.key_path = cert_path, key_path
-    return issued
-
-
 def _without_certificate(profile):
     """Strip ``profile`` to TLS offering no certificate and verifying nothing (an intruder)."""
     document = etree.fromstring(profile.encode())
@@ -284,7 +210,7 @@ def _becomingone_tls(node_id, hosts, credentials, out):
 
 
 def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path):
-    exports, tls = _pki(tmp_path)
+    exports, tls = mesh_with_intruders(tmp_path, CERTIFIED)
     addresses = {n: lan.addresses[lan.hosts[i]]
                  for i, n in enumerate(CERTIFIED + INTRUDERS)}
     mesh_hosts = {n: addresses[n] for n in CERTIFIED}
@@ -302,7 +228,8 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
                                        tmp_path / f'tls-{node_id}')
             mesh.start(f'agent {node_id}', index, _agent_command(node_id, STAND_IN[node_id]),
                        cell_env)
-            mesh.start(f'mesh {node_id}', index, _mesh_command(node_id, lan.hosts[index]),
+            mesh.start(f'mesh {node_id}', index,
+                       _mesh_command(node_id, lan.hosts[index], profile.parent / SETTINGS_FILE),
                        transport_tls.mesh_environment(profile, openssl, base))
         _converge(mesh, 45)
         join_s = time.monotonic() - started
@@ -314,20 +241,30 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
             index = len(CERTIFIED) + offset
             hosts = dict(mesh_hosts, **{node_id: addresses[node_id]})
             if node_id == 'x_nocert':
-                text = _without_certificate(transport_tls.tls_profile(
-                    node_id, hosts, ca_file=tls['h0'].ca_path, cert_file='/nonexistent',
-                    key_file='/nonexistent'))
+                files = {'ca_file': tls['h0'].ca_path, 'cert_file': '/nonexistent',
+                         'key_file': '/nonexistent'}
+                text = _without_certificate(transport_tls.tls_profile(node_id, hosts, **files))
             else:
                 # What each has, as it has it: the generator would refuse the expired leaf.
-                files = tls[node_id]
-                text = transport_tls.tls_profile(
-                    node_id, hosts, ca_file=files.ca_path, cert_file=files.cert_path,
-                    key_file=files.key_path)
+                files = {'ca_file': tls[node_id].ca_path, 'cert_file': tls[node_id].cert_path,
+                         'key_file': tls[node_id].key_path}
+                text = transport_tls.tls_profile(node_id, hosts, **files)
             profile = tmp_path / f'{node_id}.xml'
             profile.write_text(text)
+            admission = tmp_path / f'{node_id}-{SETTINGS_FILE}'
+            admission.write_text(
+                transport_tls.admission_settings(node_id, hosts, **files).to_json())
             mesh.start(f'agent {node_id}', index, _agent_command(node_id, 0.5 + 0j), cell_env)
-            mesh.start(f'mesh {node_id}', index, _mesh_command(node_id, lan.hosts[index]),
+            # A host with no certificate runs no gate (its mesh node would refuse the file):
+            # it knocks once, as an operator checking why it cannot join would.
+            gated = node_id != 'x_nocert'
+            mesh.start(f'mesh {node_id}', index,
+                       _mesh_command(node_id, lan.hosts[index], admission if gated else None),
                        transport_tls.mesh_environment(profile, openssl, base))
+            if not gated:
+                mesh.start(f'knock {node_id}', index, [
+                    sys.executable, '-m', 'becomingone_core.tls_admission', str(admission),
+                    *(f'--peer={n}' for n in CERTIFIED)], base)
         # A forger beside x_nocert publishes on h0's sync/state by unicast to h0's address;
         # on h0, one probe is a cell (cell profile), one a LOCALHOST node on default transports.
         forger_env = dict(base, ROS_AUTOMATIC_DISCOVERY_RANGE='SUBNET',
@@ -357,6 +294,24 @@ def test_certified_hosts_converge_over_tls_and_nobody_else_gets_in(lan, tmp_path
             assert seen == set(CERTIFIED), f'{node_id} saw {seen}\n' + mesh.describe()
         _assert_t_global(mesh)
         assert 'FORGED' not in mesh.processes['probe cell'].output(), mesh.describe()
+        # Every certified host's log names every intruder's address and the reason it was
+        # refused for (the TLS admission gate; Fast DDS says nothing when it refuses).
+        for node_id in CERTIFIED:
+            output = mesh.processes[f'mesh {node_id}'].output()
+            for intruder, reason in REFUSED_FOR.items():
+                line = f'TLS admission: refused {addresses[intruder]}: {reason},'
+                assert line in output, f'{node_id} does not say {line!r}\n' + output[-4000:]
+            assert 'refused h' not in output, output[-4000:]
+        print('\n[TLS admission, h0] ' + '\n[TLS admission, h0] '.join(
+            line.split('TLS admission: ', 1)[1]
+            for line in mesh.processes['mesh h0'].output().splitlines()
+            if 'TLS admission: ' in line))
+        for intruder in INTRUDERS:
+            output = mesh.processes[
+                f'knock {intruder}' if intruder == 'x_nocert' else f'mesh {intruder}'].output()
+            assert all(f"knocked on {n}: 'refused in the handshake" in output
+                       or f"{n} ({addresses[n]}:7701): 'refused in the handshake" in output
+                       for n in CERTIFIED), output[-3000:]
     finally:
         mesh.close()
 

@@ -52,6 +52,8 @@ import sys
 import time
 from xml.etree import ElementTree
 
+from becomingone_core.tls_admission import GATE_PORT_OFFSET, SETTINGS_FILE, Settings
+
 #: The namespace of Fast DDS XML profiles.
 FASTDDS_NS = 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'
 #: The TCP port every host listens on for TLS unless told otherwise.
@@ -83,8 +85,9 @@ def _check_node_id(node_id):
 
 
 def _check_port(port):
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
-        raise TlsProfileError(f'a port is an integer in 1..65535: {port!r:.40}')
+    # The admission gate listens on the port after it (tls_admission.GATE_PORT_OFFSET).
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65534:
+        raise TlsProfileError(f'a port is an integer in 1..65534: {port!r:.40}')
     return port
 
 
@@ -113,9 +116,10 @@ def check_hosts(this_host, hosts, port=DEFAULT_PORT):
     checked = {_check_node_id(n): parse_address(a, port) for n, a in hosts.items()}
     if _check_node_id(this_host) not in checked:
         raise TlsProfileError(f'this host {this_host!r} is not in the host list')
-    endpoints = list(checked.values())
-    if len(set(endpoints)) != len(endpoints):
-        raise TlsProfileError('two hosts share one address and port')
+    taken = [(a, p + d) for a, p in checked.values() for d in (0, GATE_PORT_OFFSET)]
+    if len(set(taken)) != len(taken):
+        raise TlsProfileError('two hosts share one address and port (or one host\'s port is '
+                              'the port after another\'s: its admission gate)')
     return checked
 
 
@@ -347,11 +351,14 @@ def mesh_environment(profile_path, openssl_path, base=None):
 def write_host_files(directory, this_host, hosts, *, ca_file, cert_file, key_file,
                      port=DEFAULT_PORT, domain_id=None, local='udp'):
     """
-    Write ``fastdds_tls_<host>.xml``, ``openssl_tls.cnf`` and ``fastdds_cell.xml``.
+    Write ``fastdds_tls_<host>.xml``, ``openssl_tls.cnf``, ``fastdds_cell.xml`` and
+    ``tls_admission.json``.
 
     Return ``(profile_path, openssl_path)``; :func:`mesh_environment` turns them into the mesh
-    process's environment, and ``fastdds_cell.xml`` (:func:`cell_profile`) keeps every other
-    process of the host on the host (``pi_node.launch.py tls_dir:=DIRECTORY`` uses all three).
+    process's environment, ``fastdds_cell.xml`` (:func:`cell_profile`) keeps every other
+    process of the host on the host, and ``tls_admission.json`` is the mesh node's
+    ``tls_admission_file`` (:mod:`becomingone_core.tls_admission`; ``pi_node.launch.py
+    tls_dir:=DIRECTORY`` uses all four).
     """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -362,7 +369,16 @@ def write_host_files(directory, this_host, hosts, *, ca_file, cert_file, key_fil
     openssl = directory / 'openssl_tls.cnf'
     openssl.write_text(openssl_config())
     (directory / CELL_PROFILE).write_text(cell_profile())
+    (directory / SETTINGS_FILE).write_text(admission_settings(
+        this_host, hosts, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
+        port=port).to_json())
     return profile, openssl
+
+
+def admission_settings(this_host, hosts, *, ca_file, cert_file, key_file, port=DEFAULT_PORT):
+    """Return the :class:`~becomingone_core.tls_admission.Settings` of ``this_host``."""
+    return Settings(this_host, check_hosts(this_host, hosts, port), os.fspath(ca_file),
+                    os.fspath(cert_file), os.fspath(key_file))
 
 
 def credentials_from_export(directory, this_host, now_s=None):

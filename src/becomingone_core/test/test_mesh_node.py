@@ -1,5 +1,6 @@
 """The mesh node over real DDS: it shares its cell's state and sees its peers as one mesh."""
 
+import socket
 import time
 
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC, PeerUpdate, ROLE_FULL
@@ -181,3 +182,45 @@ def test_mesh_node_refuses_bad_parameters_naming_them(arguments, name):
                          ros_arguments=arguments) as node:
         assert node.process.wait(timeout=60) == 2
         assert f"parameter '{name}'" in node.output()
+
+
+def test_mesh_node_shows_who_its_tls_admission_gate_refused(tmp_path):
+    from becomingone_core.testing.tls_hosts import mesh_with_intruders
+    from becomingone_core.tls_admission import knock, Settings
+    _, tls = mesh_with_intruders(tmp_path, ['cell_a', 'cell_b'])
+    with socket.socket() as free:
+        free.bind(('127.0.0.1', 0))
+        port = free.getsockname()[1]
+    hosts = {'cell_a': ('127.0.0.1', port), 'cell_b': ('127.0.0.2', port),
+             'x_expired': ('127.0.0.3', port)}
+    own = {n: Settings(n, hosts, str(tls[n].ca_path), str(tls[n].cert_path),
+                       str(tls[n].key_path)) for n in hosts}
+    path = tmp_path / 'tls_admission.json'
+    path.write_text(own['cell_a'].to_json())
+    env = isolated_ros_env()
+    with RosProbe(env) as probe, NodeProcess.run(
+            'becomingone_core', 'mesh', env,
+            ros_arguments=[*MESH_PARAMETERS, '-p', f'tls_admission_file:={path}']) as node:
+        diagnostics = probe.collect(DiagnosticArray, '/diagnostics')
+        assert wait_until(lambda: 'TLS admission gate on 127.0.0.1' in node.output(), 30), \
+            node.output()
+        assert knock(own['cell_b'], 'cell_a') == (True, 'admitted cell_b')
+        assert knock(own['x_expired'], 'cell_a')[0] is False
+
+        def shown():
+            status, values = _diagnostic_values(diagnostics, 'tls admission')
+            return (status is not None and status.level == b'\x01'
+                    and values.get('refused_expired') == '1'
+                    and values.get('refused 127.0.0.3', '').startswith('expired x1')
+                    and 'admitted cell_b' in status.message)
+        assert probe.spin_until(shown, 30), node.output()
+        assert 'TLS admission: refused 127.0.0.3: expired' in node.output()
+    # A file naming another host, or one that is not admission settings: the node refuses to
+    # start and says why.
+    for bad in (own['cell_b'].to_json(), '{"hosts": 1}'):
+        path.write_text(bad)
+        with NodeProcess.run('becomingone_core', 'mesh', env, ros_arguments=[
+                *MESH_PARAMETERS, '-p', f'tls_admission_file:={path}']) as node:
+            assert wait_until(lambda: not node.running, 30)
+            assert node.process.returncode != 0
+            assert "parameter 'tls_admission_file'" in node.output(), node.output()

@@ -26,6 +26,7 @@ from becomingone_core.input_rules import (
 from becomingone_core.mesh import (
     ACCEPTED, AGGREGATIONS, ESTOP_TOPIC, MeshConfig, PEERS_TOPIC, PeerTable, PeerUpdate,
     ROLE_LIGHT, ROLES, SYNC_ROLES)
+from becomingone_core.ros.admission import declare_admission
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
 from becomingone_core.ros.guarded_node import GuardedNode
 from becomingone_core.ros.markers import declare_markers
@@ -145,10 +146,19 @@ class MeshNode(GuardedNode):
             diagnostics.add('slow scale', self._slow_scale_status)
         diagnostics.add('e-stop', self._estop_status)
         diagnostics.add('authentication', self._auth_status)
+        # Last: the gate's threads start only once everything else is in place.
+        self._admission = declare_admission(self, self._node_id)
+        if self._admission is not None:
+            diagnostics.add('tls admission', self._admission.status)
         self.get_logger().info(
             f'mesh node {self._node_id!r} on {self._host!r} as {ROLES[self._role]}, '
             f'publishing on {PEERS_TOPIC} at {self._rate_hz:g} Hz, aggregation '
             f'{self._config.aggregation}')
+
+    def destroy_node(self):
+        if getattr(self, '_admission', None) is not None:
+            self._admission.close()
+        return super().destroy_node()
 
     # -- parameters ------------------------------------------------------------------------
     def _declare_parameters(self):
