@@ -323,6 +323,13 @@ class GatewayNode(GuardedNode):
                 'stream': self.hub.stats(), 'tls': self.server.tls}
 
     async def _call(self, client, request, what):
+        """
+        Call ``client`` within ``service_timeout_s`` (every request sent here is idempotent).
+
+        The answer to a request sent before a (re)started server's reply writer matched the
+        gateway is lost (readiness is seen from the request side only), so an unanswered
+        request is sent once more at half the deadline.
+        """
         if not client.service_is_ready():
             raise Unavailable(503, f'{client.srv_name} is not available (is the {what} '
                               'node running for this cell?)')
@@ -339,18 +346,27 @@ class GatewayNode(GuardedNode):
                     answer.set_result(ros_future)
             loop.call_soon_threadsafe(settle)
 
+        sent = []
+
+        def send():
+            sent.append(client.call_async(request))
+            sent[-1].add_done_callback(done)
+
         try:
-            ros_future = client.call_async(request)
-            ros_future.add_done_callback(done)
+            send()
             try:
-                result = await asyncio.wait_for(answer, self._timeout_s)
+                try:
+                    result = await asyncio.wait_for(asyncio.shield(answer), self._timeout_s / 2)
+                except asyncio.TimeoutError:
+                    send()
+                    result = await asyncio.wait_for(answer, self._timeout_s / 2)
             except asyncio.TimeoutError:
-                client.remove_pending_request(ros_future)
                 raise Unavailable(504, f'{client.srv_name} did not answer within '
                                   f'{self._timeout_s:g} s') from None
-            except asyncio.CancelledError:  # a caller's own deadline (Foxglove's bridge)
-                client.remove_pending_request(ros_future)
-                raise
+            finally:  # answered, timed out or cancelled (a caller's own deadline: Foxglove's)
+                for ros_future in sent:
+                    if not ros_future.done():
+                        client.remove_pending_request(ros_future)
         finally:
             with self._inflight_lock:
                 self._inflight -= 1
