@@ -131,10 +131,17 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
             # Refused by the input rule (input_rules.check_sync_state) before the store.
             return status and ('rejected_non_finite', '1') in [
                 (kv.key, kv.value) for kv in status.values]
+        def _store_values():
+            status = _statuses().get('cell7/memory: store')
+            return {kv.key: kv.value for kv in status.values} if status else {}
+
         assert probe.spin_until(_rejection_reported, timeout_s=30)
+        # The newest array may have been published before the last commit: wait for the one
+        # after it (the count never goes past 10).
+        assert probe.spin_until(lambda: _store_values().get('acknowledged_total') == '10',
+                                timeout_s=30), _store_values()
         statuses = _statuses()
-        store_values = {kv.key: kv.value for kv in statuses['cell7/memory: store'].values}
-        assert store_values['acknowledged_total'] == '10'
+        store_values = _store_values()
         assert store_values['path'] == str(store_path)
         assert int(store_values['disk_bytes']) > 0
         assert statuses['cell7/memory: witness chain'].level == b'\x00'
