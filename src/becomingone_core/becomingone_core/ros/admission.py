@@ -12,8 +12,6 @@ import time
 from becomingone_core import health
 from becomingone_core.input_rules import shorten
 from becomingone_core.ros.parameters import declare, ParameterError
-from becomingone_core.tls_admission import (
-    AdmissionError, AdmissionGate, explain, Knocker, REASONS, Settings)
 
 DESCRIPTION = (
     'The admission settings becomingone-tls wrote (tls_admission.json in its output directory): '
@@ -37,6 +35,7 @@ class AdmissionMonitor:
     """A node's gate and knocker; :meth:`status` is its diagnostic, :meth:`close` stops both."""
 
     def __init__(self, node, settings):
+        from becomingone_core.tls_admission import AdmissionGate, Knocker
         self._logger = node.get_logger()
         self._logged = {}
         self._lock = threading.Lock()
@@ -48,6 +47,7 @@ class AdmissionMonitor:
                           f'{", ".join(self.knocker.peers) or "nobody (first host)"}')
 
     def _on_knock(self, address, node_id, reason, detail):
+        from becomingone_core.tls_admission import explain
         if reason is None:
             key = (address, node_id)
             if self._due(key, float('inf')):  # node ids in certificates are checked names
@@ -76,6 +76,7 @@ class AdmissionMonitor:
         log(f'TLS admission: knocked on {node_id}: {shorten(what, 200)}')
 
     def status(self):
+        from becomingone_core.tls_admission import REASONS
         now = time.monotonic()
         refused = dict(self.gate.refused)
         values = {f'refused_{r}': float(refused.get(r, 0)) for r in REASONS}
@@ -108,6 +109,8 @@ def declare_admission(node, node_id):
     path = declare(node, 'tls_admission_file', '', DESCRIPTION, read_only=True)
     if not path:
         return None
+    # Only a host with the gate pays for ssl (a Pi's memory: #13's footprint).
+    from becomingone_core.tls_admission import AdmissionError, Settings
     try:
         settings = Settings.from_file(path)
         if settings.this_host != node_id:
