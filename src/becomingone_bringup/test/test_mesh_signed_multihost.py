@@ -28,7 +28,6 @@ Every wait is bounded; the namespaces go even on failure. Figures (refusal count
 the liar's bound) are printed.
 """
 
-import datetime
 import json
 import os
 import pathlib
@@ -39,6 +38,7 @@ from becomingone_core import transport_tls
 from becomingone_core.testing.netns import unavailable_reason, VirtualLan
 from becomingone_core.testing.processes import (
     executable, isolated_ros_env, NodeProcess, wait_until)
+from becomingone_core.testing.tls_hosts import self_signed
 import pytest
 
 REASON = unavailable_reason()
@@ -304,36 +304,9 @@ def _pki(directory):
     other.init('another-mesh')
     other.issue('x_otherca')
     export(other, 'x_otherca')
-    raw['x_selfsigned'] = _self_signed(directory, 'x_selfsigned')
+    raw['x_selfsigned'] = self_signed(directory, 'x_selfsigned')
     exported['x_nocert'] = None
     return exported, raw
-
-
-def _self_signed(directory, node_id):
-    """Write a self-signed certificate naming ``node_id`` (CN and SAN URI); return its files."""
-    from becomingone_core.security.pki import node_uri
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-    from cryptography.x509.oid import NameOID
-    key = ed25519.Ed25519PrivateKey.generate()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_id)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - datetime.timedelta(hours=1))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName(
-                       [x509.UniformResourceIdentifier(node_uri(node_id))]), critical=False)
-                   .sign(key, None))
-    cert_path, key_path = directory / f'{node_id}.pem', directory / f'{node_id}.key'
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'wb') as file:
-        file.write(key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 # --- checks ----------------------------------------------------------------------------------

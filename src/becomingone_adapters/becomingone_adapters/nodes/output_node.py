@@ -16,7 +16,8 @@ from becomingone_adapters.gate import CollapseGate
 from becomingone_core.health import ERROR, OK, RejectionCounter, Status, WARN
 from becomingone_core.input_rules import check_sync_state, RejectedInput, StampWindow
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
-from becomingone_core.ros.guarded_node import GuardedLifecycleNode, GuardedNode
+from becomingone_core.ros.guarded_lifecycle_node import GuardedLifecycleNode
+from becomingone_core.ros.guarded_node import GuardedNode
 from becomingone_core.ros.parameters import declare
 from becomingone_core.ros.security_parameters import declare_security
 from becomingone_msgs.msg import SyncState

@@ -42,7 +42,7 @@ from becomingone_core.memory.store import (
     CorruptStore, default_path, MemoryStore, move_aside, StoreError)
 from becomingone_core.nodes.witness_node import SIGNATURES_TOPIC
 from becomingone_core.ros.diagnostics import DiagnosticsPublisher
-from becomingone_core.ros.guarded_node import GuardedLifecycleNode
+from becomingone_core.ros.guarded_lifecycle_node import GuardedLifecycleNode
 from becomingone_core.ros.message_fields import from_fields, to_fields
 from becomingone_core.ros.parameters import declare, ParameterError, require
 from becomingone_core.ros.qos import LATCHED_QOS, WITNESS_QOS, WITNESS_SIGNATURE_QOS

@@ -13,7 +13,13 @@ Lifecycle nodes are left out: they create and destroy their subscriptions on tra
 must not take another node's input with them.
 """
 
-from rclpy.lifecycle import LifecycleNode
+import sys
+
+
+def _managed(node):
+    # Without rclpy.lifecycle loaded (a process of plain nodes only) no node is a managed one.
+    lifecycle = sys.modules.get('rclpy.lifecycle')
+    return lifecycle is not None and isinstance(node, lifecycle.LifecycleNode)
 
 
 def share_subscriptions(nodes):
@@ -25,7 +31,7 @@ def share_subscriptions(nodes):
     """
     groups = []  # [(key, qos, [(node, subscription), ...])]
     for node in nodes:
-        if isinstance(node, LifecycleNode):
+        if _managed(node):
             continue
         for subscription in list(node.subscriptions):
             key = (subscription.topic_name, subscription.msg_type, subscription.raw)

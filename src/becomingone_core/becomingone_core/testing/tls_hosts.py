@@ -10,6 +10,7 @@ files of the TLS generation before its revocation).
 import dataclasses
 import datetime
 import io
+import os
 import pathlib
 import time
 
@@ -100,8 +101,9 @@ def self_signed(directory, node_id):
     cert_path = pathlib.Path(directory) / f'{node_id}.pem'
     key_path = pathlib.Path(directory) / f'{node_id}.key'
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_path.chmod(0o600)
+    descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, 'wb') as stream:  # 0600 from the start, as keys must be
+        stream.write(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
     return cert_path, key_path
