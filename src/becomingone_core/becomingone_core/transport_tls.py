@@ -52,7 +52,7 @@ import sys
 import time
 from xml.etree import ElementTree
 
-from becomingone_core.tls_admission import GATE_PORT_OFFSET, SETTINGS_FILE, Settings
+from becomingone_core.tls_admission import GATE_PORT_OFFSET, Settings, SETTINGS_FILE
 
 #: The namespace of Fast DDS XML profiles.
 FASTDDS_NS = 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'
@@ -118,8 +118,8 @@ def check_hosts(this_host, hosts, port=DEFAULT_PORT):
         raise TlsProfileError(f'this host {this_host!r} is not in the host list')
     taken = [(a, p + d) for a, p in checked.values() for d in (0, GATE_PORT_OFFSET)]
     if len(set(taken)) != len(taken):
-        raise TlsProfileError('two hosts share one address and port (or one host\'s port is '
-                              'the port after another\'s: its admission gate)')
+        raise TlsProfileError("two hosts share one address and port (or one host's port is "
+                              "the port after another's: its admission gate)")
     return checked
 
 
@@ -351,7 +351,9 @@ def mesh_environment(profile_path, openssl_path, base=None):
 def write_host_files(directory, this_host, hosts, *, ca_file, cert_file, key_file,
                      port=DEFAULT_PORT, domain_id=None, local='udp'):
     """
-    Write ``fastdds_tls_<host>.xml``, ``openssl_tls.cnf``, ``fastdds_cell.xml`` and
+    Write the files of ``this_host``'s mesh process and cell into ``directory``.
+
+    They are ``fastdds_tls_<host>.xml``, ``openssl_tls.cnf``, ``fastdds_cell.xml`` and
     ``tls_admission.json``.
 
     Return ``(profile_path, openssl_path)``; :func:`mesh_environment` turns them into the mesh

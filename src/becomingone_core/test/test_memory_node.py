@@ -131,6 +131,7 @@ def test_memory_node_stores_acknowledges_and_answers(tmp_path):
             # Refused by the input rule (input_rules.check_sync_state) before the store.
             return status and ('rejected_non_finite', '1') in [
                 (kv.key, kv.value) for kv in status.values]
+
         def _store_values():
             status = _statuses().get('cell7/memory: store')
             return {kv.key: kv.value for kv in status.values} if status else {}
