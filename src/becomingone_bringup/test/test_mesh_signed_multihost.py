@@ -29,7 +29,6 @@ the liar's bound) are printed.
 """
 
 import json
-import os
 import pathlib
 import sys
 import time
