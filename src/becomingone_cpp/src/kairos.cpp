@@ -57,91 +57,7 @@ void add_path_counts(const LagState & st)
 namespace
 {
 
-constexpr double kTwoPiHi = 6.283185307179586;             // fl(2 pi)
-constexpr double kTwoPiLo = 2.4492935982947064e-16;        // 2 pi - fl(2 pi)
 constexpr std::int64_t kMaxHistory = std::int64_t{1} << 26;
-
-// The target has a hardware FMA (std::fma is one instruction, not a call).
-#if defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA) || \
-  defined(__FP_FAST_FMA)
-#define KAIROS_HAS_FMA 1
-#else
-#define KAIROS_HAS_FMA 0
-#endif
-
-// a * b = hi + lo exactly (no overflow assumed); hi = fl(a * b).  With a
-// hardware FMA that is fma(a, b, -hi); otherwise Dekker's product with
-// Veltkamp splitting, which gives the same (exact) lo without a libm call
-// per sample (this file is built for the x86-64 baseline, where std::fma is
-// a software routine).
-inline double two_product_lo(double a, double b, double hi)
-{
-#if KAIROS_HAS_FMA
-  return std::fma(a, b, -hi);
-#else
-  constexpr double kSplit = 134217729.0;  // 2^27 + 1
-  const double ca = kSplit * a, cb = kSplit * b;
-  const double ah = ca - (ca - a), al = a - ah;
-  const double bh = cb - (cb - b), bl = b - bh;
-  return ((ah * bh - hi) + ah * bl + al * bh) + al * bl;
-#endif
-}
-
-// a * b + c with the same rounding wherever it is written, whatever the
-// compiler's -ffp-contract: an explicit FMA where the target has one, a plain
-// multiply-add where it has none (the x86-64 baseline this file is built
-// for: nothing can be fused there).  With one product per expression a
-// contracting compiler has no choice to make either.
-inline double mul_add(double a, double b, double c)
-{
-#if KAIROS_HAS_FMA
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-// n + |vr + i vi|^2, the per-channel term of |v_n|^2, for push_one and
-// push_run alike.  Written as `n += vr * vr + vi * vi` it let the optimiser
-// decide which of the two products to fuse into the add (aarch64 with
-// -ffp-contract=fast: push_one's SLP-vectorised copy fused vi * vi,
-// push_run's vr * vr), so the stored |v|^2 and with it E0 differed in the
-// last bit between push and push_block.  Chained, each product has one add.
-inline double add_norm2(double n, double vr, double vi)
-{
-  return mul_add(vi, vi, mul_add(vr, vr, n));
-}
-
-// omega * (t - t0) reduced to [0, 2 pi), accurate to ~1e-16 rad for any
-// stream length: t - t0 and the product are carried exactly (two-sum and
-// FMA two-product) and 2 pi is used as a two-double constant (Cody-Waite).
-double reduced_phase(double omega, double t, double t0)
-{
-  if (omega == 0.0) {
-    return 0.0;
-  }
-  const double d = t - t0;
-  const double bb = d - t;
-  const double d_lo = (t - (d - bb)) + (-t0 - bb);
-  const double p = omega * d;
-  const double p_lo = mul_add(omega, d_lo, two_product_lo(omega, d, p));
-  // Round to nearest (even) integer; below 2^51 by adding and subtracting
-  // 1.5 * 2^52 (same value as nearbyint, without a library call per sample).
-  const double q = p / kTwoPiHi;
-  const double k = std::fabs(q) < 0x1p51 ? (q + 0x1.8p52) - 0x1.8p52 : std::nearbyint(q);
-  // fl(p - k 2pi_hi), rounded once: k 2pi_hi = kh + kl exactly, and p - kh
-  // is exact (Sterbenz: kh is within a factor 2 of p, or k = 0).
-  const double kh = k * kTwoPiHi;
-  double r = (p - kh) - two_product_lo(k, kTwoPiHi, kh);
-  r = mul_add(-k, kTwoPiLo, r) + p_lo;
-  if (r < 0.0) {
-    r += kTwoPiHi;
-  }
-  if (r >= kTwoPiHi) {
-    r -= kTwoPiHi;
-  }
-  return r;
-}
 
 template<typename T>
 void put(std::string & out, const T & v)
@@ -255,24 +171,50 @@ struct ResonanceBank::Impl
   mutable std::uint64_t v_overrun = 0;
 
   // Block scratch.
-  // b_lanes holds t_n, beta, U re, U im back to back (see BlockArgs::tn).
+  // b_lanes holds t_n, beta, U re, U im in rows of kRow (see BlockArgs::tn).
   mutable std::vector<double> b_act, b_lanes, b_alpha, b_oma, b_theta, b_wre, b_wim, b_prod,
     b_norm2, b_vnre, b_vnim;
 
-  // Scratch of push_run (kBlock samples; velocities channel-major).
+  // Scratch of push_run and push_one (kBlock samples; velocities
+  // channel-major).
   std::vector<double> run_dt, run_inv, run_n2, run_vr, run_vi;
   // Per-lag fast-path hint (see detail::LagState::hint): not state.
-  mutable std::vector<std::uint8_t> hint;
-  std::vector<std::complex<double>> vel_scratch;  // C velocities of push_one
+  mutable std::vector<std::uint16_t> hint;
   detail::KernelFn kernel;
+  detail::PhaseFn phases;
+  detail::SampleFn samples;
   mutable std::mutex mu;
   // Cache of dt -> (alpha, 1 - alpha); not state (a pure function).
   struct AlphaEntry
   {
     double dt = -1.0, alpha = 0.0, oma = 0.0;
   };
-  static constexpr std::uint64_t kAlphaCache = 32;
-  AlphaEntry alpha_cache[kAlphaCache];
+  static constexpr int kAlphaCacheBits = 6;
+  AlphaEntry alpha_cache[1 << kAlphaCacheBits];
+
+  // alpha and 1 - alpha of dt (the latter via expm1, accurate for dt << W);
+  // a repeated dt (uniform sampling) reuses them: same input, same value.
+  // Stamps uniform only to rounding (float rates, ROS nanoseconds) cycle
+  // through a handful of dt values that differ in middle or low mantissa
+  // bits, so the slot is taken from the top bits of a multiplicative
+  // (Fibonacci) hash of all 64 bits: the old key (low bits ^ bits 17..21)
+  // put the 3 dt values of 1 kHz ROS-ns stamps in one slot, and missed on
+  // about half of the samples (an exp and an expm1 each).  A pure function
+  // of dt, so the cache never changes a bit.
+  const AlphaEntry & alpha_of(double dt)
+  {
+    std::uint64_t bits;
+    std::memcpy(&bits, &dt, sizeof(bits));
+    AlphaEntry & ce =
+      alpha_cache[(bits * 0x9E3779B97F4A7C15ull) >> (64 - kAlphaCacheBits)];
+    if (dt != ce.dt) {
+      ce.dt = dt;
+      const double x = dt / window;
+      ce.alpha = std::exp(-x);
+      ce.oma = -std::expm1(-x);
+    }
+    return ce;
+  }
 
   Impl(std::vector<double> lags_in, double window_in, double omega_in, int channels,
     double max_rate_in)
@@ -327,11 +269,10 @@ struct ResonanceBank::Impl
     for (auto * v : {&b_act, &b_alpha, &b_oma, &b_theta, &b_wre, &b_wim, &b_prod, &b_norm2}) {
       v->assign(kBlock, 0.0);
     }
-    b_lanes.assign(static_cast<std::size_t>(kBlock) * (2 + 2 * C), 0.0);
+    b_lanes.assign(static_cast<std::size_t>(detail::kRow) * (2 + 2 * C), 0.0);
     for (auto * v : {&b_vnre, &b_vnim}) {
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
-    vel_scratch.assign(C, {0.0, 0.0});
     for (auto * v : {&run_dt, &run_inv, &run_n2}) {
       v->assign(kBlock, 0.0);
     }
@@ -339,6 +280,8 @@ struct ResonanceBank::Impl
       v->assign(static_cast<std::size_t>(kBlock) * C, 0.0);
     }
     kernel = detail::select_kernel(nullptr);
+    phases = detail::select_phases();
+    samples = detail::select_samples();
     clear();
   }
 
@@ -414,54 +357,37 @@ struct ResonanceBank::Impl
       view_valid = false;
       return true;
     }
-    const double dt = t - t_last;
-    const double inv = 1.0 / dt;
-    double n2 = 0.0;
-    bool finite = std::isfinite(inv);
-    // Velocities first into scratch so a rejected sample leaves no trace
-    // (a member buffer: nothing to zero or allocate per sample).
-    std::complex<double> * vel = vel_scratch.data();
-    for (int c = 0; finite && c < C; ++c) {
-      const double vr = (phase[c].real() - phi_last[c].real()) / dt;
-      const double vi = (phase[c].imag() - phi_last[c].imag()) / dt;
-      vel[c] = {vr, vi};
-      n2 = add_norm2(n2, vr, vi);
-      finite = std::isfinite(vr) && std::isfinite(vi);
-    }
-    if (!finite || !std::isfinite(n2)) {
+    // dt, 1/dt, the velocities and |v|^2 by the dispatched code that
+    // push_run uses for its runs (so the same bits), into scratch: a
+    // rejected sample leaves no trace.
+    if (!samples(&t, reinterpret_cast<const double *>(phase), 1, C, t_last,
+      reinterpret_cast<const double *>(phi_last.data()), run_dt.data(), run_inv.data(),
+      run_vr.data(), run_vi.data(), run_n2.data()))
+    {
       ++n_rejected;
       return false;
     }
+    const double dt = run_dt[0];
+    const double inv = run_inv[0];
+    const double n2 = run_n2[0];
     const std::int64_t i = n_last + 1;
     ensure_room(i);
     const std::int64_t p = i - base;
-    // alpha and 1 - alpha (the latter via expm1, accurate for dt << W);
-    // a repeated dt (uniform sampling) reuses them: same input, same value.
-    // A few entries, indexed by the low bits of dt: stamps uniform only to
-    // rounding (float rates, ROS nanoseconds) cycle through a handful of dt
-    // values.  A pure function of dt, so the cache never changes a bit.
-    std::uint64_t bits;
-    std::memcpy(&bits, &dt, sizeof(bits));
-    AlphaEntry & ce = alpha_cache[(bits ^ (bits >> 17)) % kAlphaCache];
-    if (dt != ce.dt) {
-      ce.dt = dt;
-      const double x = dt / window;
-      ce.alpha = std::exp(-x);
-      ce.oma = -std::expm1(-x);
-    }
+    const AlphaEntry & ce = alpha_of(dt);
     const double a = ce.alpha;
     const double om = ce.oma;
     ts[p] = t;
     inv_dt[p] = inv;
     alpha[p] = a;
     oma[p] = om;
+    // theta by the dispatched vector code (the same for push_run's runs);
     // e^{i theta} is evaluated per block, vectorised, by the kernel.
-    theta[p] = reduced_phase(omega, t, t0);
+    phases(omega, t0, &t, &theta[p], 1);
     norm2[p] = n2;
     const std::int64_t vs = vstride();
     for (int c = 0; c < C; ++c) {
-      vre[c * vs + p] = vel[c].real();
-      vim[c * vs + p] = vel[c].imag();
+      vre[c * vs + p] = run_vr[c * kBlock];
+      vim[c * vs + p] = run_vi[c * kBlock];
     }
     set_differences(p);
     if (i == 1) {
@@ -525,33 +451,9 @@ struct ResonanceBank::Impl
     double * rn2 = run_n2.data();
     double * rvr = run_vr.data();
     double * rvi = run_vi.data();
-    bool ok = true;
-    double prev = t_last;
-    const std::complex<double> * prev_phi = phi_last.data();
-    for (std::size_t j = 0; j < m; ++j) {
-      const double tj = t[j];
-      const double dt = tj - prev;
-      const double inv = 1.0 / dt;
-      // Bitwise, not short-circuit: no branch per check.
-      ok &= std::isfinite(tj) & (tj > prev) & std::isfinite(inv);
-      const std::complex<double> * ph = phase + j * C;
-      double n2 = 0.0;
-      for (int c = 0; c < C; ++c) {
-        const double vr = (ph[c].real() - prev_phi[c].real()) / dt;
-        const double vi = (ph[c].imag() - prev_phi[c].imag()) / dt;
-        rvr[c * kBlock + j] = vr;
-        rvi[c * kBlock + j] = vi;
-        n2 = add_norm2(n2, vr, vi);
-        ok &= std::isfinite(ph[c].real()) & std::isfinite(ph[c].imag()) &
-          std::isfinite(vr) & std::isfinite(vi);
-      }
-      ok &= std::isfinite(n2);
-      rdt[j] = dt;
-      rinv[j] = inv;
-      rn2[j] = n2;
-      prev = tj;
-      prev_phi = ph;
-    }
+    // (push_one's checks, see detail::SampleFn.)
+    const bool ok = samples(t, reinterpret_cast<const double *>(phase), static_cast<int>(m), C,
+      t_last, reinterpret_cast<const double *>(phi_last.data()), rdt, rinv, rvr, rvi, rn2);
     if (!ok) {
       return 0;
     }
@@ -561,25 +463,15 @@ struct ResonanceBank::Impl
     }
     const std::int64_t p0 = n_last + 1 - base;
     const std::int64_t vs = vstride();
+    std::memcpy(ts.data() + p0, t, m * sizeof(double));
+    std::memcpy(inv_dt.data() + p0, rinv, m * sizeof(double));
+    std::memcpy(norm2.data() + p0, rn2, m * sizeof(double));
     for (std::size_t j = 0; j < m; ++j) {
-      const std::int64_t p = p0 + static_cast<std::int64_t>(j);
-      const double dt = rdt[j];
-      std::uint64_t bits;
-      std::memcpy(&bits, &dt, sizeof(bits));
-      AlphaEntry & ce = alpha_cache[(bits ^ (bits >> 17)) % kAlphaCache];
-      if (dt != ce.dt) {
-        ce.dt = dt;
-        const double x = dt / window;
-        ce.alpha = std::exp(-x);
-        ce.oma = -std::expm1(-x);
-      }
-      ts[p] = t[j];
-      inv_dt[p] = rinv[j];
-      alpha[p] = ce.alpha;
-      oma[p] = ce.oma;
-      theta[p] = reduced_phase(omega, t[j], t0);
-      norm2[p] = rn2[j];
+      const AlphaEntry & ce = alpha_of(rdt[j]);
+      alpha[p0 + j] = ce.alpha;
+      oma[p0 + j] = ce.oma;
     }
+    phases(omega, t0, t, &theta[p0], static_cast<int>(m));
     for (int c = 0; c < C; ++c) {
       std::memcpy(vre.data() + c * vs + p0, rvr + c * kBlock, m * sizeof(double));
       std::memcpy(vim.data() + c * vs + p0, rvi + c * kBlock, m * sizeof(double));
@@ -617,11 +509,18 @@ struct ResonanceBank::Impl
   {
     const std::int64_t vs = vstride();
     const std::int64_t p0 = n0 - base;
-    // Block inputs; the padding repeats the last sample (finite, weight 0).
+    // Block inputs.  A whole block reads the history in place (the same
+    // values, no padding); a shorter one (a read, a dissipate) is copied,
+    // the padding repeating the last sample (finite, weight 0).  t_n is
+    // always copied: the kernel keeps its per-sample terms next to it.
+    const bool full = nb == kBlock;
     for (int j = 0; j < kBlock; ++j) {
       const std::int64_t p = p0 + std::min(j, nb - 1);
       b_act[j] = j < nb ? 1.0 : 0.0;
       b_lanes[j] = ts[p];
+      if (full) {
+        continue;
+      }
       b_alpha[j] = alpha[p];
       b_oma[j] = oma[p];
       b_theta[j] = theta[p];
@@ -641,18 +540,19 @@ struct ResonanceBank::Impl
     a.tau = lags.data();
     a.tn = b_lanes.data();
     a.active = b_act.data();
-    a.alpha = b_alpha.data();
-    a.oma = b_oma.data();
-    a.theta = b_theta.data();
-    a.norm2 = b_norm2.data();
-    a.vnre = b_vnre.data();
-    a.vnim = b_vnim.data();
+    a.alpha = full ? alpha.data() + p0 : b_alpha.data();
+    a.oma = full ? oma.data() + p0 : b_oma.data();
+    a.theta = full ? theta.data() + p0 : b_theta.data();
+    a.norm2 = full ? norm2.data() + p0 : b_norm2.data();
+    a.vnre = full ? vre.data() + p0 : b_vnre.data();
+    a.vnim = full ? vim.data() + p0 : b_vnim.data();
+    a.vnstride = full ? vs : kBlock;
     a.wre = b_wre.data();
     a.wim = b_wim.data();
     a.prod = b_prod.data();
-    a.beta = b_lanes.data() + kBlock;
-    a.ure = b_lanes.data() + 2 * kBlock;
-    a.uim = b_lanes.data() + (2 + C) * kBlock;
+    a.beta = b_lanes.data() + detail::kRow;
+    a.ure = b_lanes.data() + 2 * detail::kRow;
+    a.uim = b_lanes.data() + (2 + C) * detail::kRow;
     a.base = base;
     a.ts = ts.data();
     a.inv_dt = inv_dt.data();

@@ -77,6 +77,17 @@ void kernel_default(const BlockArgs & a, LagState & st)
   k_default::block_kernel(a, st);
 }
 
+void phases_default(double omega, double t0, const double * t, double * theta, int n)
+{
+  k_default::reduced_phases(omega, t0, t, theta, n);
+}
+
+bool samples_default(const double * t, const double * ph, int n, int C, double t_prev,
+  const double * ph_prev, double * dt, double * inv, double * vr, double * vi, double * n2)
+{
+  return k_default::sample_terms(t, ph, n, C, t_prev, ph_prev, dt, inv, vr, vi, n2);
+}
+
 #ifdef KAIROS_X86_DISPATCH
 void kernel_avx512(const BlockArgs & a, LagState & st)
 {
@@ -86,6 +97,28 @@ void kernel_avx512(const BlockArgs & a, LagState & st)
 void kernel_avx2(const BlockArgs & a, LagState & st)
 {
   k_avx2::block_kernel(a, st);
+}
+
+void phases_avx512(double omega, double t0, const double * t, double * theta, int n)
+{
+  k_avx512::reduced_phases(omega, t0, t, theta, n);
+}
+
+void phases_avx2(double omega, double t0, const double * t, double * theta, int n)
+{
+  k_avx2::reduced_phases(omega, t0, t, theta, n);
+}
+
+bool samples_avx512(const double * t, const double * ph, int n, int C, double t_prev,
+  const double * ph_prev, double * dt, double * inv, double * vr, double * vi, double * n2)
+{
+  return k_avx512::sample_terms(t, ph, n, C, t_prev, ph_prev, dt, inv, vr, vi, n2);
+}
+
+bool samples_avx2(const double * t, const double * ph, int n, int C, double t_prev,
+  const double * ph_prev, double * dt, double * inv, double * vr, double * vi, double * n2)
+{
+  return k_avx2::sample_terms(t, ph, n, C, t_prev, ph_prev, dt, inv, vr, vi, n2);
 }
 #endif
 
@@ -104,6 +137,8 @@ struct Selection
 {
   KernelFn fn;
   const char * name;
+  PhaseFn phases;
+  SampleFn samples;
 };
 
 Selection choose()
@@ -117,27 +152,42 @@ Selection choose()
     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
   const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   if (!narrow_default && !narrow_avx2 && has_avx512 && has_avx2) {
-    return {&kernel_avx512, "avx512f"};
+    return {&kernel_avx512, "avx512f", &phases_avx512, &samples_avx512};
   }
   if (!narrow_default && has_avx2) {
-    return {&kernel_avx2, "avx2"};
+    return {&kernel_avx2, "avx2", &phases_avx2, &samples_avx2};
   }
 #else
   (void)narrow_default;
   (void)narrow_avx2;
 #endif
-  return {&kernel_default, default_name()};
+  return {&kernel_default, default_name(), &phases_default, &samples_default};
+}
+
+const Selection & selection()
+{
+  static const Selection sel = choose();
+  return sel;
 }
 
 }  // namespace
 
 KernelFn select_kernel(const char ** name)
 {
-  static const Selection sel = choose();
   if (name) {
-    *name = sel.name;
+    *name = selection().name;
   }
-  return sel.fn;
+  return selection().fn;
+}
+
+PhaseFn select_phases()
+{
+  return selection().phases;
+}
+
+SampleFn select_samples()
+{
+  return selection().samples;
 }
 
 }  // namespace detail

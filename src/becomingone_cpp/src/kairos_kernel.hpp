@@ -38,6 +38,11 @@ namespace detail
 {
 
 constexpr int kBlock = 128;
+// Row stride of the per-sample terms buffer (BlockArgs::tn): a block plus
+// one cache line, so that its 2 + 2C rows do not all fall into the same few
+// L1 sets (rows a multiple of 4 KiB apart share a set; with 16 channels the
+// kernel reads 34 of them per vector of samples).
+constexpr int kRow = kBlock + 8;
 
 struct BlockArgs
 {
@@ -49,16 +54,18 @@ struct BlockArgs
   int num_lags;
   const double * tau;
   // Per block sample j, filled by the caller (arrays of kBlock, padded with
-  // finite values; channel-major c*kBlock+j).  tn, beta, ure and uim are one
-  // buffer: beta = tn + kBlock, ure = tn + 2*kBlock, uim = ure + C*kBlock.
+  // finite values, or the history itself for a whole block; velocities
+  // channel-major c*vnstride+j).  tn, beta, ure and uim are one buffer:
+  // beta = tn + kRow, ure = tn + 2*kRow, uim = ure + C*kRow.
   const double * tn;
   const double * active;  // 1.0 for j < nb, 0.0 for the padding
   const double * alpha;
   const double * oma;    // 1 - alpha, as -expm1(-dt/W)
   const double * theta;  // omega (t - t0) mod 2 pi
   const double * norm2;  // |v_j|^2
-  const double * vnre;   // v_j, channel-major c*kBlock+j
+  const double * vnre;   // v_j, channel-major c*vnstride+j
   const double * vnim;
+  std::int64_t vnstride;
   // Per block sample j, derived by the kernel itself (scratch of kBlock or
   // kBlock*C doubles): the rotation (1 - alpha) e^{i theta}, the products
   // P_j = prod_{i>j} alpha_i, b_j = (1 - alpha_j) P_j and U_j.
@@ -87,9 +94,11 @@ struct LagState
   double * et;
   std::int64_t * cursor;  // upper bracket index used for the last sample
   std::uint64_t overrun;
-  // Per lag: 1 if its plain check failed last time (a speed hint, not
-  // state: results do not depend on it, see block_kernel_t).
-  std::uint8_t * hint;
+  // Per lag: bit 0 if its plain check failed last time, bit 1 if its
+  // whole-block straddle check did (a speed hint, not state: results do not
+  // depend on it, see block_kernel_t).  Not a char type, so that its stores
+  // cannot alias the kernel's pointers and indices (no reloads per lag).
+  std::uint16_t * hint;
   // Lag-blocks done by each path (for the benchmark's "which path ran").
   std::uint64_t n_plain = 0;
   std::uint64_t n_straddle = 0;
@@ -113,6 +122,24 @@ using KernelFn = void (*)(const BlockArgs &, LagState &);
 /// Selects the widest kernel the CPU supports (once); `name` receives its
 /// name.  BECOMINGONE_KAIROS_SIMD=default|avx2|avx512f may only narrow it.
 KernelFn select_kernel(const char ** name);
+
+/// theta_j = omega (t_j - t0) mod 2 pi for n samples (accurate to ~1e-16
+/// rad; the value of a sample depends on t_j alone, not on n or j), from the
+/// same target as select_kernel().
+using PhaseFn = void (*)(double omega, double t0, const double * t, double * theta, int n);
+PhaseFn select_phases();
+
+/// The per-sample bookkeeping of n <= kBlock samples t[j], phase[j] (C
+/// complex values each, interleaved re, im) that follow (t_prev, ph_prev):
+/// dt_j, 1/dt_j, v_j = (phi_j - phi_{j-1}) / dt_j (times 1/dt; channel-major
+/// c*kBlock+j) and |v_j|^2.  Returns false if any sample fails push()'s
+/// checks after the first (t not after the previous, t not finite, |v|^2 not
+/// finite, which covers non-finite phases and velocities).  A sample's values
+/// depend on it and its predecessor alone, from the same target as
+/// select_kernel().
+using SampleFn = bool (*)(const double * t, const double * phase, int n, int C, double t_prev,
+  const double * ph_prev, double * dt, double * inv, double * vr, double * vi, double * n2);
+SampleFn select_samples();
 
 }  // namespace detail
 }  // namespace kairos

@@ -425,3 +425,43 @@ TEST(Kairos, DissipateByOneChangesNothingAndBadFactorsThrow) {
     EXPECT_NEAR(std::abs(ga[k] - gb[k]), 0.0, 1e-15);  // gamma is a ratio
   }
 }
+
+TEST(Kairos, PushBlockEqualsPushesAcrossThePhaseRoundingBound) {
+  // omega (t - t0) / 2 pi crosses 2^51 within a run: theta is reduced in
+  // vector lanes below that and in scalar lanes above; push() (a lone lane)
+  // and push_block() (whole vectors, any split) give the same bits, and a
+  // rejected sample (non-finite phase) inside a run changes nothing else.
+  const double omega = 2.0 * M_PI * 1e6;
+  const double start = std::ldexp(1.0, 51) / 1e6 - 0.05;
+  std::vector<double> t{0.0};
+  std::vector<cplx> p{cplx(1.0, 0.0)};
+  for (int n = 0; n < 300; ++n) {
+    t.push_back(start + n * 1e-3);
+    p.push_back(std::polar(1.0 + 0.01 * n, 0.3 * n));
+  }
+  p[77] = cplx(std::nan(""), 0.0);
+  for (int C : {1, 3}) {
+    std::vector<cplx> pc;
+    for (const cplx & x : p) {
+      for (int c = 0; c < C; ++c) {
+        pc.push_back(x * std::polar(1.0, 0.5 * c));
+      }
+    }
+    ResonanceBank a({0.0, 0.01, 0.0505}, 0.2, omega, C, 2000.0);
+    ResonanceBank b({0.0, 0.01, 0.0505}, 0.2, omega, C, 2000.0);
+    std::size_t accepted = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      accepted += a.push(t[i], &pc[i * C]) ? 1 : 0;
+    }
+    std::size_t i = 0, total = 0;
+    for (std::size_t n : {1u, 3u, 60u, 8u, 100u, 129u}) {
+      n = std::min(n, t.size() - i);
+      total += b.push_block(&t[i], &pc[i * C], n);
+      i += n;
+    }
+    EXPECT_EQ(i, t.size());
+    EXPECT_EQ(accepted, t.size() - 1) << "C " << C;
+    EXPECT_EQ(total, accepted) << "C " << C;
+    EXPECT_EQ(a.to_bytes(), b.to_bytes()) << "C " << C;
+  }
+}

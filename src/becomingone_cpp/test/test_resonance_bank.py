@@ -258,6 +258,32 @@ def test_theta_stays_exact_after_days():
     assert abs(math.remainder(got - exact, 2 * math.pi)) < 1e-12
 
 
+def test_theta_is_exact_and_alike_on_both_sides_of_the_rounding_bound():
+    # theta is reduced in vector lanes; a quotient omega (t - t0) / 2 pi of
+    # 2^51 or more takes a scalar lane: both sides in one run, push() (a lone
+    # lane) and push_block() (whole vectors) alike, exact against decimal.
+    omega = 2 * np.pi * 1e6
+    start = 2.0 ** 51 / 1e6 - 0.05
+    t = np.concatenate([[0.0], start + np.arange(200) * 1e-3])
+    phase = np.exp(1j * 0.3 * np.arange(len(t)))
+    one = ResonanceBank([0.0], window=1e-9, omega=omega, max_rate=2000.0)
+    many = ResonanceBank([0.0], window=1e-9, omega=omega, max_rate=2000.0)
+    ctx = decimal.Context(prec=60)
+    two_pi = decimal.Decimal('6.28318530717958647692528676655900576839433879875021')
+    for n, (tn, pn) in enumerate(zip(t, phase)):
+        assert one.push(tn, pn)
+        if n == 0:
+            continue
+        # alpha = 0: T is |v|^2 e^{i theta} of this sample alone.
+        product = ctx.multiply(decimal.Decimal(omega), decimal.Decimal(tn))
+        exact = float(ctx.remainder(product, two_pi))
+        got = np.angle(one.raw()[0][0])
+        assert abs(math.remainder(got - exact, 2 * math.pi)) < 1e-12
+    assert many.push_block(t[:5], phase[:5]) == 5
+    assert many.push_block(t[5:], phase[5:]) == len(t) - 5
+    assert one.to_bytes() == many.to_bytes()
+
+
 def test_concurrent_use_from_threads_is_safe():
     t, phase = _stream(4000, 2)
     bank = ResonanceBank([0.0, 0.1, 0.3], 1.0, channels=2)
