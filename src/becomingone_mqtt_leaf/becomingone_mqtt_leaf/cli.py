@@ -4,7 +4,9 @@
 For hosts that cannot run ROS 2 (a 32-bit Raspberry Pi 2, a Pi Zero): only Python and
 paho-mqtt. The leaf never stops for the broker: paho reconnects in the background (with
 backoff), samples taken while it is away are counted as dropped (QoS 0) or queued up to
-``--max-queued`` (QoS 1). Examples::
+``--max-queued`` (QoS 1). With QoS 1 it leaves only once the broker has acknowledged every
+message it queued, or ``--flush-timeout`` has passed (then it says how many were not, and exits
+with 1). Examples::
 
     becomingone-leaf --broker cell-host --topic becomingone/phase --source sine
     becomingone-leaf --broker cell-host --source file --file breath.csv --loop
@@ -53,6 +55,8 @@ def parse_arguments(argv=None):
     add('--password-file', default='', help='file holding the MQTT password')
     add('--keepalive', type=int, default=30, help='MQTT keepalive (s)')
     add('--max-queued', type=int, default=1000, help='QoS 1 messages queued while offline')
+    add('--flush-timeout', type=float, default=10.0,
+        help='QoS 1: longest wait at the end for the broker to acknowledge what was queued (s)')
     args = parser.parse_args(argv)
     if args.source == 'file' and not args.file:
         parser.error('--source file needs --file')
@@ -62,6 +66,8 @@ def parse_arguments(argv=None):
         parser.error('--password-file needs --username')
     if not (args.rate > 0 and args.frequency >= 0):
         parser.error('--rate must be > 0 and --frequency >= 0')
+    if not 0 <= args.flush_timeout <= 3600:
+        parser.error('--flush-timeout is 0..3600 s')
     return args
 
 
@@ -101,13 +107,21 @@ def make_source(args):
 
 
 class Counts:
-    def __init__(self):
+    def __init__(self, qos=0):
+        self.qos = qos
         self.sent = 0
+        self.acknowledged = 0  # QoS 1: PUBACKs (paho's on_publish)
         self.dropped = 0
         self.refused = 0
 
+    @property
+    def unacknowledged(self):
+        return self.sent - self.acknowledged if self.qos else 0
+
     def __str__(self):
-        return f'{self.sent} sent, {self.dropped} dropped offline, {self.refused} refused'
+        acknowledged = f'{self.acknowledged} acknowledged, ' if self.qos else ''
+        return (f'{self.sent} sent, {acknowledged}{self.dropped} dropped offline, '
+                f'{self.refused} refused')
 
 
 def run(args, client=None, source=None):
@@ -115,10 +129,13 @@ def run(args, client=None, source=None):
     client = client or make_client(args)
     source = source if source is not None else make_source(args)
     port = args.port or (8883 if (args.tls or args.ca_file) else 1883)
+    counts = Counts(args.qos)
+
+    def acknowledged(client, userdata, mid, reason_code, properties):
+        counts.acknowledged += 1  # only paho's thread writes it
+    client.on_publish = acknowledged
     client.connect_async(args.broker, port, args.keepalive)
     client.loop_start()  # paho's thread: connects, reconnects with backoff
-    counts = Counts()
-    last = None
     end = time.monotonic() + args.duration if args.duration else None
     try:
         for stamp_s, values in source:
@@ -131,8 +148,7 @@ def run(args, client=None, source=None):
                 continue
             info = client.publish(args.topic, payload, qos=args.qos)
             if info.rc == mqtt.MQTT_ERR_SUCCESS or (args.qos and info.rc == mqtt.MQTT_ERR_NO_CONN):
-                counts.sent += 1  # QoS 1 while offline: queued, sent on reconnect
-                last = info
+                counts.sent += 1  # QoS 1 while offline: queued, sent on (re)connect
             else:
                 counts.dropped += 1
             if (args.count and counts.sent + counts.dropped >= args.count) or \
@@ -141,11 +157,11 @@ def run(args, client=None, source=None):
     except KeyboardInterrupt:
         pass
     finally:
-        if last is not None and args.qos and client.is_connected():
-            try:
-                last.wait_for_publish(2.0)
-            except (RuntimeError, ValueError):
-                pass
+        # Samples read faster than the connection comes up (stdin, a file) are queued, not yet
+        # sent: leaving now would lose them.
+        flush_end = time.monotonic() + args.flush_timeout
+        while counts.unacknowledged > 0 and time.monotonic() < flush_end:
+            time.sleep(0.02)
         client.disconnect()
         client.loop_stop()
     return counts
@@ -159,6 +175,10 @@ def main(argv=None):
         print(f'becomingone-leaf: {error}', file=sys.stderr)
         return 1
     print(f'becomingone-leaf: {counts}', file=sys.stderr)
+    if counts.unacknowledged:
+        print(f'becomingone-leaf: {counts.unacknowledged} QoS 1 message(s) not acknowledged by '
+              f'the broker within --flush-timeout {args.flush_timeout:g} s', file=sys.stderr)
+        return 1
     return 0
 
 

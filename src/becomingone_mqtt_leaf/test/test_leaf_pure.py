@@ -92,3 +92,17 @@ def test_no_ros_module_comes_with_the_leaf():
                             check=True, timeout=60).stdout.split()
     assert 'paho.mqtt.client' in loaded
     assert not [m for m in loaded if m.startswith(('rclpy', 'rosidl', 'becomingone_core'))]
+
+
+def test_queued_messages_the_broker_never_took_are_reported_and_fail_the_run():
+    import socket
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(('127.0.0.1', 0))
+        port = free.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, '-m', 'becomingone_mqtt_leaf.cli', '--broker', '127.0.0.1', '--port',
+         str(port), '--qos', '1', '--source', 'stdin', '--flush-timeout', '0.5'],
+        input='0.5\n0.25\n', capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert '2 sent, 0 acknowledged' in done.stderr
+    assert '2 QoS 1 message(s) not acknowledged' in done.stderr
