@@ -3,10 +3,9 @@
 import asyncio
 import json
 import os
-import socket
 
 from becomingone_api.mcp_server import create_server
-from becomingone_core.testing.processes import executable, NodeProcess, wait_until
+from becomingone_core.testing.processes import executable, free_port, NodeProcess, wait_until
 from gateway_fixture import client, env, Gateway, start_cell, write_tokens
 import httpx
 from mcp import ClientSession, StdioServerParameters
@@ -130,12 +129,6 @@ def test_stdio_subprocess_client(gateway):
     asyncio.run(scenario())
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
-
-
 def test_streamable_http_transport_with_bearer_tokens(gateway):
     running, tokens, directory = gateway
     token_file = directory / 'http-agent-token'
@@ -145,7 +138,7 @@ def test_streamable_http_transport_with_bearer_tokens(gateway):
     mcp_directory.mkdir()
     mcp_tokens_file, mcp_tokens = write_tokens(str(mcp_directory))
     assert os.stat(mcp_tokens_file).st_mode & 0o777 == 0o600
-    port = _free_port()
+    port = free_port()
     url = f'http://127.0.0.1:{port}/mcp'
     server = NodeProcess([
         executable('becomingone_api', 'becomingone-mcp'), '--gateway', running.url,

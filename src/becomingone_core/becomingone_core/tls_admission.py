@@ -41,6 +41,8 @@ import time
 
 #: The gate listens on the host's Fast DDS TLS port plus this.
 GATE_PORT_OFFSET = 1
+#: The highest Fast DDS TLS port a host may have (its gate's must exist too).
+MAX_TLS_PORT = 65535 - GATE_PORT_OFFSET
 #: Longest a knock's TLS handshake and answer may take (s), on either side.
 HANDSHAKE_TIMEOUT_S = 5.0
 #: Knocks handled at once; more are refused at once as ``busy`` (a flood cannot stall the gate).
@@ -129,7 +131,8 @@ class Settings:
         except (OSError, TypeError, KeyError, AttributeError, ValueError) as error:
             raise AdmissionError(f'{str(path)[:200]}: not admission settings ({error})'[:300]) \
                 from None
-        if settings.this_host not in hosts or not all(0 < p < 65535 for _, p in hosts.values()):
+        if settings.this_host not in hosts or \
+                not all(1 <= p <= MAX_TLS_PORT for _, p in hosts.values()):
             raise AdmissionError(f'{str(path)[:200]}: this host is not in its host list, or a '
                                  'port is out of range')
         return settings

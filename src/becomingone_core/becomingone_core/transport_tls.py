@@ -52,7 +52,8 @@ import sys
 import time
 from xml.etree import ElementTree
 
-from becomingone_core.tls_admission import GATE_PORT_OFFSET, Settings, SETTINGS_FILE
+from becomingone_core.tls_admission import (
+    GATE_PORT_OFFSET, MAX_TLS_PORT, Settings, SETTINGS_FILE)
 
 #: The namespace of Fast DDS XML profiles.
 FASTDDS_NS = 'http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles'
@@ -86,8 +87,8 @@ def _check_node_id(node_id):
 
 def _check_port(port):
     # The admission gate listens on the port after it (tls_admission.GATE_PORT_OFFSET).
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65534:
-        raise TlsProfileError(f'a port is an integer in 1..65534: {port!r:.40}')
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_TLS_PORT:
+        raise TlsProfileError(f'a port is an integer in 1..{MAX_TLS_PORT}: {port!r:.40}')
     return port
 
 

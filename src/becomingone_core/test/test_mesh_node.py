@@ -1,6 +1,5 @@
 """The mesh node over real DDS: it shares its cell's state and sees its peers as one mesh."""
 
-import socket
 import time
 
 from becomingone_core.mesh import ESTOP_TOPIC, PEERS_TOPIC, PeerUpdate, ROLE_FULL
@@ -8,7 +7,8 @@ from becomingone_core.nodes.estop_node import make_command
 from becomingone_core.nodes.mesh_node import message_from_update
 from becomingone_core.ros.qos import LATCHED_QOS, PEERS_QOS, STATE_QOS
 from becomingone_core.security.mesh_auth import OPEN
-from becomingone_core.testing.processes import isolated_ros_env, NodeProcess, wait_until
+from becomingone_core.testing.processes import (
+    free_port, isolated_ros_env, NodeProcess, wait_until)
 from becomingone_core.testing.ros import RosProbe
 from becomingone_msgs.msg import EStopCommand, MeshState, PeerState, SyncState
 from diagnostic_msgs.msg import DiagnosticArray
@@ -188,9 +188,7 @@ def test_mesh_node_shows_who_its_tls_admission_gate_refused(tmp_path):
     from becomingone_core.testing.tls_hosts import mesh_with_intruders
     from becomingone_core.tls_admission import knock, Settings
     _, tls = mesh_with_intruders(tmp_path, ['cell_a', 'cell_b'])
-    with socket.socket() as free:
-        free.bind(('127.0.0.1', 0))
-        port = free.getsockname()[1]
+    port = free_port()
     hosts = {'cell_a': ('127.0.0.1', port), 'cell_b': ('127.0.0.2', port),
              'x_expired': ('127.0.0.3', port)}
     own = {n: Settings(n, hosts, str(tls[n].ca_path), str(tls[n].cert_path),

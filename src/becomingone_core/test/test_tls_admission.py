@@ -7,7 +7,7 @@ import threading
 import time
 
 from becomingone_core import transport_tls
-from becomingone_core.testing.processes import wait_until
+from becomingone_core.testing.processes import free_port, wait_until
 from becomingone_core.testing.tls_hosts import mesh_with_intruders
 from becomingone_core.tls_admission import (
     AdmissionError, AdmissionGate, GATE_PORT_OFFSET, HANDSHAKE_TIMEOUT_S, knock, Knocker, main,
@@ -24,17 +24,11 @@ EXPECTED = {'x_nocert': 'no_certificate', 'x_selfsigned': 'self_signed',
             'x_otherca': 'untrusted', 'x_expired': 'expired', 'x_revoked': 'untrusted'}
 
 
-def _free_port(address='127.0.0.1'):
-    with socket.socket() as probe:
-        probe.bind((address, 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope='module')
 def mesh(tmp_path_factory):
     directory = tmp_path_factory.mktemp('tls')
     _, tls = mesh_with_intruders(directory, ['h0', 'h1', 'h2'])
-    port = _free_port()
+    port = free_port()
     hosts = {n: (a, port) for n, a in ADDRESSES.items()}
     settings = {}
     for node_id, files in tls.items():

@@ -8,6 +8,7 @@ import sys
 from becomingone_mqtt_leaf import sources
 from becomingone_mqtt_leaf.cli import parse_arguments
 from becomingone_mqtt_leaf.payload import BadSample, format_sample, MAX_PAYLOAD_BYTES, parse_line
+from becomingone_mqtt_leaf.testing import free_port
 import pytest
 
 
@@ -95,10 +96,7 @@ def test_no_ros_module_comes_with_the_leaf():
 
 
 def test_queued_messages_the_broker_never_took_are_reported_and_fail_the_run():
-    import socket
-    with socket.socket() as free:  # a port nobody listens on
-        free.bind(('127.0.0.1', 0))
-        port = free.getsockname()[1]
+    port = free_port()  # nobody listens on it
     done = subprocess.run(
         [sys.executable, '-m', 'becomingone_mqtt_leaf.cli', '--broker', '127.0.0.1', '--port',
          str(port), '--qos', '1', '--source', 'stdin', '--flush-timeout', '0.5'],

@@ -26,21 +26,17 @@ RECENT_S = 60.0
 MAX_LOGGED = 256
 
 
-def _connect_to(this_host, hosts):
-    from becomingone_core.transport_tls import connect_to
-    return connect_to(this_host, hosts)
-
-
 class AdmissionMonitor:
     """A node's gate and knocker; :meth:`status` is its diagnostic, :meth:`close` stops both."""
 
     def __init__(self, node, settings):
         from becomingone_core.tls_admission import AdmissionGate, Knocker
+        from becomingone_core.transport_tls import connect_to
         self._logger = node.get_logger()
         self._logged = {}
         self._lock = threading.Lock()
         self.gate = AdmissionGate(settings, on_event=self._on_knock)
-        self.knocker = Knocker(settings, _connect_to(settings.this_host, settings.hosts),
+        self.knocker = Knocker(settings, connect_to(settings.this_host, settings.hosts),
                                on_change=self._on_answer)
         address, port = self.gate.address
         self._logger.info(f'TLS admission gate on {address}:{port}; knocking on '

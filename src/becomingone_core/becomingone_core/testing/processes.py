@@ -8,6 +8,7 @@ the way Ctrl-C would; a process that ignores SIGINT past the deadline gets SIGKI
 import os
 import random
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -109,6 +110,13 @@ class NodeProcess:
     def __exit__(self, *exc):
         self.stop()
         self._log.close()
+
+
+def free_port(address='127.0.0.1'):
+    """Return a TCP port nothing listens on at ``address`` now (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind((address, 0))
+        return probe.getsockname()[1]
 
 
 def wait_until(predicate, timeout_s, poll_s=0.05, on_poll=None):

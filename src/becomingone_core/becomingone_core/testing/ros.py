@@ -91,20 +91,15 @@ class Lifecycle:
             f'no lifecycle services on {node_name}'
         self.get()  # answered: the node's reply writers have matched this probe
 
-    def _call(self, client, request, retry=False):
-        # A transition is sent once (not idempotent: see __init__'s warm-up); a query is
-        # sent again until answered (RosProbe.request).
-        if retry:
-            return self.probe.request(lambda: client.call_async(request),
-                                      cancel=client.remove_pending_request)
-        future = client.call_async(request)
-        assert self.probe.spin_until(future.done, 30.0), f'{client.srv_name} did not answer'
-        return future.result()
-
     def get(self):
-        return self._call(self._get, GetState.Request(), retry=True).current_state.label
+        # A query: sent again until answered (RosProbe.call).
+        return self.probe.call(self._get, GetState.Request()).current_state.label
 
     def change(self, transition_id):
+        # A transition is sent once (not idempotent: see __init__'s warm-up).
         request = ChangeState.Request()
         request.transition.id = transition_id
-        return self._call(self._change, request).success
+        future = self._change.call_async(request)
+        assert self.probe.spin_until(future.done, 30.0), \
+            f'{self._change.srv_name} did not answer'
+        return future.result().success
