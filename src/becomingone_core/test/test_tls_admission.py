@@ -11,7 +11,7 @@ from becomingone_core.testing.processes import free_port, wait_until
 from becomingone_core.testing.tls_hosts import mesh_with_intruders
 from becomingone_core.tls_admission import (
     AdmissionError, AdmissionGate, GATE_PORT_OFFSET, HANDSHAKE_TIMEOUT_S, knock, Knocker, main,
-    MAX_HANDSHAKES, MAX_REMEMBERED, REASONS, Settings)
+    MAX_ANSWER, MAX_HANDSHAKES, MAX_REMEMBERED, REASONS, Settings)
 from hypothesis import given, HealthCheck, settings, strategies as st
 import pytest
 
@@ -219,3 +219,26 @@ def test_the_knock_command_prints_every_answer(mesh, gate, capsys, tmp_path):
     assert main([str(path), '--peer', 'nobody']) == 2
     path.write_text('{}')
     assert main([str(path)]) == 2
+
+
+def test_a_hostile_gate_cannot_flood_or_confuse_the_knocker(mesh, tmp_path):
+    # A real TLS server at h0's gate address that answers with megabytes and no line end,
+    # then one that answers bytes that are no UTF-8: the knocker reads a bounded line.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(mesh['h0'].cert_file, mesh['h0'].key_file)
+    with socket.create_server(mesh['h1'].gate('h0')) as listener:
+        def serve(payloads):
+            for payload in payloads:
+                connection, _ = listener.accept()
+                with context.wrap_socket(connection, server_side=True) as tls:
+                    try:
+                        tls.sendall(payload)
+                    except OSError:
+                        pass
+        server = threading.Thread(target=serve, args=([b'x' * 5_000_000, b'\xff\xfe\n'],))
+        server.start()
+        flooded = knock(mesh['h1'], 'h0')
+        garbled = knock(mesh['h1'], 'h0')
+        server.join(timeout=HANDSHAKE_TIMEOUT_S * 2)
+    assert flooded[0] is False and len(flooded[1]) <= MAX_ANSWER, flooded
+    assert garbled[0] is False and len(garbled[1]) <= MAX_ANSWER, garbled

@@ -80,7 +80,8 @@ def test_a_line_source_skips_and_counts_bad_lines(capsys):
 
 def test_the_command_line_refuses_incomplete_options():
     for argv in (['--source', 'file'], ['--source', 'serial'], ['--password-file', 'x'],
-                 ['--rate', '0']):
+                 ['--rate', '0'], ['--flush-timeout', 'nan'], ['--flush-timeout', '-1'],
+                 ['--flush-timeout', '1e308'], ['--flush-timeout', 'inf']):
         with pytest.raises(SystemExit):
             parse_arguments(argv)
     assert parse_arguments(['--source', 'stdin']).topic == 'becomingone/phase'
